@@ -21,6 +21,13 @@ import jdk.incubator.vector.VectorSpecies;
  * (kind {@link Ledger.Kind#SOFTMAX}, which includes the 1/sqrt(hs) scaling). The textbook full-context count
  * {@code 4·B·T²·C} forward is, for large T, about twice the {@code 2·B·C·T·(T+1)} executed here.
  *
+ * <p>What the vector kernels execute beyond that count: they work in register tiles of 6 rows × 2 vectors, and the
+ * tiles that straddle the diagonal are computed whole. For the score-shaped products (QKᵀ, dO·Vᵀ) that is about
+ * 7% more multiply-adds than the unmasked pairs at T = 256 with 8-float vectors, for the others (A·V, Aᵀ·dO,
+ * dS·K, dSᵀ·Q) about 2%. Those extra products are masked away (their results are overwritten, or multiply exact
+ * zeros) and are not part of the function, so the ledger does not count them; it records the useful work, which
+ * is also what the scalar twins execute.
+ *
  * <p>The vector kernels run one task per (b, h) pair; every output element belongs to one (b, h), so results are
  * bit-identical for any thread count. Thread-safe except for the {@link Ledger} accounting.
  */
@@ -125,14 +132,19 @@ public final class Attention {
         int v = q + 2 * C;
         // kt[d, t] = k[t, d]: Kᵀ packed so the score rows come out of vector FMAs without horizontal sums
         transpose(kt, qkv, k, C3, T, hs);
-        // att[t, t2] = scale · q[t]·k[t2] for t2 <= t (diagonal tiles also fill a few masked entries)
-        matmul(T, T, hs, qkv, q, C3, 1, kt, 0, T, att, attBase, T, scale, false, CAUSAL_N);
-        // softmax over each row's unmasked prefix; exact zeros after it
-        for (int t = 0; t < T; t++) {
-            Softmax.rowForward(att, att, attBase + t * T, t + 1, T);
+        // blocks of RB query rows, so each block's scores stay in L1 between the three steps
+        for (int t0 = 0; t0 < T; t0 += RB) {
+            int t1 = Math.min(T, t0 + RB);
+            // att[t, t2] = scale · q[t]·k[t2] for t2 <= t (diagonal tiles also fill a few masked entries)
+            matmul(t0, t1, T, hs, qkv, q, C3, 1, kt, 0, T, att, attBase, T, scale, false, CAUSAL_N);
+            // softmax over each row's unmasked prefix; exact zeros after it
+            for (int t = t0; t < t1; t++) {
+                Softmax.rowForward(att, att, attBase + t * T, t + 1, T);
+            }
+            // out[t] = Σ_{t2 <= t} att[t, t2] · v[t2]
+            matmul(t0, t1, hs, T, att, attBase, T, 1, qkv, v, C3, out, b * T * C + h * hs, C, 1f, false,
+                    CAUSAL_K_UPTO);
         }
-        // out[t] = Σ_{t2 <= t} att[t, t2] · v[t2]
-        matmul(T, hs, T, att, attBase, T, 1, qkv, v, C3, out, b * T * C + h * hs, C, 1f, false, CAUSAL_K_UPTO);
     }
 
     /**
@@ -162,9 +174,11 @@ public final class Attention {
      * FMA pipes), plus 2 B vectors and a broadcast: 15 of AVX2's 16 vector registers.
      */
     private static final int MR = 6;
+    /** Query rows per forward block: a multiple of MR; 48 rows of T = 256 scores are 48 KB. */
+    private static final int RB = 8 * MR;
 
     /**
-     * The small GEMM behind every attention product: {@code c[i,j] = alpha·Σ_k a[i,k]·b[k,j] (+ c[i,j] if acc)}
+     * The small GEMM behind every attention product, rows {@code iFrom <= i < iTo} of {@code c[i,j] = alpha·Σ_k a[i,k]·b[k,j] (+ c[i,j] if acc)}
      * with {@code a[i,k] = a[aOff + i·ars + k·acs]} (so Aᵀ is just swapped strides), {@code b[k,j] =
      * b[bOff + k·ldb + j]}, {@code c[i,j] = c[cOff + i·ldc + j]}. Micro-tiles of MR rows × 2 vectors, B rows
      * loaded as vectors, A entries broadcast; leftover rows one at a time, leftover columns one vector at a time
@@ -175,11 +189,11 @@ public final class Attention {
      * sums only {@code k < i1} and CAUSAL_K_FROM only {@code k >= i0}, which is exact when A is zero above
      * (resp. below) the diagonal in those tiles — true for softmax probabilities and their gradients.
      */
-    private static void matmul(int M, int N, int K, float[] a, int aOff, int ars, int acs, float[] b, int bOff,
-            int ldb, float[] c, int cOff, int ldc, float alpha, boolean acc, int mode) {
+    private static void matmul(int iFrom, int iTo, int N, int K, float[] a, int aOff, int ars, int acs, float[] b,
+            int bOff, int ldb, float[] c, int cOff, int ldc, float alpha, boolean acc, int mode) {
         int L = S.length();
-        int i0 = 0;
-        for (; i0 + MR <= M; i0 += MR) {
+        int i0 = iFrom;
+        for (; i0 + MR <= iTo; i0 += MR) {
             int i1 = i0 + MR;
             int nEnd = mode == CAUSAL_N ? Math.min(N, i1) : N;
             int kFrom = mode == CAUSAL_K_FROM ? i0 : 0;
@@ -193,7 +207,7 @@ public final class Attention {
                 rowTail(i, j, N, kFrom, kTo, a, aOff, ars, acs, b, bOff, ldb, c, cOff, ldc, alpha, acc, mode);
             }
         }
-        for (int i = i0; i < M; i++) {
+        for (int i = i0; i < iTo; i++) {
             int kFrom = mode == CAUSAL_K_FROM ? i : 0;
             int kTo = mode == CAUSAL_K_UPTO ? Math.min(K, i + 1) : K;
             rowTail(i, 0, N, kFrom, kTo, a, aOff, ars, acs, b, bOff, ldb, c, cOff, ldc, alpha, acc, mode);
@@ -340,8 +354,8 @@ public final class Attention {
 
     /**
      * Backward. ACCUMULATES into {@code dqkv [B, T, 3C]}; {@code datt [B, NH, T, T]} is scratch and is overwritten
-     * (on return its unmasked entries hold the scaled gradient of the pre-softmax scores; the masked ones are left
-     * as they were). {@code att} must be the probabilities saved by {@link #forward}. Vector API, one task per
+     * (on return it holds the gradient of the scaled scores, {@code dpre} below, with exact zeros above the diagonal;
+     * the scalar twin leaves the masked entries as they were). {@code att} must be the probabilities saved by {@link #forward}. Vector API, one task per
      * (b, h).
      * <pre>
      *   datt[t,t2] = dout[t]·v[t2]                       dv[t2] += att[t,t2]·dout[t]
@@ -380,19 +394,23 @@ public final class Attention {
         int k = q + C;
         int v = q + 2 * C;
         int go = b * T * C + h * hs;
-        // datt[t, t2] = dout[t]·v[t2] for t2 <= t (diagonal tiles also fill a few masked entries)
         transpose(vt, qkv, v, C3, T, hs);
-        matmul(T, T, hs, dout, go, C, 1, vt, 0, T, datt, attBase, T, 1f, false, CAUSAL_N);
-        // dv[t2] += Σ_{t >= t2} att[t, t2] · dout[t]   (Aᵀ by swapped strides)
-        matmul(T, hs, T, att, attBase, 1, T, dout, go, C, dqkv, v, C3, 1f, true, CAUSAL_K_FROM);
-        // datt[t, :] = scale · att·(datt - Σ att·datt) on the unmasked prefix, exact zeros after it
-        for (int t = 0; t < T; t++) {
-            softmaxBackwardRow(datt, att, attBase + t * T, t + 1, T, scale);
+        // blocks of RB query rows, so each block's score gradients stay in L1 between the three steps
+        for (int t0 = 0; t0 < T; t0 += RB) {
+            int t1 = Math.min(T, t0 + RB);
+            // datt[t, t2] = dout[t]·v[t2] for t2 <= t (diagonal tiles also fill a few masked entries)
+            matmul(t0, t1, T, hs, dout, go, C, 1, vt, 0, T, datt, attBase, T, 1f, false, CAUSAL_N);
+            // datt[t, :] = scale · att·(datt - Σ att·datt) on the unmasked prefix, exact zeros after it
+            for (int t = t0; t < t1; t++) {
+                softmaxBackwardRow(datt, att, attBase + t * T, t + 1, T, scale);
+            }
+            // dq[t] += Σ_{t2 <= t} datt[t, t2] · k[t2]
+            matmul(t0, t1, hs, T, datt, attBase, T, 1, qkv, k, C3, dqkv, q, C3, 1f, true, CAUSAL_K_UPTO);
         }
-        // dq[t] += Σ_{t2 <= t} datt[t, t2] · k[t2]
-        matmul(T, hs, T, datt, attBase, T, 1, qkv, k, C3, dqkv, q, C3, 1f, true, CAUSAL_K_UPTO);
+        // dv[t2] += Σ_{t >= t2} att[t, t2] · dout[t]   (Aᵀ by swapped strides)
+        matmul(0, T, hs, T, att, attBase, 1, T, dout, go, C, dqkv, v, C3, 1f, true, CAUSAL_K_FROM);
         // dk[t2] += Σ_{t >= t2} datt[t, t2] · q[t]
-        matmul(T, hs, T, datt, attBase, 1, T, qkv, q, C3, dqkv, k, C3, 1f, true, CAUSAL_K_FROM);
+        matmul(0, T, hs, T, datt, attBase, 1, T, qkv, q, C3, dqkv, k, C3, 1f, true, CAUSAL_K_FROM);
     }
 
     /** In place: {@code d[j] = scale·p[j]·(d[j] - Σ_{j' < n} p[j']·d[j'])} for j < n, zero for n <= j < cols. */
