@@ -174,13 +174,13 @@ public final class Attention {
      * FMA pipes), plus 2 B vectors and a broadcast: 15 of AVX2's 16 vector registers.
      */
     private static final int MR = 6;
-    /** Query rows per forward block: a multiple of MR; 48 rows of T = 256 scores are 48 KB. */
+    /** Query rows per block of a head: a multiple of MR; 48 rows of T = 256 scores are 48 KB. */
     private static final int RB = 8 * MR;
 
     /**
-     * The small GEMM behind every attention product, rows {@code iFrom <= i < iTo} of {@code c[i,j] = alpha·Σ_k a[i,k]·b[k,j] (+ c[i,j] if acc)}
-     * with {@code a[i,k] = a[aOff + i·ars + k·acs]} (so Aᵀ is just swapped strides), {@code b[k,j] =
-     * b[bOff + k·ldb + j]}, {@code c[i,j] = c[cOff + i·ldc + j]}. Micro-tiles of MR rows × 2 vectors, B rows
+     * The small GEMM behind every attention product: rows {@code iFrom <= i < iTo} of
+     * {@code c[i,j] = alpha·Σ_k a[i,k]·b[k,j] (+ c[i,j] if acc)} with {@code a[i,k] = a[aOff + i·ars + k·acs]}
+     * (so Aᵀ is just swapped strides), {@code b[k,j] = b[bOff + k·ldb + j]}, {@code c[i,j] = c[cOff + i·ldc + j]}. Micro-tiles of MR rows × 2 vectors, B rows
      * loaded as vectors, A entries broadcast; leftover rows one at a time, leftover columns one vector at a time
      * and then scalar.
      *
@@ -355,8 +355,8 @@ public final class Attention {
     /**
      * Backward. ACCUMULATES into {@code dqkv [B, T, 3C]}; {@code datt [B, NH, T, T]} is scratch and is overwritten
      * (on return it holds the gradient of the scaled scores, {@code dpre} below, with exact zeros above the diagonal;
-     * the scalar twin leaves the masked entries as they were). {@code att} must be the probabilities saved by {@link #forward}. Vector API, one task per
-     * (b, h).
+     * the scalar twin leaves the masked entries as they were). {@code att} must be the probabilities saved by
+     * {@link #forward}. Vector API, one task per (b, h).
      * <pre>
      *   datt[t,t2] = dout[t]·v[t2]                       dv[t2] += att[t,t2]·dout[t]
      *   dpre[t,t2] = att[t,t2]·(datt[t,t2] - Σ_j att[t,j]·datt[t,j]) / sqrt(hs)

@@ -101,7 +101,8 @@ public final class Softmax {
         }
         FloatVector vt = null;
         if (tail) {
-            vt = ninf.blend(wide ? FloatVector.fromArray(S, inp, off + full) : FloatVector.fromArray(S, inp, off + full, m), m);
+            FloatVector x = wide ? FloatVector.fromArray(S, inp, off + full) : FloatVector.fromArray(S, inp, off + full, m);
+            vt = ninf.blend(x, m);
             vmax = vmax.max(vt);
         }
         float max = vmax.reduceLanes(VectorOperators.MAX);
@@ -125,7 +126,8 @@ public final class Softmax {
             FloatVector.fromArray(S, out, off + i).mul(inv).intoArray(out, off + i);
         }
         if (tail) {
-            FloatVector e = wide ? FloatVector.fromArray(S, out, off + full) : FloatVector.fromArray(S, out, off + full, m);
+            FloatVector e = wide ? FloatVector.fromArray(S, out, off + full)
+                    : FloatVector.fromArray(S, out, off + full, m);
             storeTail(e.mul(inv), out, off + full, wide, m);
         }
         // masked columns
