@@ -99,7 +99,7 @@ public final class MarkovSource {
         return new MarkovSource(t);
     }
 
-    /** The default synthetic source of tests and demos: 16 symbols, sharpness 2, seed 1234. */
+    /** The default synthetic source of tests and demos: 16 symbols, sharpness 2, seed 1234; H ≈ 1.832 nats (ln 16 ≈ 2.773). */
     public static MarkovSource standard() {
         return random(16, 2.0, 1234);
     }

@@ -25,6 +25,18 @@ public interface Tokenizer {
     /** A self-contained JSON object describing this tokenizer, to embed in a checkpoint's JSON. */
     String toJson();
 
+    /**
+     * Builds a tokenizer of the given type from a corpus: {@code "char"} ({@link CharTokenizer#fromCorpus}, vocabSize
+     * ignored) or {@code "bpe"} ({@link BpeTokenizer#train} up to {@code vocabSize} tokens).
+     */
+    static Tokenizer train(String type, String corpus, int vocabSize) {
+        return switch (type) {
+            case "char" -> CharTokenizer.fromCorpus(corpus);
+            case "bpe" -> BpeTokenizer.train(corpus, vocabSize);
+            default -> throw new IllegalArgumentException("unknown tokenizer '" + type + "': use char or bpe");
+        };
+    }
+
     /** Rebuilds a tokenizer from {@link #toJson()}; errors name what is wrong. */
     static Tokenizer fromJson(String json) {
         return fromJsonObject(Json.object(Json.parse(json), "tokenizer"));

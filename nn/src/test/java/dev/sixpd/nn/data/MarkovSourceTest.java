@@ -35,7 +35,7 @@ class MarkovSourceTest {
         MarkovSource m = MarkovSource.standard();
         MarkovSource again = MarkovSource.standard();
         assertEquals(m.entropyRate(), again.entropyRate(), 0);
-        assertTrue(m.entropyRate() > 0.5 && m.entropyRate() < Math.log(16), "H = " + m.entropyRate());
+        assertEquals(1.832, m.entropyRate(), 0.001); // the figure quoted in standard()'s Javadoc
         int n = 400_000;
         int[] s = m.sample(n, 42);
         assertArrayEquals(s, again.sample(n, 42));

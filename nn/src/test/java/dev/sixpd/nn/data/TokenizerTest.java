@@ -201,6 +201,15 @@ class TokenizerTest {
     }
 
     @Test
+    void trainByTypeName() {
+        assertEquals("char", Tokenizer.train("char", "abc", 0).type());
+        assertEquals(260, Tokenizer.train("bpe", "ab ab ab cd cd cd", 260).vocabSize());
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> Tokenizer.train("word", "abc", 10));
+        assertTrue(e.getMessage().contains("word"), e.getMessage());
+    }
+
+    @Test
     void piecesConcatenateBackToTheText() {
         String s = "Hello,  world!\n\n  x=1;  it's 42 ümlaut\u00a0nbsp ";
         assertEquals(s, String.join("", BpeTokenizer.pieces(s)));
