@@ -125,6 +125,10 @@ public final class TrainCommand implements Callable<Integer> {
         if (synthetic != null && synthetic < 1) {
             throw new UserException("--synthetic must be >= 1 characters, got " + synthetic);
         }
+        positiveIfGiven("--context", context);
+        positiveIfGiven("--layers", layers);
+        positiveIfGiven("--d-model", dModel);
+        positiveIfGiven("--heads", heads);
         return new TrainSettings(or(preset, PRESET), or(context, 0), or(layers, 0), or(dModel, 0), or(heads, 0), d,
                 or(tokenizer, "char"), or(vocab, 512), 0.1, nSteps, or(stopAfter, 0), or(batch, BATCH),
                 or(microBatches, 1), or(lr, LR), 0.1, or(warmup, Math.min(100, nSteps / 10)), or(weightDecay, 0.1),
@@ -161,6 +165,12 @@ public final class TrainCommand implements Callable<Integer> {
                 c.lr(), c.minLrRatio(), c.warmup(), c.weightDecay(), c.clip(), c.seed(), or(threads, c.threads()),
                 or(out, resume), log, or(evalEvery, c.evalEvery()), c.evalWindows(),
                 or(checkpointEvery, c.checkpointEvery()), or(sampleTokens, c.sampleTokens()));
+    }
+
+    private static void positiveIfGiven(String option, Integer v) {
+        if (v != null && v < 1) {
+            throw new UserException(option + " must be positive, got " + v);
+        }
     }
 
     private static void fixed(String option, Object given) {

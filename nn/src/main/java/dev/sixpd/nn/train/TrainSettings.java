@@ -1,5 +1,7 @@
 package dev.sixpd.nn.train;
 
+import dev.sixpd.nn.GptConfig;
+
 import java.nio.file.Path;
 
 /**
@@ -74,8 +76,16 @@ public record TrainSettings(String preset, int context, int layers, int dModel, 
         return batch / microBatches;
     }
 
-    /** Checks the values; errors name the option. */
+    /** The preset with vocabulary {@code vocab} and any overrides applied; errors name the problem. */
+    public GptConfig modelConfig(int vocab) {
+        GptConfig p = GptConfig.preset(preset, vocab);
+        return new GptConfig(vocab, context > 0 ? context : p.context(), layers > 0 ? layers : p.layers(),
+                dModel > 0 ? dModel : p.dModel(), heads > 0 ? heads : p.heads());
+    }
+
+    /** Checks the values (including the model shape, before any data is read); errors name the option. */
     public void validate() {
+        modelConfig(1);
         positive(steps, "--steps");
         positive(batch, "--batch");
         positive(microBatches, "--micro-batches");

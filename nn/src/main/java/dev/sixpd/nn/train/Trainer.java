@@ -96,7 +96,7 @@ public final class Trainer {
             tok = Tokenizer.train(s.tokenizer(), corpus.text(), s.vocab());
         }
         int[] tokens = tok.encode(corpus.text());
-        GptConfig cfg = resume != null ? resume.config() : modelConfig(s, tok.vocabSize());
+        GptConfig cfg = resume != null ? resume.config() : s.modelConfig(tok.vocabSize());
         if (resume != null) {
             long saved = resume.train().path("data_tokens").asLong(-1);
             if (saved != tokens.length) {
@@ -186,8 +186,10 @@ public final class Trainer {
                 stepsDone++;
                 double tps = tokensPerStep / secs;
 
+                // validation at the schedule's last step and every evalEvery; a checkpoint also where --stop-after
+                // stops, so that a stopped-and-resumed run logs exactly what an uninterrupted one does
                 boolean last = done == end;
-                boolean evalNow = last || (s.evalEvery() > 0 && done % s.evalEvery() == 0);
+                boolean evalNow = done == s.steps() || (s.evalEvery() > 0 && done % s.evalEvery() == 0);
                 double valNow = Double.NaN;
                 if (evalNow) {
                     valNow = evaluate(model, valBatches, T);
@@ -226,20 +228,14 @@ public final class Trainer {
         }
         double tps = trainSeconds > 0 ? stepsDone * tokensPerStep / trainSeconds : Double.NaN;
         double total = (System.nanoTime() - t0) / 1e9;
-        out.printf(Locale.ROOT, "done: %d steps in %.1f s (%.1f s training, %,.0f tokens/s)%n", stepsDone, total,
-                trainSeconds, tps);
+        if (stepsDone > 0) {
+            out.printf(Locale.ROOT, "done: %d steps in %.1f s (%.1f s training, %,.0f tokens/s)%n", stepsDone,
+                    total, trainSeconds, tps);
+        }
         return new Result(end, loss, val, initialVal, sample, total, tps, cfg);
     }
 
     // ------------------------------------------------------------------------------------------------------------
-
-    /** The preset with the vocabulary from the tokenizer and any overrides. */
-    static GptConfig modelConfig(TrainSettings s, int vocab) {
-        GptConfig p = GptConfig.preset(s.preset(), vocab);
-        return new GptConfig(vocab, s.context() > 0 ? s.context() : p.context(),
-                s.layers() > 0 ? s.layers() : p.layers(), s.dModel() > 0 ? s.dModel() : p.dModel(),
-                s.heads() > 0 ? s.heads() : p.heads());
-    }
 
     /** Loads the text named by {@code d}. */
     public static Corpus loadCorpus(TrainSettings.DataSpec d) {
