@@ -34,7 +34,7 @@ final class GemmKernel {
     /** M block: the packed MC×KC A block (144 KiB) stays in L2. Multiple of MR. */
     static final int MC = Integer.getInteger("gemm.mc", 144);
     /** N block: the packed KC×NC B block (1 MiB at 1024) lives in L3. Multiple of NR. */
-    static final int NC = Integer.getInteger("gemm.nc", 1024);
+    static final int NC = Integer.getInteger("gemm.nc", 3072);
     /** Below this many multiply-adds a GEMM runs on the calling thread: a fork/join costs ~10–50 µs. */
     private static final long PARALLEL_MIN_MACS = 1L << 19;
 
@@ -125,10 +125,10 @@ final class GemmKernel {
                 int kc = Math.min(KC, K - pc);
                 // the first K block applies beta to C; later blocks add to it
                 float betaBlock = pc == 0 ? beta : 1f;
-                packB(transB, kc, nc, b, transB ? bOff + jc * ldb + pc : bOff + pc * ldb + jc, ldb, bp);
+                GemmPack.packB(transB, kc, nc, b, transB ? bOff + jc * ldb + pc : bOff + pc * ldb + jc, ldb, bp);
                 for (int ic = 0; ic < M; ic += MC) {
                     int mc = Math.min(MC, M - ic);
-                    packA(transA, mc, kc, a, transA ? aOff + pc * lda + ic : aOff + ic * lda + pc, lda, ap);
+                    GemmPack.packA(transA, mc, kc, a, transA ? aOff + pc * lda + ic : aOff + ic * lda + pc, lda, ap);
                     macro(mc, nc, kc, alpha, ap, bp, betaBlock, c, cOff + ic * ldc + jc, ldc, buf.tile);
                 }
             }
@@ -140,7 +140,7 @@ final class GemmKernel {
      * Linear layers' cases) are written straight to C; ragged edge tiles and other alpha/beta go through the scratch
      * tile and {@link #merge}. Both give C = acc + C (beta 1) or C = acc (beta 0) with the same rounding.
      */
-    private static void macro(int mc, int nc, int kc, float alpha, float[] ap, float[] bp, float beta, float[] c,
+    static void macro(int mc, int nc, int kc, float alpha, float[] ap, float[] bp, float beta, float[] c,
             int cOff, int ldc, float[] tile) {
         boolean direct = DIRECT && alpha == 1f && (beta == 0f || beta == 1f);
         boolean add = beta != 0f;
@@ -238,91 +238,6 @@ final class GemmKernel {
                     int x = ci + r * ldc + j;
                     float t = tile[r * NR + j];
                     c[x] = beta == 0f ? alpha * t : Math.fma(t, alpha, beta * c[x]);
-                }
-            }
-        }
-    }
-
-    /**
-     * Packs op(A)[mc, kc] (starting at a[src]) into MR-row panels: panel p holds, for each k, the MR values
-     * op(A)[p·MR + r, k] at ap[p·MR·kc + k·MR + r]; rows past mc are zero.
-     */
-    private static void packA(boolean transA, int mc, int kc, float[] a, int src, int lda, float[] ap) {
-        for (int p = 0; p * MR < mc; p++) {
-            int i0 = p * MR;
-            int mr = Math.min(MR, mc - i0);
-            int dst = i0 * kc;
-            if (transA) {
-                // stored [K, M]: for each k the MR values are contiguous
-                for (int k = 0; k < kc; k++) {
-                    int s = src + k * lda + i0;
-                    int d = dst + k * MR;
-                    for (int r = 0; r < mr; r++) {
-                        ap[d + r] = a[s + r];
-                    }
-                    for (int r = mr; r < MR; r++) {
-                        ap[d + r] = 0f;
-                    }
-                }
-            } else {
-                // stored [M, K]: each row is contiguous in k
-                for (int r = 0; r < MR; r++) {
-                    int d = dst + r;
-                    if (r < mr) {
-                        int s = src + (i0 + r) * lda;
-                        for (int k = 0; k < kc; k++) {
-                            ap[d + k * MR] = a[s + k];
-                        }
-                    } else {
-                        for (int k = 0; k < kc; k++) {
-                            ap[d + k * MR] = 0f;
-                        }
-                    }
-                }
-            }
-        }
-    }
-
-    /**
-     * Packs op(B)[kc, nc] (starting at b[src]) into NR-column panels: panel q holds, for each k, the NR values
-     * op(B)[k, q·NR + j] at bp[q·NR·kc + k·NR + j]; columns past nc are zero.
-     */
-    private static void packB(boolean transB, int kc, int nc, float[] b, int src, int ldb, float[] bp) {
-        for (int q = 0; q * NR < nc; q++) {
-            int j0 = q * NR;
-            int nr = Math.min(NR, nc - j0);
-            int dst = j0 * kc;
-            if (!transB) {
-                // stored [K, N]: for each k the NR values are contiguous
-                for (int k = 0; k < kc; k++) {
-                    int s = src + k * ldb + j0;
-                    int d = dst + k * NR;
-                    if (nr == NR) {
-                        FloatVector.fromArray(S, b, s).intoArray(bp, d);
-                        FloatVector.fromArray(S, b, s + L).intoArray(bp, d + L);
-                    } else {
-                        for (int j = 0; j < nr; j++) {
-                            bp[d + j] = b[s + j];
-                        }
-                        for (int j = nr; j < NR; j++) {
-                            bp[d + j] = 0f;
-                        }
-                    }
-                }
-            } else {
-                // stored [N, K]: each column of op(B) is a contiguous row of b
-                for (int j = 0; j < NR; j++) {
-                    int d = dst + j;
-                    if (j < nr) {
-                        int s = src + (j0 + j) * ldb;
-                        for (int k = 0; k < kc; k++) {
-                            bp[d + k * NR] = b[s + k];
-                        }
-                    } else {
-                        for (int k = 0; k < kc; k++) {
-                            bp[d + k * NR] = 0f;
-                        }
-                    }
                 }
             }
         }
