@@ -1,6 +1,7 @@
 package dev.sixpd.tensor;
 
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -17,6 +18,10 @@ import jdk.incubator.vector.VectorSpecies;
  *           micro-kernel: C[MR, NR] tile (+)= A panel · B panel, MR·NR/L accumulators in registers
  * </pre>
  *
+ * <p>Tiny products (at most {@link #SMALL_MACS} multiply-adds, e.g. one row or one column) skip packing and tiles:
+ * {@link #small} computes them with plain vector loops, since a 4×16 tile over a 1-row matrix wastes 3/4 of its
+ * FMAs and packing would cost more than the product.
+ *
  * <p>Threads: the output is cut into contiguous ranges of MR-row panels (or NR-column panels when C has more column
  * panels than row panels) and each thread runs the loops above on its own part with its own packing buffers, so one
  * fork/join per call and no barrier. Every C element is reduced over K in the same order (KC blocks in sequence, k in
@@ -30,13 +35,16 @@ final class GemmKernel {
     /** Columns of the micro-tile: two vectors. */
     static final int NR = 2 * L;
     /** K block: an MR×KC A panel plus a KC×NR B panel stay in L1 (4 KiB + 16 KiB at L = 8). */
-    static final int KC = Integer.getInteger("gemm.kc", 256);
+    static final int KC = block("sixpd.gemm.kc", 256, 1);
     /** M block: the packed MC×KC A block (144 KiB) stays in L2. Multiple of MR. */
-    static final int MC = Integer.getInteger("gemm.mc", 144);
-    /** N block: the packed KC×NC B block (1 MiB at 1024) lives in L3. Multiple of NR. */
-    static final int NC = Integer.getInteger("gemm.nc", 3072);
+    static final int MC = block("sixpd.gemm.mc", 144, MR);
+    /** N block: the packed KC×NC B block (3 MiB at NC = 3072) lives in L3; 3072 covers every N of the default
+     * model, so A is packed once per K block. Multiple of NR. */
+    static final int NC = block("sixpd.gemm.nc", 3072, NR);
     /** Below this many multiply-adds a GEMM runs on the calling thread: a fork/join costs ~10–50 µs. */
-    private static final long PARALLEL_MIN_MACS = 1L << 19;
+    private static final long PARALLEL_MIN_MACS = 1L << 20;
+    /** At most this many multiply-adds: {@link #small}, no packing. Chosen from the shape only (determinism). */
+    static final long SMALL_MACS = 1L << 14;
 
     /** Per-thread packing buffers, allocated once per thread and reused (no allocation in the hot path). */
     private static final class Buffers {
@@ -45,10 +53,19 @@ final class GemmKernel {
         final float[] tile = new float[MR * NR];
     }
 
-    static boolean DIRECT = !Boolean.getBoolean("gemm.nodirect");
     private static final ThreadLocal<Buffers> BUFFERS = ThreadLocal.withInitial(Buffers::new);
 
     private GemmKernel() {
+    }
+
+    /** A blocking size: {@code def}, or the system property {@code name} (for tuning runs), a multiple of
+     * {@code multiple}. */
+    private static int block(String name, int def, int multiple) {
+        int v = Integer.getInteger(name, def);
+        if (v < multiple || v % multiple != 0) {
+            throw new IllegalArgumentException(name + " must be a positive multiple of " + multiple + ", got " + v);
+        }
+        return v;
     }
 
     static void run(boolean transA, boolean transB, int M, int N, int K, float alpha,
@@ -58,6 +75,10 @@ final class GemmKernel {
             return;
         }
         long macs = (long) M * N * K;
+        if (macs <= SMALL_MACS) {
+            small(transA, transB, M, N, K, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc);
+            return;
+        }
         int mPanels = (M + MR - 1) / MR;
         int nPanels = (N + NR - 1) / NR;
         if (Parallel.threads() == 1 || macs < PARALLEL_MIN_MACS) {
@@ -90,6 +111,9 @@ final class GemmKernel {
                 for (int p = from; p < to; p++) {
                     if (K == 0 || alpha == 0f) {
                         scaleC(M, N, beta, c, cOff + p * strideC, ldc);
+                    } else if ((long) M * N * K <= SMALL_MACS) {
+                        small(transA, transB, M, N, K, alpha, a, aOff + p * strideA, lda, b, bOff + p * strideB, ldb,
+                                beta, c, cOff + p * strideC, ldc);
                     } else {
                         sequential(transA, transB, M, N, K, alpha, a, aOff + p * strideA, lda, b, bOff + p * strideB,
                                 ldb, beta, c, cOff + p * strideC, ldc);
@@ -110,6 +134,64 @@ final class GemmKernel {
             int ci = cOff + i * ldc;
             for (int j = 0; j < N; j++) {
                 c[ci + j] = beta == 0f ? 0f : beta * c[ci + j];
+            }
+        }
+    }
+
+    /**
+     * A tiny product without packing, on the calling thread. op(B) not transposed: each row of C is built as
+     * {@code C[i,:] = beta·C[i,:] + Σ_k (alpha·op(A)[i,k])·B[k,:]}, vector FMAs along the row. B transposed: each element
+     * is a dot product {@code alpha·Σ_k op(A)[i,k]·B[j,k] + beta·C[i,j]}, vector along k when A's rows are contiguous.
+     */
+    static void small(boolean transA, boolean transB, int M, int N, int K, float alpha, float[] a, int aOff, int lda,
+            float[] b, int bOff, int ldb, float beta, float[] c, int cOff, int ldc) {
+        int nv = N - N % L;
+        int kv = K - K % L;
+        for (int i = 0; i < M; i++) {
+            int ci = cOff + i * ldc;
+            if (!transB) {
+                // C[i,:] = beta·C[i,:] (0 when beta is 0, whatever C held)
+                for (int j = 0; j < N; j++) {
+                    c[ci + j] = beta == 0f ? 0f : beta * c[ci + j];
+                }
+                // C[i,:] += (alpha·a_ik)·B[k,:]
+                for (int k = 0; k < K; k++) {
+                    float aik = alpha * (transA ? a[aOff + k * lda + i] : a[aOff + i * lda + k]);
+                    FloatVector va = FloatVector.broadcast(S, aik);
+                    int bk = bOff + k * ldb;
+                    int j = 0;
+                    for (; j < nv; j += L) {
+                        va.fma(FloatVector.fromArray(S, b, bk + j), FloatVector.fromArray(S, c, ci + j))
+                                .intoArray(c, ci + j);
+                    }
+                    for (; j < N; j++) {
+                        c[ci + j] = Math.fma(aik, b[bk + j], c[ci + j]);
+                    }
+                }
+            } else {
+                for (int j = 0; j < N; j++) {
+                    int bj = bOff + j * ldb;
+                    float dot;
+                    if (!transA) {
+                        // dot(A[i,:], B[j,:]), both contiguous in k
+                        int ai = aOff + i * lda;
+                        FloatVector acc = FloatVector.zero(S);
+                        int k = 0;
+                        for (; k < kv; k += L) {
+                            acc = FloatVector.fromArray(S, a, ai + k).fma(FloatVector.fromArray(S, b, bj + k), acc);
+                        }
+                        dot = acc.reduceLanes(VectorOperators.ADD);
+                        for (; k < K; k++) {
+                            dot = Math.fma(a[ai + k], b[bj + k], dot);
+                        }
+                    } else {
+                        dot = 0f;
+                        for (int k = 0; k < K; k++) {
+                            dot = Math.fma(a[aOff + k * lda + i], b[bj + k], dot);
+                        }
+                    }
+                    c[ci + j] = beta == 0f ? alpha * dot : Math.fma(alpha, dot, beta * c[ci + j]);
+                }
             }
         }
     }
@@ -142,7 +224,7 @@ final class GemmKernel {
      */
     static void macro(int mc, int nc, int kc, float alpha, float[] ap, float[] bp, float beta, float[] c,
             int cOff, int ldc, float[] tile) {
-        boolean direct = DIRECT && alpha == 1f && (beta == 0f || beta == 1f);
+        boolean direct = alpha == 1f && (beta == 0f || beta == 1f);
         boolean add = beta != 0f;
         for (int jr = 0; jr < nc; jr += NR) {
             int nr = Math.min(NR, nc - jr);

@@ -131,7 +131,7 @@ final class GemmPack {
     /** B stored [N, K]: NR rows of b, each contiguous in k, transposed 8 rows × 8 k at a time. */
     private static void packBColsOfK(int nr, int kc, float[] b, int s, int ldb, float[] bp, int d) {
         int k = 0;
-        if (nr == NR && HW256) {
+        if (nr == NR && HW256 && NR % 8 == 0) {
             for (; k + 8 <= kc; k += 8) {
                 for (int g = 0; g < NR; g += 8) {
                     transpose8x8(b, s + g * ldb + k, ldb, bp, d + k * NR + g, NR);
