@@ -1,6 +1,7 @@
 package dev.sixpd.tensor;
 
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -17,6 +18,10 @@ import jdk.incubator.vector.VectorSpecies;
  *           micro-kernel: C[MR, NR] tile (+)= A panel · B panel, MR·NR/L accumulators in registers
  * </pre>
  *
+ * <p>Tiny products (at most {@link #SMALL_MACS} multiply-adds, e.g. one row or one column) skip packing and tiles:
+ * {@link #small} computes them with plain vector loops, since a 4×16 tile over a 1-row matrix wastes 3/4 of its
+ * FMAs and packing would cost more than the product.
+ *
  * <p>Threads: the output is cut into contiguous ranges of MR-row panels (or NR-column panels when C has more column
  * panels than row panels) and each thread runs the loops above on its own part with its own packing buffers, so one
  * fork/join per call and no barrier. Every C element is reduced over K in the same order (KC blocks in sequence, k in
@@ -30,13 +35,16 @@ final class GemmKernel {
     /** Columns of the micro-tile: two vectors. */
     static final int NR = 2 * L;
     /** K block: an MR×KC A panel plus a KC×NR B panel stay in L1 (4 KiB + 16 KiB at L = 8). */
-    static final int KC = Integer.getInteger("gemm.kc", 256);
+    static final int KC = block("sixpd.gemm.kc", 256, 1);
     /** M block: the packed MC×KC A block (144 KiB) stays in L2. Multiple of MR. */
-    static final int MC = Integer.getInteger("gemm.mc", 144);
-    /** N block: the packed KC×NC B block (1 MiB at 1024) lives in L3. Multiple of NR. */
-    static final int NC = Integer.getInteger("gemm.nc", 1024);
+    static final int MC = block("sixpd.gemm.mc", 144, MR);
+    /** N block: the packed KC×NC B block (3 MiB at NC = 3072) lives in L3; 3072 covers every N of the default
+     * model, so A is packed once per K block. Multiple of NR. */
+    static final int NC = block("sixpd.gemm.nc", 3072, NR);
     /** Below this many multiply-adds a GEMM runs on the calling thread: a fork/join costs ~10–50 µs. */
-    private static final long PARALLEL_MIN_MACS = 1L << 19;
+    private static final long PARALLEL_MIN_MACS = 1L << 20;
+    /** At most this many multiply-adds: {@link #small}, no packing. Chosen from the shape only (determinism). */
+    static final long SMALL_MACS = 1L << 14;
 
     /** Per-thread packing buffers, allocated once per thread and reused (no allocation in the hot path). */
     private static final class Buffers {
@@ -45,10 +53,19 @@ final class GemmKernel {
         final float[] tile = new float[MR * NR];
     }
 
-    static boolean DIRECT = !Boolean.getBoolean("gemm.nodirect");
     private static final ThreadLocal<Buffers> BUFFERS = ThreadLocal.withInitial(Buffers::new);
 
     private GemmKernel() {
+    }
+
+    /** A blocking size: {@code def}, or the system property {@code name} (for tuning runs), a multiple of
+     * {@code multiple}. */
+    private static int block(String name, int def, int multiple) {
+        int v = Integer.getInteger(name, def);
+        if (v < multiple || v % multiple != 0) {
+            throw new IllegalArgumentException(name + " must be a positive multiple of " + multiple + ", got " + v);
+        }
+        return v;
     }
 
     static void run(boolean transA, boolean transB, int M, int N, int K, float alpha,
@@ -58,6 +75,10 @@ final class GemmKernel {
             return;
         }
         long macs = (long) M * N * K;
+        if (macs <= SMALL_MACS) {
+            small(transA, transB, M, N, K, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc);
+            return;
+        }
         int mPanels = (M + MR - 1) / MR;
         int nPanels = (N + NR - 1) / NR;
         if (Parallel.threads() == 1 || macs < PARALLEL_MIN_MACS) {
@@ -90,6 +111,9 @@ final class GemmKernel {
                 for (int p = from; p < to; p++) {
                     if (K == 0 || alpha == 0f) {
                         scaleC(M, N, beta, c, cOff + p * strideC, ldc);
+                    } else if ((long) M * N * K <= SMALL_MACS) {
+                        small(transA, transB, M, N, K, alpha, a, aOff + p * strideA, lda, b, bOff + p * strideB, ldb,
+                                beta, c, cOff + p * strideC, ldc);
                     } else {
                         sequential(transA, transB, M, N, K, alpha, a, aOff + p * strideA, lda, b, bOff + p * strideB,
                                 ldb, beta, c, cOff + p * strideC, ldc);
@@ -114,6 +138,64 @@ final class GemmKernel {
         }
     }
 
+    /**
+     * A tiny product without packing, on the calling thread. op(B) not transposed: each row of C is built as
+     * {@code C[i,:] = beta·C[i,:] + Σ_k (alpha·op(A)[i,k])·B[k,:]}, vector FMAs along the row. B transposed: each element
+     * is a dot product {@code alpha·Σ_k op(A)[i,k]·B[j,k] + beta·C[i,j]}, vector along k when A's rows are contiguous.
+     */
+    static void small(boolean transA, boolean transB, int M, int N, int K, float alpha, float[] a, int aOff, int lda,
+            float[] b, int bOff, int ldb, float beta, float[] c, int cOff, int ldc) {
+        int nv = N - N % L;
+        int kv = K - K % L;
+        for (int i = 0; i < M; i++) {
+            int ci = cOff + i * ldc;
+            if (!transB) {
+                // C[i,:] = beta·C[i,:] (0 when beta is 0, whatever C held)
+                for (int j = 0; j < N; j++) {
+                    c[ci + j] = beta == 0f ? 0f : beta * c[ci + j];
+                }
+                // C[i,:] += (alpha·a_ik)·B[k,:]
+                for (int k = 0; k < K; k++) {
+                    float aik = alpha * (transA ? a[aOff + k * lda + i] : a[aOff + i * lda + k]);
+                    FloatVector va = FloatVector.broadcast(S, aik);
+                    int bk = bOff + k * ldb;
+                    int j = 0;
+                    for (; j < nv; j += L) {
+                        va.fma(FloatVector.fromArray(S, b, bk + j), FloatVector.fromArray(S, c, ci + j))
+                                .intoArray(c, ci + j);
+                    }
+                    for (; j < N; j++) {
+                        c[ci + j] = Math.fma(aik, b[bk + j], c[ci + j]);
+                    }
+                }
+            } else {
+                for (int j = 0; j < N; j++) {
+                    int bj = bOff + j * ldb;
+                    float dot;
+                    if (!transA) {
+                        // dot(A[i,:], B[j,:]), both contiguous in k
+                        int ai = aOff + i * lda;
+                        FloatVector acc = FloatVector.zero(S);
+                        int k = 0;
+                        for (; k < kv; k += L) {
+                            acc = FloatVector.fromArray(S, a, ai + k).fma(FloatVector.fromArray(S, b, bj + k), acc);
+                        }
+                        dot = acc.reduceLanes(VectorOperators.ADD);
+                        for (; k < K; k++) {
+                            dot = Math.fma(a[ai + k], b[bj + k], dot);
+                        }
+                    } else {
+                        dot = 0f;
+                        for (int k = 0; k < K; k++) {
+                            dot = Math.fma(a[aOff + k * lda + i], b[bj + k], dot);
+                        }
+                    }
+                    c[ci + j] = beta == 0f ? alpha * dot : Math.fma(alpha, dot, beta * c[ci + j]);
+                }
+            }
+        }
+    }
+
     /** The blocked loops on the calling thread. K > 0. */
     static void sequential(boolean transA, boolean transB, int M, int N, int K, float alpha,
             float[] a, int aOff, int lda, float[] b, int bOff, int ldb, float beta, float[] c, int cOff, int ldc) {
@@ -125,10 +207,10 @@ final class GemmKernel {
                 int kc = Math.min(KC, K - pc);
                 // the first K block applies beta to C; later blocks add to it
                 float betaBlock = pc == 0 ? beta : 1f;
-                packB(transB, kc, nc, b, transB ? bOff + jc * ldb + pc : bOff + pc * ldb + jc, ldb, bp);
+                GemmPack.packB(transB, kc, nc, b, transB ? bOff + jc * ldb + pc : bOff + pc * ldb + jc, ldb, bp);
                 for (int ic = 0; ic < M; ic += MC) {
                     int mc = Math.min(MC, M - ic);
-                    packA(transA, mc, kc, a, transA ? aOff + pc * lda + ic : aOff + ic * lda + pc, lda, ap);
+                    GemmPack.packA(transA, mc, kc, a, transA ? aOff + pc * lda + ic : aOff + ic * lda + pc, lda, ap);
                     macro(mc, nc, kc, alpha, ap, bp, betaBlock, c, cOff + ic * ldc + jc, ldc, buf.tile);
                 }
             }
@@ -140,9 +222,9 @@ final class GemmKernel {
      * Linear layers' cases) are written straight to C; ragged edge tiles and other alpha/beta go through the scratch
      * tile and {@link #merge}. Both give C = acc + C (beta 1) or C = acc (beta 0) with the same rounding.
      */
-    private static void macro(int mc, int nc, int kc, float alpha, float[] ap, float[] bp, float beta, float[] c,
+    static void macro(int mc, int nc, int kc, float alpha, float[] ap, float[] bp, float beta, float[] c,
             int cOff, int ldc, float[] tile) {
-        boolean direct = DIRECT && alpha == 1f && (beta == 0f || beta == 1f);
+        boolean direct = alpha == 1f && (beta == 0f || beta == 1f);
         boolean add = beta != 0f;
         for (int jr = 0; jr < nc; jr += NR) {
             int nr = Math.min(NR, nc - jr);
@@ -238,91 +320,6 @@ final class GemmKernel {
                     int x = ci + r * ldc + j;
                     float t = tile[r * NR + j];
                     c[x] = beta == 0f ? alpha * t : Math.fma(t, alpha, beta * c[x]);
-                }
-            }
-        }
-    }
-
-    /**
-     * Packs op(A)[mc, kc] (starting at a[src]) into MR-row panels: panel p holds, for each k, the MR values
-     * op(A)[p·MR + r, k] at ap[p·MR·kc + k·MR + r]; rows past mc are zero.
-     */
-    private static void packA(boolean transA, int mc, int kc, float[] a, int src, int lda, float[] ap) {
-        for (int p = 0; p * MR < mc; p++) {
-            int i0 = p * MR;
-            int mr = Math.min(MR, mc - i0);
-            int dst = i0 * kc;
-            if (transA) {
-                // stored [K, M]: for each k the MR values are contiguous
-                for (int k = 0; k < kc; k++) {
-                    int s = src + k * lda + i0;
-                    int d = dst + k * MR;
-                    for (int r = 0; r < mr; r++) {
-                        ap[d + r] = a[s + r];
-                    }
-                    for (int r = mr; r < MR; r++) {
-                        ap[d + r] = 0f;
-                    }
-                }
-            } else {
-                // stored [M, K]: each row is contiguous in k
-                for (int r = 0; r < MR; r++) {
-                    int d = dst + r;
-                    if (r < mr) {
-                        int s = src + (i0 + r) * lda;
-                        for (int k = 0; k < kc; k++) {
-                            ap[d + k * MR] = a[s + k];
-                        }
-                    } else {
-                        for (int k = 0; k < kc; k++) {
-                            ap[d + k * MR] = 0f;
-                        }
-                    }
-                }
-            }
-        }
-    }
-
-    /**
-     * Packs op(B)[kc, nc] (starting at b[src]) into NR-column panels: panel q holds, for each k, the NR values
-     * op(B)[k, q·NR + j] at bp[q·NR·kc + k·NR + j]; columns past nc are zero.
-     */
-    private static void packB(boolean transB, int kc, int nc, float[] b, int src, int ldb, float[] bp) {
-        for (int q = 0; q * NR < nc; q++) {
-            int j0 = q * NR;
-            int nr = Math.min(NR, nc - j0);
-            int dst = j0 * kc;
-            if (!transB) {
-                // stored [K, N]: for each k the NR values are contiguous
-                for (int k = 0; k < kc; k++) {
-                    int s = src + k * ldb + j0;
-                    int d = dst + k * NR;
-                    if (nr == NR) {
-                        FloatVector.fromArray(S, b, s).intoArray(bp, d);
-                        FloatVector.fromArray(S, b, s + L).intoArray(bp, d + L);
-                    } else {
-                        for (int j = 0; j < nr; j++) {
-                            bp[d + j] = b[s + j];
-                        }
-                        for (int j = nr; j < NR; j++) {
-                            bp[d + j] = 0f;
-                        }
-                    }
-                }
-            } else {
-                // stored [N, K]: each column of op(B) is a contiguous row of b
-                for (int j = 0; j < NR; j++) {
-                    int d = dst + j;
-                    if (j < nr) {
-                        int s = src + (j0 + j) * ldb;
-                        for (int k = 0; k < kc; k++) {
-                            bp[d + k * NR] = b[s + k];
-                        }
-                    } else {
-                        for (int k = 0; k < kc; k++) {
-                            bp[d + k * NR] = 0f;
-                        }
-                    }
                 }
             }
         }

@@ -160,6 +160,34 @@ class GemmTest {
         }
     }
 
+    /** The packed, tiled path and the small path called directly, so odd tiny shapes exercise both. */
+    @Test
+    void packedAndSmallPathsOnOddShapes() {
+        int[] sizes = {1, 2, 3, 5, 7, 9, 17, 31};
+        long seed = 500;
+        for (boolean[] t : TRANS) {
+            for (int M : sizes) {
+                for (int N : sizes) {
+                    for (int K : new int[] {1, 3, 8, 9, 31}) {
+                        for (float[] ab : new float[][] {{1f, 0f}, {1f, 1f}, {0.5f, -0.5f}}) {
+                            Problem p = problem(seed++, t[0], t[1], M, N, K, ab[0], ab[1], 1, 2);
+                            String what = "tA=" + t[0] + " tB=" + t[1] + " M=" + M + " N=" + N + " K=" + K
+                                    + " alpha=" + ab[0] + " beta=" + ab[1];
+                            float[] c1 = p.c.clone();
+                            GemmKernel.sequential(p.tA, p.tB, M, N, K, p.alpha, p.a, p.aOff, p.lda, p.b, p.bOff,
+                                    p.ldb, p.beta, c1, p.cOff, p.ldc);
+                            checkAgainstDouble(p, c1, "packed " + what);
+                            float[] c2 = p.c.clone();
+                            GemmKernel.small(p.tA, p.tB, M, N, K, p.alpha, p.a, p.aOff, p.lda, p.b, p.bOff, p.ldb,
+                                    p.beta, c2, p.cOff, p.ldc);
+                            checkAgainstDouble(p, c2, "small " + what);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     @Test
     void betaZeroIgnoresNaNsInC() {
         Problem p = problem(3, false, true, 33, 17, 9, 1f, 0f, 1, 2);
@@ -230,7 +258,8 @@ class GemmTest {
 
     @Test
     void deterministicForEachThreadCount() {
-        int[][] shapes = {{130, 127, 300}, {300, 520, 64}, {2048 / 8, 1152 / 4, 384}};
+        // row split, row split with K > KC, column split (more column panels than row panels)
+        int[][] shapes = {{130, 127, 300}, {300, 520, 64}, {2048 / 8, 1152 / 4, 384}, {65, 384, 600}};
         long seed = 400;
         for (boolean[] t : TRANS) {
             for (int[] s : shapes) {
