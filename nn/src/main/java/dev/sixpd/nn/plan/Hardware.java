@@ -55,9 +55,9 @@ public record Hardware(String name, String description, double halfFlops, String
             new Hardware("a10", "NVIDIA A10 24GB", 125e12, "BF16", 31.2e12, 150, 24e9, 0.75,
                     "NVIDIA A10 datasheet; price a guess"),
             new Hardware("h100", "NVIDIA H100 80GB SXM5", 989e12, "BF16", 67e12, 700, 80e9, 3.00,
-                    "NVIDIA H100 datasheet (dense)"),
+                    "NVIDIA H100 datasheet"),
             new Hardware("h200", "NVIDIA H200 141GB SXM", 989e12, "BF16", 67e12, 700, 141e9, 4.00,
-                    "NVIDIA H200 datasheet (dense)"),
+                    "NVIDIA H200 datasheet"),
             new Hardware("v100", "NVIDIA V100 32GB SXM2", 125e12, "FP16", 15.7e12, 300, 32e9, 0.80,
                     "NVIDIA V100 datasheet; no BF16, FP16 tensor peak; price a guess"),
             new Hardware("rtx4090", "NVIDIA GeForce RTX 4090 24GB", 165.2e12, "BF16", 82.6e12, 450, 24e9, 0.60,
@@ -81,7 +81,8 @@ public record Hardware(String name, String description, double halfFlops, String
     /**
      * A catalog entry by name, case-insensitive, ignoring spaces, dashes and underscores and the suffixes
      * {@code 80gb}, {@code sxm}, {@code sxm5}, {@code sxm2}, {@code 32gb}, {@code 141gb}, {@code 24gb}; also
-     * {@code 4090} for {@code rtx4090}. PCIe variants are not in the catalog (other power and clocks). {@code this-cpu} is not resolved here (it needs a measurement): see
+     * {@code 4090} for {@code rtx4090}. PCIe variants are not in the catalog (other power and clocks).
+     * {@code this-cpu} is not resolved here (it needs a measurement): see
      * {@link #thisCpu(double)}.
      *
      * @throws IllegalArgumentException for an unknown name, listing the known ones

@@ -50,7 +50,8 @@ public record PlanReport(List<Line> lines) {
     }
 
     /**
-     * A text table: one block per section, each line {@code label  display  formula}, notes beneath the formula after {@code ↳}.
+     * A text table: one block per section, each line {@code label  display  formula}, notes beneath the formula
+     * after {@code ↳}.
      */
     public String text() {
         int labelWidth = 0;

@@ -103,6 +103,9 @@ public final class Planner {
                 Fmt.res(peak / 1e12) + " TFLOP/s", peakWhat);
         String mfuNote = in.mfu() < 0.3 || in.mfu() > 0.55
                 ? "outside the typical 0.3–0.55 of large training runs" : "typical large runs reach 0.3–0.55";
+        if (in.recompute()) {
+            mfuNote += "; with --recompute it applies to the 8·P·D executed (hardware FLOPs utilisation)";
+        }
         add(out, "input.mfu", "inputs", "model FLOPs utilisation", in.mfu(), "", "MFU = " + Fmt.num(in.mfu()),
                 Fmt.num(in.mfu()), mfuNote);
 

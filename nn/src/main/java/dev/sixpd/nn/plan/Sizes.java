@@ -14,7 +14,8 @@ import java.util.regex.Pattern;
  * naming the option. Stateless and thread-safe.
  */
 public final class Sizes {
-    private static final Pattern NUMBER = Pattern.compile("^(\\d+(?:\\.\\d*)?|\\.\\d+)(?:[eE]([+-]?\\d+))?([a-zA-Z]*)$");
+    private static final Pattern NUMBER =
+            Pattern.compile("^(\\d+(?:\\.\\d*)?|\\.\\d+)(?:[eE]([+-]?\\d+))?([a-zA-Z]*)$");
 
     private Sizes() {
     }
@@ -64,7 +65,8 @@ public final class Sizes {
     public static int parseInt(String what, String text) {
         double v = parseCount(what, text);
         if (v != Math.rint(v) || v > Integer.MAX_VALUE) {
-            throw new IllegalArgumentException(what + ": '" + text + "' must be a whole number <= " + Integer.MAX_VALUE);
+            throw new IllegalArgumentException(what + ": '" + text + "' must be a whole number <= "
+                    + Integer.MAX_VALUE);
         }
         return (int) v;
     }

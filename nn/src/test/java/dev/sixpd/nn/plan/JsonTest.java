@@ -11,7 +11,8 @@ class JsonTest {
     void escapesAndNestsAndWritesNonFiniteAsNull() {
         String s = new Json().beginObject().field("q", "a \"quoted\" \\ line\nnext\t\u0001")
                 .field("n", 6e19).field("i", 42).field("f", 0.4).field("nan", Double.NaN).field("b", true)
-                .key("arr").beginArray().value(1).value("x").beginObject().endObject().endArray().endObject().toString();
+                .key("arr").beginArray().value(1).value("x").beginObject().endObject().endArray().endObject()
+                .toString();
         assertEquals("{\"q\":\"a \\\"quoted\\\" \\\\ line\\nnext\\t\\u0001\",\"n\":6.0E19,\"i\":42,\"f\":0.4,"
                 + "\"nan\":null,\"b\":true,\"arr\":[1,\"x\",{}]}", s);
         Map<?, ?> m = (Map<?, ?>) MiniJson.parse(s);
