@@ -107,6 +107,20 @@ public final class Fmt {
         return res(seconds / (365.25 * 86400)) + " years";
     }
 
+    /** A rate in FLOP/s with a prefix: {@code 989 TFLOP/s}, {@code 152 GFLOP/s}. */
+    public static String flops(double perSecond) {
+        if (Double.isNaN(perSecond)) {
+            return "n/a";
+        }
+        if (Math.abs(perSecond) >= 1e15) {
+            return res(perSecond / 1e15) + " PFLOP/s";
+        }
+        if (Math.abs(perSecond) >= 1e12) {
+            return res(perSecond / 1e12) + " TFLOP/s";
+        }
+        return res(perSecond / 1e9) + " GFLOP/s";
+    }
+
     /** Money in US dollars, grouped: {@code $1,234,567}; below $100 with cents. */
     public static String usd(double v) {
         if (Double.isNaN(v)) {

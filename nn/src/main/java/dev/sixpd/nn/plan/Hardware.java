@@ -49,19 +49,19 @@ public record Hardware(String name, String description, double halfFlops, String
     //    (pricegpu.pages.dev, early 2026); A800, A10, V100 and RTX 4090 prices are guesses. Pass your own.
     private static final List<Hardware> CATALOG = List.of(
             new Hardware("a100", "NVIDIA A100 80GB SXM", 312e12, "BF16", 19.5e12, 400, 80e9, 2.00,
-                    "NVIDIA A100 datasheet"),
+                    "NVIDIA A100 datasheet, dense"),
             new Hardware("a800", "NVIDIA A800 80GB SXM (A100 compute, 400 GB/s NVLink)", 312e12, "BF16", 19.5e12,
-                    400, 80e9, 2.00, "same die as A100; price a guess"),
+                    400, 80e9, 2.00, "same die as A100, dense; price a guess"),
             new Hardware("a10", "NVIDIA A10 24GB", 125e12, "BF16", 31.2e12, 150, 24e9, 0.75,
-                    "NVIDIA A10 datasheet; price a guess"),
+                    "NVIDIA A10 datasheet, dense; price a guess"),
             new Hardware("h100", "NVIDIA H100 80GB SXM5", 989e12, "BF16", 67e12, 700, 80e9, 3.00,
-                    "NVIDIA H100 datasheet"),
+                    "NVIDIA H100 datasheet, dense"),
             new Hardware("h200", "NVIDIA H200 141GB SXM", 989e12, "BF16", 67e12, 700, 141e9, 4.00,
-                    "NVIDIA H200 datasheet"),
+                    "NVIDIA H200 datasheet, dense"),
             new Hardware("v100", "NVIDIA V100 32GB SXM2", 125e12, "FP16", 15.7e12, 300, 32e9, 0.80,
-                    "NVIDIA V100 datasheet; no BF16, FP16 tensor peak; price a guess"),
+                    "NVIDIA V100 datasheet; no BF16: FP16 tensor peak; price a guess"),
             new Hardware("rtx4090", "NVIDIA GeForce RTX 4090 24GB", 165.2e12, "BF16", 82.6e12, 450, 24e9, 0.60,
-                    "Ada whitepaper (BF16, FP32 accumulate); price a guess"));
+                    "Ada whitepaper: BF16 with FP32 accumulate, dense; price a guess"));
 
     /** The catalog, in display order (without {@code this-cpu}, which is measured on demand). */
     public static List<Hardware> catalog() {

@@ -97,10 +97,10 @@ public final class Planner {
         } else {
             peak = hw.peak(in.precision());
             peakWhat = hw.description() + ", " + (in.precision() == Precision.FP32 ? "FP32" : hw.halfName())
-                    + " dense peak (" + hw.source() + ")";
+                    + " peak (" + hw.source() + ")";
         }
         add(out, "input.peak", "inputs", "peak per device", peak, "FLOP/s", "peak = " + Fmt.num(peak) + " FLOP/s",
-                Fmt.res(peak / 1e12) + " TFLOP/s", peakWhat);
+                Fmt.flops(peak), peakWhat);
         String mfuNote = in.mfu() < 0.3 || in.mfu() > 0.55
                 ? "outside the typical 0.3–0.55 of large training runs" : "typical large runs reach 0.3–0.55";
         if (in.recompute()) {
@@ -137,7 +137,7 @@ public final class Planner {
         double perDevice = peak * in.mfu();
         add(out, "compute.sustained", "compute", "sustained per device", perDevice, "FLOP/s",
                 "peak × MFU = " + Fmt.num(peak) + " × " + Fmt.num(in.mfu()) + " = " + Fmt.res(perDevice) + " FLOP/s",
-                Fmt.res(perDevice / 1e12) + " TFLOP/s", "");
+                Fmt.flops(perDevice), "");
 
         // ---------------------------------------------------------------- time
         int n;

@@ -43,5 +43,8 @@ class FmtTest {
         assertEquals("$267", Fmt.usd(267.09));
         assertEquals("$80.13", Fmt.usd(80.128));
         assertEquals("$1,234,567", Fmt.usd(1234567));
+        assertEquals("989 TFLOP/s", Fmt.flops(989e12));
+        assertEquals("152 GFLOP/s", Fmt.flops(1.519e11));
+        assertEquals("1.25 PFLOP/s", Fmt.flops(1.25e15));
     }
 }
