@@ -1,0 +1,128 @@
+package dev.sixpd.bench;
+
+import dev.sixpd.tensor.Vectors;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code ./sixpd bench gemm}: sixpd's GEMM against OpenBLAS's sgemm, same shape, same run. */
+@Command(name = "gemm", mixinStandardHelpOptions = true,
+        description = {"sixpd's GEMM vs OpenBLAS sgemm, GFLOP/s, same run.",
+            "Times C = op(A)·op(B) (+ beta·C) with sixpd's Gemm and, when installed, OpenBLAS's cblas_sgemm,",
+            "interleaved in one process; prints the median GFLOP/s (2·M·N·K FLOPs per call).",
+            "Examples:",
+            "  ./sixpd bench gemm --size 1024 --threads 1 --json",
+            "  ./sixpd bench gemm --m 2048 --n 1152 --k 384 --tb",
+            "  ./sixpd bench gemm --model --threads 2      (every Linear shape of the default model)"})
+final class GemmCommand implements Callable<Integer> {
+    @Option(names = "--size", defaultValue = "1024", description = "square size n (M = N = K = n), default 1024")
+    int size;
+
+    @Option(names = "--m", description = "rows of C (overrides --size)")
+    Integer m;
+
+    @Option(names = "--n", description = "columns of C (overrides --size)")
+    Integer n;
+
+    @Option(names = "--k", description = "the reduced dimension (overrides --size)")
+    Integer k;
+
+    @Option(names = "--ta", description = "A is stored transposed, [K,M]")
+    boolean ta;
+
+    @Option(names = "--tb", description = "B is stored transposed, [N,K]")
+    boolean tb;
+
+    @Option(names = "--shape", description = "a default-model shape by name, e.g. qkv.fwd, fc.dx, mlp_proj.dw")
+    String shape;
+
+    @Option(names = "--model", description = "measure every Linear shape of the default model (fwd, dx, dw)")
+    boolean model;
+
+    @Option(names = "--threads", defaultValue = "1", description = "threads for both sixpd and OpenBLAS (default 1)")
+    int threads;
+
+    @Option(names = "--beta", defaultValue = "0", description = "beta (0 overwrites C; 1 accumulates), default 0")
+    float beta;
+
+    @Option(names = "--reps", defaultValue = "7", description = "timed repetitions; the median is reported (default 7)")
+    int reps;
+
+    @Option(names = "--millis", defaultValue = "300", description = "ms per timed block (default 300)")
+    long millis;
+
+    @Option(names = "--no-openblas", description = "skip the OpenBLAS baseline")
+    boolean noOpenblas;
+
+    @Option(names = "--json", description = "print one JSON object per shape")
+    boolean json;
+
+    @Override
+    public Integer call() throws Exception {
+        List<GemmShapes.Shape> shapes = new ArrayList<>();
+        if (model) {
+            shapes.addAll(GemmShapes.model());
+        } else if (shape != null) {
+            shapes.add(GemmShapes.byName(shape));
+        } else {
+            int mm = m != null ? m : size, nn = n != null ? n : size, kk = k != null ? k : size;
+            String name = (m == null && n == null && k == null) ? "square" + size : "custom";
+            shapes.add(new GemmShapes.Shape(name, mm, nn, kk, ta, tb));
+        }
+        Optional<OpenBlas> blas = noOpenblas ? Optional.empty() : OpenBlas.load();
+        if (!noOpenblas && blas.isEmpty()) {
+            System.err.println("sixpd bench gemm: " + OpenBlas.MISSING);
+        }
+        if (!json) {
+            System.out.printf(Locale.ROOT, "sixpd Gemm (Vector API, %d lanes) vs %s; %d threads; median of %d x %d ms"
+                    + "%n", Vectors.LANES, blas.map(b -> "OpenBLAS " + b.config()).orElse("no OpenBLAS"), threads,
+                    reps, millis);
+            System.out.printf(Locale.ROOT, "%-16s %5s %5s %5s %3s  %8s %8s  %6s%n", "shape", "M", "N", "K", "op",
+                    "sixpd", "OpenBLAS", "ratio");
+        }
+        for (GemmShapes.Shape s : shapes) {
+            GemmMeasure.Result r = GemmMeasure.run(s, threads, beta, reps, millis, blas);
+            if (json) {
+                System.out.println(toJson(r));
+            } else {
+                String op = (s.transA() ? "T" : "N") + (s.transB() ? "T" : "N");
+                double theirs = r.openblas() == null ? Double.NaN : r.openblas()[0];
+                System.out.printf(Locale.ROOT, "%-16s %5d %5d %5d %3s  %8.1f %8.1f  %6.2f   GFLOP/s (sixpd %.1f-%.1f,"
+                                + " OpenBLAS %.1f-%.1f)%n", s.name(), s.m(), s.n(), s.k(), op, r.sixpd()[0], theirs,
+                        r.sixpd()[0] / theirs, r.sixpd()[1], r.sixpd()[2],
+                        r.openblas() == null ? Double.NaN : r.openblas()[1],
+                        r.openblas() == null ? Double.NaN : r.openblas()[2]);
+            }
+        }
+        return 0;
+    }
+
+    private String toJson(GemmMeasure.Result r) {
+        GemmShapes.Shape s = r.shape();
+        StringBuilder sb = new StringBuilder("{");
+        sb.append("\"benchmark\":\"gemm\",\"shape\":\"").append(s.name()).append('"');
+        sb.append(",\"size\":").append(s.m() == s.n() && s.n() == s.k() ? String.valueOf(s.m()) : "null");
+        sb.append(",\"m\":").append(s.m()).append(",\"n\":").append(s.n()).append(",\"k\":").append(s.k());
+        sb.append(",\"trans_a\":").append(s.transA()).append(",\"trans_b\":").append(s.transB());
+        sb.append(",\"threads\":").append(r.threads()).append(",\"beta\":").append(Json.num(beta));
+        sb.append(",\"gflops\":").append(Json.num(r.sixpd()[0]));
+        sb.append(",\"gflops_min\":").append(Json.num(r.sixpd()[1]));
+        sb.append(",\"gflops_max\":").append(Json.num(r.sixpd()[2]));
+        if (r.openblas() != null) {
+            sb.append(",\"openblas_gflops\":").append(Json.num(r.openblas()[0]));
+            sb.append(",\"openblas_gflops_min\":").append(Json.num(r.openblas()[1]));
+            sb.append(",\"openblas_gflops_max\":").append(Json.num(r.openblas()[2]));
+            sb.append(",\"ratio_vs_openblas\":").append(Json.num(r.sixpd()[0] / r.openblas()[0]));
+            sb.append(",\"openblas_config\":\"").append(Json.esc(r.openblasConfig())).append('"');
+        } else {
+            sb.append(",\"openblas_gflops\":null");
+        }
+        sb.append(",\"reps\":").append(reps).append(",\"millis_per_rep\":").append(millis);
+        sb.append(",\"lanes\":").append(Vectors.LANES);
+        return sb.append('}').toString();
+    }
+}

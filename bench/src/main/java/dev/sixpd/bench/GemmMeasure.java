@@ -1,0 +1,90 @@
+package dev.sixpd.bench;
+
+import dev.sixpd.tensor.Gemm;
+import dev.sixpd.tensor.Ledger;
+import dev.sixpd.tensor.Parallel;
+import dev.sixpd.tensor.Rng;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.Optional;
+
+/**
+ * Times sixpd's {@link Gemm} and OpenBLAS's sgemm on the same shape in one process, interleaved: each repetition
+ * times a block of sixpd calls and then a block of OpenBLAS calls, so a burst of load from other processes hits
+ * both sides alike. A block repeats the call until at least {@code millis} ms have passed and counts
+ * {@code 2·M·N·K} FLOPs per call. Results are the median (and min, max) GFLOP/s over the repetitions.
+ *
+ * <p>OpenBLAS's pthread workers spin for a while after a call; a short sleep after each OpenBLAS block keeps them
+ * from stealing cycles from sixpd's threads.
+ */
+final class GemmMeasure {
+    /** GFLOP/s of both sides: {median, min, max}; openblas is null when not measured. */
+    record Result(GemmShapes.Shape shape, int threads, double[] sixpd, double[] openblas, String openblasConfig) {
+    }
+
+    private GemmMeasure() {
+    }
+
+    static Result run(GemmShapes.Shape s, int threads, float beta, int reps, long millis, Optional<OpenBlas> blas)
+            throws InterruptedException {
+        int aRows = s.transA() ? s.k() : s.m(), aCols = s.transA() ? s.m() : s.k();
+        int bRows = s.transB() ? s.n() : s.k(), bCols = s.transB() ? s.k() : s.n();
+        Rng rng = new Rng(42);
+        float[] a = new float[aRows * aCols];
+        float[] b = new float[bRows * bCols];
+        float[] c = new float[s.m() * s.n()];
+        rng.fillNormal(a, 0, 1);
+        rng.fillNormal(b, 0, 1);
+        rng.fillNormal(c, 0, 1);
+        Parallel.setThreads(threads);
+        boolean ledger = Ledger.enabled();
+        Ledger.setEnabled(false);
+        Runnable mine = () -> Gemm.gemm(s.transA(), s.transB(), s.m(), s.n(), s.k(), 1f, a, 0, aCols, b, 0, bCols,
+                beta, c, 0, s.n());
+        try (Arena arena = Arena.ofConfined()) {
+            Runnable theirs = null;
+            if (blas.isPresent()) {
+                OpenBlas ob = blas.get();
+                ob.setThreads(threads);
+                MemorySegment na = OpenBlas.copyOf(arena, a);
+                MemorySegment nb = OpenBlas.copyOf(arena, b);
+                MemorySegment nc = OpenBlas.copyOf(arena, c);
+                theirs = () -> ob.sgemm(s.transA(), s.transB(), s.m(), s.n(), s.k(), 1f, na, aCols, nb, bCols, beta,
+                        nc, s.n());
+            }
+            // warm-up: let the JIT compile sixpd's kernels (and OpenBLAS fault in its buffers)
+            block(mine, s.flops(), 1500);
+            if (theirs != null) {
+                block(theirs, s.flops(), 300);
+                Thread.sleep(100);
+            }
+            double[] g1 = new double[reps];
+            double[] g2 = new double[reps];
+            for (int r = 0; r < reps; r++) {
+                g1[r] = block(mine, s.flops(), millis);
+                if (theirs != null) {
+                    g2[r] = block(theirs, s.flops(), millis);
+                    Thread.sleep(100);
+                }
+            }
+            return new Result(s, threads, Stats.medianMinMax(g1), theirs == null ? null : Stats.medianMinMax(g2),
+                    blas.map(OpenBlas::config).orElse(null));
+        } finally {
+            Ledger.setEnabled(ledger);
+        }
+    }
+
+    /** Repeats {@code call} for at least {@code millis} ms; returns GFLOP/s. */
+    private static double block(Runnable call, double flopsPerCall, long millis) {
+        long t0 = System.nanoTime();
+        long end = t0 + millis * 1_000_000L;
+        long calls = 0;
+        long t;
+        do {
+            call.run();
+            calls++;
+            t = System.nanoTime();
+        } while (t < end);
+        return calls * flopsPerCall / (t - t0);
+    }
+}

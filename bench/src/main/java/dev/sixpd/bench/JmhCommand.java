@@ -1,0 +1,22 @@
+package dev.sixpd.bench;
+
+import java.util.List;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Parameters;
+
+/** Hands its arguments to JMH's own command line ({@code org.openjdk.jmh.Main}), for people who know JMH. */
+@Command(name = "jmh", mixinStandardHelpOptions = false,
+        description = {"JMH's own command line (all JMH options).",
+            "Runs JMH's own runner with the given arguments, e.g.",
+            "  ./sixpd bench jmh GemmBenchmark -p shape=square1024:1024:1024:1024:N:N -p threads=1",
+            "  ./sixpd bench jmh -l      (list benchmarks)      ./sixpd bench jmh -h   (JMH's options)"})
+final class JmhCommand implements java.util.concurrent.Callable<Integer> {
+    @Parameters(arity = "0..*", paramLabel = "JMH_ARGS", description = "arguments for org.openjdk.jmh.Main")
+    List<String> args = List.of();
+
+    @Override
+    public Integer call() throws Exception {
+        org.openjdk.jmh.Main.main(args.toArray(new String[0]));
+        return 0;
+    }
+}

@@ -1,0 +1,285 @@
+package dev.sixpd.tensor;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import java.util.Arrays;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Gemm and its scalar twin against a double-precision reference.
+ *
+ * <p>Tolerance: each element of op(A)·op(B) is a sum of K float products; float accumulation (any order, with or
+ * without FMA) errs by at most about K·eps·Σ|a||b| ≤ K·eps·K·max|a|·max|b|. We allow
+ * {@code |got - ref| <= 2·K·eps·(|alpha|·Σ_k|a_ik||b_kj| + |beta·c|) + tiny}, i.e. the standard a-priori bound on the
+ * actual terms (tighter than K²·eps·max|a|max|b|), with eps = 2^-24.
+ */
+class GemmTest {
+    private static final float EPS = 0x1p-24f;
+    private int savedThreads;
+
+    @BeforeEach
+    void saveThreads() {
+        savedThreads = Parallel.threads();
+    }
+
+    @AfterEach
+    void restoreThreads() {
+        Parallel.setThreads(savedThreads);
+    }
+
+    /** One GEMM problem with its own storage: padded leading dims and offsets. */
+    private record Problem(boolean tA, boolean tB, int M, int N, int K, float alpha, float beta, float[] a, int aOff,
+            int lda, float[] b, int bOff, int ldb, float[] c, int cOff, int ldc) {
+    }
+
+    private static Problem problem(long seed, boolean tA, boolean tB, int M, int N, int K, float alpha, float beta,
+            int pad, int off) {
+        Rng rng = new Rng(seed);
+        int aRows = tA ? K : M, aCols = tA ? M : K;
+        int bRows = tB ? N : K, bCols = tB ? K : N;
+        int lda = aCols + pad, ldb = bCols + pad, ldc = N + pad;
+        float[] a = randomArray(rng, off + aRows * lda + 3);
+        float[] b = randomArray(rng, off + bRows * ldb + 3);
+        float[] c = randomArray(rng, off + M * ldc + 3);
+        if (beta == 0f) {
+            Arrays.fill(c, Float.NaN);
+        }
+        return new Problem(tA, tB, M, N, K, alpha, beta, a, off, lda, b, off, ldb, c, off, ldc);
+    }
+
+    private static float[] randomArray(Rng rng, int n) {
+        float[] x = new float[n];
+        for (int i = 0; i < n; i++) {
+            x[i] = (float) rng.nextGaussian();
+        }
+        return x;
+    }
+
+    /** Checks p's result array {@code got} against the double reference computed from p's (original) inputs. */
+    private static void checkAgainstDouble(Problem p, float[] got, String what) {
+        for (int i = 0; i < p.M; i++) {
+            for (int j = 0; j < p.N; j++) {
+                double sum = 0, abs = 0;
+                for (int k = 0; k < p.K; k++) {
+                    double av = p.tA ? p.a[p.aOff + k * p.lda + i] : p.a[p.aOff + i * p.lda + k];
+                    double bv = p.tB ? p.b[p.bOff + j * p.ldb + k] : p.b[p.bOff + k * p.ldb + j];
+                    sum += av * bv;
+                    abs += Math.abs(av * bv);
+                }
+                int ci = p.cOff + i * p.ldc + j;
+                double cOld = p.beta == 0f ? 0 : p.c[ci];
+                double ref = p.alpha * sum + p.beta * cOld;
+                double tol = 2.0 * (p.K + 2) * EPS * (Math.abs(p.alpha) * abs + Math.abs(p.beta * cOld)) + 1e-30;
+                double g = got[ci];
+                if (!(Math.abs(g - ref) <= tol)) {
+                    fail(what + ": C[" + i + "," + j + "] = " + g + ", reference " + ref + ", |diff| "
+                            + Math.abs(g - ref) + " > tol " + tol);
+                }
+            }
+        }
+        // Everything outside the M×N window of C is untouched.
+        for (int idx = 0; idx < got.length; idx++) {
+            int rel = idx - p.cOff;
+            boolean inside = rel >= 0 && rel / p.ldc < p.M && rel % p.ldc < p.N;
+            if (!inside && Float.floatToRawIntBits(got[idx]) != Float.floatToRawIntBits(p.c[idx])) {
+                fail(what + ": element " + idx + " outside C's window changed");
+            }
+        }
+    }
+
+    private static float[] runGemm(Problem p) {
+        float[] c = p.c.clone();
+        Gemm.gemm(p.tA, p.tB, p.M, p.N, p.K, p.alpha, p.a, p.aOff, p.lda, p.b, p.bOff, p.ldb, p.beta, c, p.cOff,
+                p.ldc);
+        return c;
+    }
+
+    private static float[] runScalar(Problem p) {
+        float[] c = p.c.clone();
+        Gemm.gemmScalar(p.tA, p.tB, p.M, p.N, p.K, p.alpha, p.a, p.aOff, p.lda, p.b, p.bOff, p.ldb, p.beta, c,
+                p.cOff, p.ldc);
+        return c;
+    }
+
+    private static final boolean[][] TRANS = {{false, false}, {false, true}, {true, false}, {true, true}};
+
+    @Test
+    void allTransposeCombosOddSizesMatchDoubleReference() {
+        int[] sizes = {1, 3, 7, 17, 33, 65};
+        long seed = 1;
+        for (boolean[] t : TRANS) {
+            for (int M : sizes) {
+                for (int N : sizes) {
+                    for (int K : new int[] {1, 7, 33, 65}) {
+                        Problem p = problem(seed++, t[0], t[1], M, N, K, 1f, 0f, 0, 0);
+                        String what = "tA=" + t[0] + " tB=" + t[1] + " M=" + M + " N=" + N + " K=" + K;
+                        checkAgainstDouble(p, runGemm(p), "gemm " + what);
+                        checkAgainstDouble(p, runScalar(p), "gemmScalar " + what);
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
+    void largerSizesCrossBlockBoundaries() {
+        int[][] shapes = {{127, 130, 129}, {130, 127, 257}, {64, 300, 520}, {257, 33, 300}, {6, 1000, 17},
+            {1000, 6, 31}, {200, 64, 64}};
+        long seed = 100;
+        for (boolean[] t : TRANS) {
+            for (int[] s : shapes) {
+                Problem p = problem(seed++, t[0], t[1], s[0], s[1], s[2], 0.75f, 0.5f, 3, 5);
+                String what = "tA=" + t[0] + " tB=" + t[1] + " " + Arrays.toString(s);
+                checkAgainstDouble(p, runGemm(p), "gemm " + what);
+            }
+        }
+        // the scalar twin on one big case too
+        Problem p = problem(7, true, false, 127, 130, 129, 0.75f, 0.5f, 3, 5);
+        checkAgainstDouble(p, runScalar(p), "gemmScalar big");
+    }
+
+    @Test
+    void alphaBetaVariants() {
+        float[][] ab = {{1f, 0f}, {1f, 1f}, {1f, 0.5f}, {-2f, 0.5f}, {0.5f, 1f}, {0f, 0.5f}, {0f, 0f}};
+        long seed = 200;
+        for (boolean[] t : TRANS) {
+            for (float[] x : ab) {
+                for (int[] s : new int[][] {{17, 33, 7}, {65, 20, 130}}) {
+                    Problem p = problem(seed++, t[0], t[1], s[0], s[1], s[2], x[0], x[1], 2, 1);
+                    String what = "alpha=" + x[0] + " beta=" + x[1] + " tA=" + t[0] + " tB=" + t[1];
+                    checkAgainstDouble(p, runGemm(p), "gemm " + what);
+                    checkAgainstDouble(p, runScalar(p), "gemmScalar " + what);
+                }
+            }
+        }
+    }
+
+    @Test
+    void betaZeroIgnoresNaNsInC() {
+        Problem p = problem(3, false, true, 33, 17, 9, 1f, 0f, 1, 2);
+        float[] got = runGemm(p);
+        for (int i = 0; i < p.M; i++) {
+            for (int j = 0; j < p.N; j++) {
+                assertTrue(Float.isFinite(got[p.cOff + i * p.ldc + j]), "NaN leaked at " + i + "," + j);
+            }
+        }
+        checkAgainstDouble(p, got, "beta=0 over NaNs");
+    }
+
+    @Test
+    void emptyDimensions() {
+        for (boolean[] t : TRANS) {
+            // M or N = 0: nothing happens
+            for (int[] s : new int[][] {{0, 5, 3}, {5, 0, 3}, {0, 0, 0}}) {
+                Problem p = problem(9, t[0], t[1], s[0], s[1], s[2], 1f, 0.5f, 0, 0);
+                assertArrayEquals(p.c, runGemm(p));
+                assertArrayEquals(p.c, runScalar(p));
+            }
+            // K = 0: C = beta·C (and 0 when beta = 0)
+            Problem p = problem(10, t[0], t[1], 4, 5, 0, 1f, 0.5f, 1, 1);
+            checkAgainstDouble(p, runGemm(p), "K=0 beta=0.5");
+            checkAgainstDouble(p, runScalar(p), "scalar K=0 beta=0.5");
+            Problem z = problem(11, t[0], t[1], 4, 5, 0, 1f, 0f, 1, 1);
+            float[] got = runGemm(z);
+            for (int i = 0; i < 4; i++) {
+                for (int j = 0; j < 5; j++) {
+                    assertEquals(0f, got[z.cOff + i * z.ldc + j]);
+                }
+            }
+        }
+    }
+
+    @Test
+    void batchedMatchesOneByOne() {
+        for (boolean[] t : TRANS) {
+            int batch = 5, M = 19, N = 23, K = 37;
+            Problem one = problem(300, t[0], t[1], M, N, K, 0.5f, 1f, 2, 0);
+            int sa = one.a.length, sb = one.b.length, sc = one.c.length;
+            Rng rng = new Rng(301);
+            float[] a = randomArray(rng, sa * batch + 4);
+            float[] b = randomArray(rng, sb * batch + 4);
+            float[] c = randomArray(rng, sc * batch + 4);
+            float[] c0 = c.clone();
+            Gemm.gemmBatched(Ledger.Kind.ATTENTION_MATMUL, batch, t[0], t[1], M, N, K, 0.5f, a, 3, one.lda, sa, b, 2,
+                    one.ldb, sb, 1f, c, 1, one.ldc, sc);
+            for (int p = 0; p < batch; p++) {
+                Problem pi = new Problem(t[0], t[1], M, N, K, 0.5f, 1f, a, 3 + p * sa, one.lda, b, 2 + p * sb, one.ldb,
+                        c0, 1 + p * sc, one.ldc);
+                float[] single = runGemm(pi);
+                for (int i = 0; i < M; i++) {
+                    for (int j = 0; j < N; j++) {
+                        int ci = 1 + p * sc + i * one.ldc + j;
+                        assertEquals(single[ci], c[ci], "batch " + p + " C[" + i + "," + j + "]");
+                    }
+                }
+                // and against the double reference
+                float[] got = c0.clone();
+                for (int i = 0; i < M; i++) {
+                    System.arraycopy(c, 1 + p * sc + i * one.ldc, got, 1 + p * sc + i * one.ldc, N);
+                }
+                checkAgainstDouble(pi, got, "batched " + p);
+            }
+        }
+    }
+
+    @Test
+    void deterministicForEachThreadCount() {
+        int[][] shapes = {{130, 127, 300}, {300, 520, 64}, {2048 / 8, 1152 / 4, 384}};
+        long seed = 400;
+        for (boolean[] t : TRANS) {
+            for (int[] s : shapes) {
+                Problem p = problem(seed++, t[0], t[1], s[0], s[1], s[2], 1f, 0.5f, 1, 3);
+                float[] first = null;
+                for (int threads : new int[] {1, 2, 3}) {
+                    Parallel.setThreads(threads);
+                    float[] x = runGemm(p);
+                    float[] y = runGemm(p);
+                    assertArrayEquals(x, y, "threads=" + threads + " run twice differs");
+                    checkAgainstDouble(p, x, "threads=" + threads);
+                    if (first == null) {
+                        first = x;
+                    } else {
+                        // the K-reduction order does not depend on the thread count: same bits
+                        assertArrayEquals(first, x, "threads=" + threads + " differs from 1 thread");
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
+    void recordsFlopsToTheLedger() {
+        Ledger.Phase old = Ledger.setPhase(Ledger.Phase.OTHER);
+        try {
+            Ledger.Snapshot before = Ledger.snapshot();
+            Problem p = problem(5, false, true, 7, 9, 11, 1f, 0f, 0, 0);
+            runGemm(p);
+            Gemm.gemmBatched(Ledger.Kind.ATTENTION_MATMUL, 3, false, false, 2, 3, 4, 1f, new float[24], 0, 4, 8,
+                    new float[36], 0, 3, 12, 0f, new float[18], 0, 3, 6);
+            Ledger.Snapshot d = Ledger.snapshot().minus(before);
+            assertEquals(2L * 7 * 9 * 11, d.flops(Ledger.Phase.OTHER, Ledger.Kind.MATMUL));
+            assertEquals(3 * 2L * 2 * 3 * 4, d.flops(Ledger.Phase.OTHER, Ledger.Kind.ATTENTION_MATMUL));
+        } finally {
+            Ledger.setPhase(old);
+        }
+    }
+
+    @Test
+    void badArgumentsNameTheProblem() {
+        float[] x = new float[12];
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> Gemm.gemm(false, false, 3, 4, 5, 1f, x, 0, 5, x, 0, 4, 0f, x, 0, 4));
+        assertTrue(e.getMessage().contains("A [3,5]"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class,
+                () -> Gemm.gemm(false, true, 2, 2, 2, 1f, x, 0, 1, x, 0, 2, 0f, x, 0, 2));
+        assertTrue(e.getMessage().contains("leading dimension"), e.getMessage());
+        assertThrows(IllegalArgumentException.class,
+                () -> Gemm.gemm(false, false, -1, 2, 2, 1f, x, 0, 2, x, 0, 2, 0f, x, 0, 2));
+    }
+}
