@@ -1,0 +1,194 @@
+package dev.sixpd.tensor;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * Fused softmax + cross-entropy over logits with integer targets.
+ *
+ * <p>Shapes: {@code logits, probs [N, V]}, {@code targets, losses [N]}. The loss of row n is computed as
+ * {@code log Σ_v exp(logits[n,v] - max) + max - logits[n, targets[n]]} (log-sum-exp), so it stays finite for
+ * logits of any size, e.g. 1e4, even when the target's probability underflows to zero. Ledger kind
+ * {@link Ledger.Kind#LOSS}. Thread-safe except for the {@link Ledger} accounting.
+ */
+public final class CrossEntropy {
+    private static final VectorSpecies<Float> S = Vectors.SPECIES;
+    private static final int GRAIN_ELEMS = 1 << 14;
+
+    private CrossEntropy() {
+    }
+
+    /**
+     * FLOPs of one forward call, {@code N·(5V + 5) + 1}: per logit max, subtract, exp, sum, multiply by the
+     * reciprocal (5); per row the reciprocal, the log, two adds for the loss, one add into the total (5); one
+     * division for the mean.
+     */
+    public static long flopsForward(int N, int V) {
+        return (long) N * (5L * V + 5) + 1;
+    }
+
+    /** FLOPs of one backward call, {@code N·(2V + 1)}: a multiply-add per logit, one subtract at the target. */
+    public static long flopsBackward(int N, int V) {
+        return (long) N * (2L * V + 1);
+    }
+
+    private static void check(String what, float[] a, float[] b, int[] targets, int N, int V) {
+        if (N < 0 || V < 0) {
+            throw new IllegalArgumentException("CrossEntropy." + what + ": negative size N=" + N + " V=" + V);
+        }
+        long nv = (long) N * V;
+        if (a.length < nv || b.length < nv || targets.length < N) {
+            throw new IllegalArgumentException("CrossEntropy." + what + ": arrays too small for [N=" + N + ", V=" + V
+                    + "]: " + a.length + " and " + b.length + " (need " + nv + "), targets " + targets.length
+                    + " (need " + N + ")");
+        }
+        for (int n = 0; n < N; n++) {
+            if (targets[n] < 0 || targets[n] >= V) {
+                throw new IllegalArgumentException("CrossEntropy." + what + ": target " + targets[n] + " of row " + n
+                        + " is outside the vocabulary [0, " + V + ")");
+            }
+        }
+    }
+
+    /**
+     * Forward. Overwrites {@code losses [N]} and {@code probs [N, V]} (softmax of each row, saved for backward)
+     * and returns the mean loss {@code Σ losses / N} (summed in double, in row order; 0 when N = 0). Vector API,
+     * threads over rows.
+     */
+    public static double forward(float[] losses, float[] probs, float[] logits, int[] targets, int N, int V) {
+        check("forward", probs, logits, targets, N, V);
+        if (losses.length < N) {
+            throw new IllegalArgumentException("CrossEntropy.forward: losses has " + losses.length + " < N=" + N);
+        }
+        Ledger.add(Ledger.Kind.LOSS, flopsForward(N, V), 4L * (2L * N * V + 2L * N));
+        Parallel.forRange(N, Math.max(1, GRAIN_ELEMS / Math.max(1, V)), (from, to) -> {
+            for (int n = from; n < to; n++) {
+                losses[n] = row(probs, logits, n * V, V, targets[n]);
+            }
+        });
+        return mean(losses, N);
+    }
+
+    private static double mean(float[] losses, int N) {
+        if (N == 0) {
+            return 0.0;
+        }
+        double s = 0;
+        for (int n = 0; n < N; n++) {
+            s += losses[n];
+        }
+        return s / N;
+    }
+
+    private static float row(float[] probs, float[] logits, int off, int V, int target) {
+        int up = S.loopBound(V);
+        // max
+        FloatVector vmax = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY);
+        int i = 0;
+        for (; i < up; i += S.length()) {
+            vmax = vmax.max(FloatVector.fromArray(S, logits, off + i));
+        }
+        float max = vmax.reduceLanes(VectorOperators.MAX);
+        for (; i < V; i++) {
+            max = Math.max(max, logits[off + i]);
+        }
+        // e = exp(x - max) into probs, sum
+        FloatVector vm = FloatVector.broadcast(S, max);
+        FloatVector acc = FloatVector.zero(S);
+        i = 0;
+        for (; i < up; i += S.length()) {
+            FloatVector e = FloatVector.fromArray(S, logits, off + i).sub(vm).lanewise(VectorOperators.EXP);
+            e.intoArray(probs, off + i);
+            acc = acc.add(e);
+        }
+        float sum = acc.reduceLanes(VectorOperators.ADD);
+        for (; i < V; i++) {
+            float e = (float) Math.exp(logits[off + i] - max);
+            probs[off + i] = e;
+            sum += e;
+        }
+        // normalise
+        float inv = 1.0f / sum;
+        i = 0;
+        for (; i < up; i += S.length()) {
+            FloatVector.fromArray(S, probs, off + i).mul(inv).intoArray(probs, off + i);
+        }
+        for (; i < V; i++) {
+            probs[off + i] *= inv;
+        }
+        // loss = logsumexp - logit[target]
+        return (float) Math.log(sum) + (max - logits[off + target]);
+    }
+
+    /** Scalar twin of {@link #forward}. */
+    public static double forwardScalar(float[] losses, float[] probs, float[] logits, int[] targets, int N, int V) {
+        check("forwardScalar", probs, logits, targets, N, V);
+        if (losses.length < N) {
+            throw new IllegalArgumentException("CrossEntropy.forwardScalar: losses has " + losses.length + " < N=" + N);
+        }
+        Ledger.add(Ledger.Kind.LOSS, flopsForward(N, V), 4L * (2L * N * V + 2L * N));
+        for (int n = 0; n < N; n++) {
+            int off = n * V;
+            // max
+            float max = Float.NEGATIVE_INFINITY;
+            for (int v = 0; v < V; v++) {
+                max = Math.max(max, logits[off + v]);
+            }
+            // exp and sum
+            float sum = 0f;
+            for (int v = 0; v < V; v++) {
+                float e = (float) Math.exp(logits[off + v] - max);
+                probs[off + v] = e;
+                sum += e;
+            }
+            // normalise
+            float inv = 1.0f / sum;
+            for (int v = 0; v < V; v++) {
+                probs[off + v] *= inv;
+            }
+            // loss = logsumexp - logit[target]
+            losses[n] = (float) Math.log(sum) + (max - logits[off + targets[n]]);
+        }
+        return mean(losses, N);
+    }
+
+    /**
+     * Backward. ACCUMULATES {@code dlogits[n,v] += (probs[n,v] - [v == targets[n]])·dlossScale}; use
+     * {@code dlossScale = 1/N} for the mean loss (times any loss scale). Vector API, threads over rows.
+     */
+    public static void backward(float[] dlogits, float[] probs, int[] targets, float dlossScale, int N, int V) {
+        check("backward", dlogits, probs, targets, N, V);
+        Ledger.add(Ledger.Kind.LOSS, flopsBackward(N, V), 4L * (3L * N * V + N));
+        Parallel.forRange(N, Math.max(1, GRAIN_ELEMS / Math.max(1, V)), (from, to) -> {
+            for (int n = from; n < to; n++) {
+                int off = n * V;
+                FloatVector vs = FloatVector.broadcast(S, dlossScale);
+                int v = 0;
+                for (int up = S.loopBound(V); v < up; v += S.length()) {
+                    FloatVector.fromArray(S, probs, off + v)
+                            .fma(vs, FloatVector.fromArray(S, dlogits, off + v))
+                            .intoArray(dlogits, off + v);
+                }
+                for (; v < V; v++) {
+                    dlogits[off + v] += probs[off + v] * dlossScale;
+                }
+                dlogits[off + targets[n]] -= dlossScale;
+            }
+        });
+    }
+
+    /** Scalar twin of {@link #backward}. */
+    public static void backwardScalar(float[] dlogits, float[] probs, int[] targets, float dlossScale, int N, int V) {
+        check("backwardScalar", dlogits, probs, targets, N, V);
+        Ledger.add(Ledger.Kind.LOSS, flopsBackward(N, V), 4L * (3L * N * V + N));
+        for (int n = 0; n < N; n++) {
+            int off = n * V;
+            // dlogits += probs·scale, then the one-hot at the target
+            for (int v = 0; v < V; v++) {
+                dlogits[off + v] += probs[off + v] * dlossScale;
+            }
+            dlogits[off + targets[n]] -= dlossScale;
+        }
+    }
+}
