@@ -9,8 +9,9 @@ import jdk.incubator.vector.VectorSpecies;
 
 /**
  * Whole-model gradient helpers: zeroing, scaling (gradient accumulation, loss-scale removal), the global L2 norm
- * and global-norm clipping. Work is charged to the Ledger's current phase, kind {@code ELEMENTWISE}, except
- * {@link #clipGlobalNorm}, which charges {@code OPTIMIZER}. Not thread-safe.
+ * and global-norm clipping. Work is charged to {@code Ledger.Phase.OPTIMIZER} (the phase is set and restored),
+ * kind {@code ELEMENTWISE}. Not thread-safe; large tensors are processed by all threads, with results independent
+ * of the thread count.
  *
  * <p>Gradient accumulation over {@code k} micro-batches: zero the grads once, run forward+backward on each
  * micro-batch (backward accumulates), then {@link #averageMicrobatches}{@code (params, k)} so the gradient is that
@@ -51,6 +52,15 @@ public final class Grads {
 
     /** {@code grad *= s} for every parameter; 1 FLOP and 8 bytes per element. */
     public static void scale(List<Param> params, float s) {
+        Ledger.Phase old = Ledger.setPhase(Ledger.Phase.OPTIMIZER);
+        try {
+            scaleInPhase(params, s);
+        } finally {
+            Ledger.setPhase(old);
+        }
+    }
+
+    private static void scaleInPhase(List<Param> params, float s) {
         for (Param p : params) {
             float[] g = p.grad;
             int n = g.length;
@@ -74,24 +84,58 @@ public final class Grads {
         }
     }
 
+    /** Elements per block of the norm's partial sums; fixed, so the sum's association does not depend on threads. */
+    static final int NORM_BLOCK = 1 << 14;
+
     /**
-     * The global L2 norm of all gradients, {@code sqrt(Σ g²)}, accumulated in double in one fixed order
-     * (parameters in list order, elements in index order) so it is identical for any thread count. Infinite or NaN
-     * if any gradient is. 2 FLOPs per element (a multiply-add) + 1 for the sqrt.
+     * The global L2 norm of all gradients, {@code sqrt(Σ g²)}, accumulated in double: each block of
+     * {@value #NORM_BLOCK} elements of each parameter is summed from 0 in index order (a double multiply-add per
+     * element), and the block sums are added in order (parameters in list order). The blocks are fixed, so the
+     * result is identical for any thread count. Infinite or NaN if any gradient is. Ledger: 2 FLOPs per element +
+     * 1 for the sqrt, 4 bytes read per element.
      */
     public static double globalNorm(List<Param> params) {
-        double ss = 0;
-        long n = 0;
-        for (Param p : params) {
-            float[] g = p.grad;
-            for (int i = 0; i < g.length; i++) {
-                double x = g[i];
-                ss = Math.fma(x, x, ss);
+        Ledger.Phase old = Ledger.setPhase(Ledger.Phase.OPTIMIZER);
+        try {
+            double ss = 0;
+            long n = 0;
+            for (Param p : params) {
+                n += p.size();
             }
-            n += g.length;
+            Ledger.add(Ledger.Kind.ELEMENTWISE, 2 * n + 1, 4 * n);
+            for (Param p : params) {
+                float[] g = p.grad;
+                int blocks = (g.length + NORM_BLOCK - 1) / NORM_BLOCK;
+                double[] partial = new double[blocks];
+                // one task per block range; each block's sum is the same whichever thread computes it
+                Parallel.RangeBody body = (from, to) -> {
+                    for (int k = from; k < to; k++) {
+                        partial[k] = sumSquares(g, k * NORM_BLOCK, Math.min(g.length, (k + 1) * NORM_BLOCK));
+                    }
+                };
+                if (g.length >= SlotOptimizer.PARALLEL_MIN) {
+                    Parallel.forRange(blocks, 1, body);
+                } else {
+                    body.run(0, blocks);
+                }
+                for (double x : partial) {
+                    ss += x;
+                }
+            }
+            return Math.sqrt(ss);
+        } finally {
+            Ledger.setPhase(old);
         }
-        Ledger.add(Ledger.Kind.ELEMENTWISE, 2 * n + 1, 4 * n);
-        return Math.sqrt(ss);
+    }
+
+    /** {@code Σ a[i]²} over {@code [from, to)} in double, in index order. */
+    static double sumSquares(float[] a, int from, int to) {
+        double s = 0;
+        for (int i = from; i < to; i++) {
+            double x = a[i];
+            s = Math.fma(x, x, s);
+        }
+        return s;
     }
 
     /**
@@ -105,7 +149,7 @@ public final class Grads {
         try {
             double norm = globalNorm(params);
             if (maxNorm > 0 && Double.isFinite(maxNorm) && Double.isFinite(norm) && norm > maxNorm) {
-                scale(params, (float) (maxNorm / norm));
+                scaleInPhase(params, (float) (maxNorm / norm));
             }
             return norm;
         } finally {

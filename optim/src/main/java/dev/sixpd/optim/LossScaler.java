@@ -129,10 +129,19 @@ public final class LossScaler {
     /**
      * Divides every gradient by the scale (skipped when the scale is 1), checks all of them for Inf/NaN, updates the
      * state ({@link #update}) and returns true if the step may be applied, false if it must be skipped. On false the
-     * gradients are garbage: zero them before the next backward. Charged to the Ledger's current phase:
+     * gradients are garbage: zero them before the next backward. Charged to {@code Ledger.Phase.OPTIMIZER}:
      * 1 FLOP per element for the division (as a multiply by 1/scale) and 1 for the finiteness check.
      */
     public boolean unscaleAndCheck(List<Param> params) {
+        Ledger.Phase old = Ledger.setPhase(Ledger.Phase.OPTIMIZER);
+        try {
+            return unscaleAndCheckInPhase(params);
+        } finally {
+            Ledger.setPhase(old);
+        }
+    }
+
+    private boolean unscaleAndCheckInPhase(List<Param> params) {
         float inv = 1f / scale;
         boolean finite = true;
         for (Param p : params) {

@@ -86,4 +86,38 @@ class GradsTest {
         Grads.zero(ps);
         assertEquals(0f, ps.get(1).grad[0]);
     }
+
+    @Test
+    void globalNormOfALargeTensorIsTheSameForAnyThreadCount() {
+        Param big = new Param("big.weight", new int[] {SlotOptimizer.PARALLEL_MIN * 3 + 5});
+        new Rng(22).fillNormal(big.grad, 0, 1);
+        int old = dev.sixpd.tensor.Parallel.threads();
+        try {
+            dev.sixpd.tensor.Parallel.setThreads(1);
+            double one = Grads.globalNorm(List.of(big));
+            dev.sixpd.tensor.Parallel.setThreads(3);
+            double three = Grads.globalNorm(List.of(big));
+            assertEquals(one, three, 0.0);
+            assertEquals(norm(List.of(big)), one, 1e-12 * one);
+        } finally {
+            dev.sixpd.tensor.Parallel.setThreads(old);
+        }
+    }
+
+    @Test
+    void gradientWorkIsChargedToTheOptimizerPhase() {
+        List<Param> ps = params();
+        long n = Grads.count(ps);
+        dev.sixpd.tensor.Ledger.Phase old = dev.sixpd.tensor.Ledger.setPhase(dev.sixpd.tensor.Ledger.Phase.BACKWARD);
+        try {
+            var s0 = dev.sixpd.tensor.Ledger.snapshot();
+            Grads.clipGlobalNorm(ps, 1e-3); // norm (2n+1) + scale (n)
+            var d = dev.sixpd.tensor.Ledger.snapshot().minus(s0);
+            assertEquals(3 * n + 1, d.flops(dev.sixpd.tensor.Ledger.Phase.OPTIMIZER));
+            assertEquals(0, d.flops(dev.sixpd.tensor.Ledger.Phase.BACKWARD));
+            assertEquals(dev.sixpd.tensor.Ledger.Phase.BACKWARD, dev.sixpd.tensor.Ledger.phase());
+        } finally {
+            dev.sixpd.tensor.Ledger.setPhase(old);
+        }
+    }
 }
