@@ -375,7 +375,7 @@ public final class LedgerReport {
 
         // phase table
         line(sb, "FLOPs by phase      %18s %20s %20s %20s %7s", "measured/token", "measured/run", "of which matmul",
-                "analytic matmul", "");
+                "analytic", "");
         for (Phase p : PHASES) {
             long mm = matmulFlops(p);
             long am = p == Phase.OPTIMIZER ? analyticOptimizerFlops() : analyticMatmulFlops(p);
@@ -395,6 +395,27 @@ public final class LedgerReport {
             line(sb, "  %-17s %18s %20s   (outside the training phases; not in the total)", "other",
                     f1(perToken(flops(Phase.OTHER))), g(flops(Phase.OTHER)));
         }
+        sb.append('\n');
+
+        // per token, the formulas
+        long T = run.seqLen();
+        long fwdTok = an.forwardMatmulFlopsPerToken() + an.forwardAttentionFlopsPerToken();
+        line(sb, "Per token, the formulas beside the measurement");
+        line(sb, "  forward   2·N + 2·L·C·(T+1) = 2 × %s + 2 × %d × %d × %d = %s matmul FLOPs; measured %s (%s)", g(N),
+                L, C, T + 1, g(fwdTok), f1(perToken(flops(Phase.FORWARD))), rest(flops(Phase.FORWARD),
+                        (double) fwdTok * D));
+        line(sb, "  backward  2 × forward = 2 × %s = %s; measured %s (%s)", g(fwdTok), g(2 * fwdTok),
+                f1(perToken(flops(Phase.BACKWARD))), rest(flops(Phase.BACKWARD), 2.0 * fwdTok * D));
+        if (run.recomputedBlocks() > 0) {
+            long Lr = run.recomputedBlocks();
+            long recTok = 24 * Lr * C * C + 2 * Lr * C * (T + 1);
+            line(sb, "  recompute 2·12·Lr·C² + 2·Lr·C·(T+1) = %s (the blocks' forward again, Lr = %d); measured %s (%s)",
+                    g(recTok), Lr, f1(perToken(flops(Phase.RECOMPUTE))), rest(flops(Phase.RECOMPUTE),
+                            (double) recTok * D));
+        }
+        line(sb, "  textbook  2·P = %s forward, 4·P = %s backward, 6·P = %s in all%s; measured %s in all", g(2 * P),
+                g(4 * P), g(6 * P), run.recomputedBlocks() > 0 ? " (8·P = " + g(8 * P) + " with recomputation)" : "",
+                f1(perToken(totalFlops())));
         sb.append('\n');
 
         // matmul checks
@@ -426,9 +447,10 @@ public final class LedgerReport {
         long dec = run.weightDecay() ? an.decayedParameters() : 0;
         line(sb, "Optimizer: AdamW = steps × (14·P + 2·L·12C²) = %s × (14 × %s + 2 × %s) = %s; measured %s",
                 g(run.steps()), g(P), g(dec), g(optAn), g(opt));
-        line(sb, "  the rest, %s (%s per step), is gradient work charged to the optimizer: the global norm (2·P + 1),"
-                        + " clipping (P when it clips), micro-batch averaging, loss-scale unscaling",
-                g(opt - optAn), f1((double) (opt - optAn) / run.steps()));
+        line(sb, "  the rest, %s (%s per step), is gradient work charged to the optimizer phase: the global norm"
+                        + " (2·P + 1), clipping (P when it clips), micro-batch averaging (P), loss-scale unscaling (P)"
+                        + " and finiteness check (P), as the trainer enabled them; a step the loss scaler skips runs no"
+                        + " AdamW", g(opt - optAn), f1((double) (opt - optAn) / run.steps()));
         line(sb, "  per token: %s FLOPs = %s of the total (the textbook neglects it)", f1(perToken(opt)),
                 pct(opt, totalFlops()));
         sb.append('\n');
@@ -609,6 +631,13 @@ public final class LedgerReport {
 
     private static String f3(double x) {
         return Double.isNaN(x) ? "n/a" : String.format(Locale.ROOT, "%.3f", x);
+    }
+
+    /** "+x not matmuls, y%": what a phase measured beyond its matmul formula, per token. */
+    private String rest(long measured, double analyticRun) {
+        double extra = (measured - analyticRun) / tokens;
+        return (extra >= 0 ? "+" : "") + f1(extra) + " not matmuls, "
+                + (measured == 0 ? "n/a" : String.format(Locale.ROOT, "%.1f%%", 100.0 * (measured - analyticRun) / measured));
     }
 
     private static String pct(long part, long whole) {
