@@ -19,6 +19,10 @@ public final class BenchMain implements Runnable {
         // the launcher passes its own command word through: `./sixpd bench gemm` arrives as [bench, gemm]
         String[] rest = args.length > 0 && args[0].equals("bench") ? java.util.Arrays.copyOfRange(args, 1, args.length)
                 : args;
+        if (rest.length > 0 && rest[0].equals("jmh")) {
+            // JMH parses its own options (-p, -f, -wi, ...): hand them over untouched
+            System.exit(JmhCommand.run(java.util.Arrays.copyOfRange(rest, 1, rest.length)));
+        }
         int code = new CommandLine(new BenchMain()).execute(rest);
         System.exit(code);
     }

@@ -16,7 +16,17 @@ final class JmhCommand implements java.util.concurrent.Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        org.openjdk.jmh.Main.main(args.toArray(new String[0]));
-        return 0;
+        return run(args.toArray(new String[0]));
+    }
+
+    /** Runs JMH's command line; BenchMain calls this directly so that picocli never sees JMH's options. */
+    static int run(String[] jmhArgs) {
+        try {
+            org.openjdk.jmh.Main.main(jmhArgs);
+            return 0;
+        } catch (Exception e) {
+            System.err.println("sixpd bench jmh: " + e);
+            return 1;
+        }
     }
 }

@@ -1,7 +1,6 @@
 package dev.sixpd.tensor;
 
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -82,41 +81,10 @@ public final class CrossEntropy {
     }
 
     private static float row(float[] probs, float[] logits, int off, int V, int target) {
-        int up = S.loopBound(V);
-        // max
-        FloatVector vmax = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY);
-        int i = 0;
-        for (; i < up; i += S.length()) {
-            vmax = vmax.max(FloatVector.fromArray(S, logits, off + i));
-        }
-        float max = vmax.reduceLanes(VectorOperators.MAX);
-        for (; i < V; i++) {
-            max = Math.max(max, logits[off + i]);
-        }
-        // e = exp(x - max) into probs, sum
-        FloatVector vm = FloatVector.broadcast(S, max);
-        FloatVector acc = FloatVector.zero(S);
-        i = 0;
-        for (; i < up; i += S.length()) {
-            FloatVector e = FloatVector.fromArray(S, logits, off + i).sub(vm).lanewise(VectorOperators.EXP);
-            e.intoArray(probs, off + i);
-            acc = acc.add(e);
-        }
-        float sum = acc.reduceLanes(VectorOperators.ADD);
-        for (; i < V; i++) {
-            float e = (float) Math.exp(logits[off + i] - max);
-            probs[off + i] = e;
-            sum += e;
-        }
-        // normalise
-        float inv = 1.0f / sum;
-        i = 0;
-        for (; i < up; i += S.length()) {
-            FloatVector.fromArray(S, probs, off + i).mul(inv).intoArray(probs, off + i);
-        }
-        for (; i < V; i++) {
-            probs[off + i] *= inv;
-        }
+        // softmax into probs; the row's max and Σ exp(x - max) come back packed
+        long ms = Softmax.rowForwardMaxSum(probs, logits, off, V, V);
+        float max = Float.intBitsToFloat((int) (ms >>> 32));
+        float sum = Float.intBitsToFloat((int) ms);
         // loss = logsumexp - logit[target]
         return (float) Math.log(sum) + (max - logits[off + target]);
     }

@@ -135,9 +135,10 @@ public final class Elementwise {
         check("axpy", n, y, yo, x, xo);
         Ledger.add(Ledger.Kind.ELEMENTWISE, 2L * n, 12L * n);
         Parallel.forRange(n, GRAIN, (from, to) -> {
+            FloatVector va = FloatVector.broadcast(S, a);
             int i = from;
             for (int up = from + S.loopBound(to - from); i < up; i += S.length()) {
-                FloatVector.fromArray(S, x, xo + i).fma(FloatVector.broadcast(S, a), FloatVector.fromArray(S, y, yo + i)).intoArray(y, yo + i);
+                FloatVector.fromArray(S, x, xo + i).fma(va, FloatVector.fromArray(S, y, yo + i)).intoArray(y, yo + i);
             }
             for (; i < to; i++) {
                 y[yo + i] = Math.fma(a, x[xo + i], y[yo + i]);

@@ -30,11 +30,11 @@ final class GemmKernel {
     /** Columns of the micro-tile: two vectors. */
     static final int NR = 2 * L;
     /** K block: an MR×KC A panel plus a KC×NR B panel stay in L1 (4 KiB + 16 KiB at L = 8). */
-    static final int KC = 256;
+    static final int KC = Integer.getInteger("gemm.kc", 256);
     /** M block: the packed MC×KC A block (144 KiB) stays in L2. Multiple of MR. */
-    static final int MC = 144;
+    static final int MC = Integer.getInteger("gemm.mc", 144);
     /** N block: the packed KC×NC B block (1 MiB at 1024) lives in L3. Multiple of NR. */
-    static final int NC = 1024;
+    static final int NC = Integer.getInteger("gemm.nc", 1024);
     /** Below this many multiply-adds a GEMM runs on the calling thread: a fork/join costs ~10–50 µs. */
     private static final long PARALLEL_MIN_MACS = 1L << 19;
 
@@ -45,6 +45,7 @@ final class GemmKernel {
         final float[] tile = new float[MR * NR];
     }
 
+    static boolean DIRECT = !Boolean.getBoolean("gemm.nodirect");
     private static final ThreadLocal<Buffers> BUFFERS = ThreadLocal.withInitial(Buffers::new);
 
     private GemmKernel() {
@@ -134,16 +135,27 @@ final class GemmKernel {
         }
     }
 
-    /** C[mc, nc] block: every MR×NR tile through the micro-kernel, then merged into C with alpha and beta. */
+    /**
+     * C[mc, nc] block: every MR×NR tile through the micro-kernel. Full tiles with alpha = 1 and beta ∈ {0, 1} (the
+     * Linear layers' cases) are written straight to C; ragged edge tiles and other alpha/beta go through the scratch
+     * tile and {@link #merge}. Both give C = acc + C (beta 1) or C = acc (beta 0) with the same rounding.
+     */
     private static void macro(int mc, int nc, int kc, float alpha, float[] ap, float[] bp, float beta, float[] c,
             int cOff, int ldc, float[] tile) {
+        boolean direct = DIRECT && alpha == 1f && (beta == 0f || beta == 1f);
+        boolean add = beta != 0f;
         for (int jr = 0; jr < nc; jr += NR) {
             int nr = Math.min(NR, nc - jr);
             int bIdx = jr * kc;
             for (int ir = 0; ir < mc; ir += MR) {
                 int mr = Math.min(MR, mc - ir);
-                micro(kc, ap, ir * kc, bp, bIdx, tile);
-                merge(tile, mr, nr, alpha, beta, c, cOff + ir * ldc + jr, ldc);
+                int ci = cOff + ir * ldc + jr;
+                if (direct && mr == MR && nr == NR) {
+                    micro(kc, ap, ir * kc, bp, bIdx, c, ci, ldc, add);
+                } else {
+                    micro(kc, ap, ir * kc, bp, bIdx, tile, 0, NR, false);
+                    merge(tile, mr, nr, alpha, beta, c, ci, ldc);
+                }
             }
         }
     }
@@ -157,12 +169,11 @@ final class GemmKernel {
      * accumulators + 2 B vectors + 2–3 broadcasts exceed AVX2's 16 registers and one accumulator lives on the stack;
      * its load-FMA-store chain then bounds the loop (measured 44 GFLOP/s for 6×2, 98 for 4×2, 86 for 3×3).
      *
-     * <p>The sums go to a scratch tile rather than straight into C: applying alpha and beta here makes this method too
-     * big for C2's inlining budget (NodeCountInliningCutoff), and a vector passed to a call that is not inlined is
-     * boxed, which cost 10× here. The round trip through the L1-resident tile is 8 stores and loads per
-     * 2·MR·NR·kc FLOPs.
+     * <p>Output: {@code out[r·ld + j] = sums (+ out[r·ld + j] when add)}. General alpha and beta are applied by
+     * {@link #merge} from a scratch tile instead: doing it here makes this method too big for C2's inlining budget
+     * (NodeCountInliningCutoff), and a vector passed to a call that is not inlined is boxed, which cost 10× here.
      */
-    static void micro(int kc, float[] ap, int aIdx, float[] bp, int bIdx, float[] tile) {
+    static void micro(int kc, float[] ap, int aIdx, float[] bp, int bIdx, float[] out, int o, int ld, boolean add) {
         FloatVector c00 = FloatVector.zero(S), c01 = FloatVector.zero(S);
         FloatVector c10 = FloatVector.zero(S), c11 = FloatVector.zero(S);
         FloatVector c20 = FloatVector.zero(S), c21 = FloatVector.zero(S);
@@ -186,14 +197,25 @@ final class GemmKernel {
             c30 = a3.fma(b0, c30);
             c31 = a3.fma(b1, c31);
         }
-        c00.intoArray(tile, 0);
-        c01.intoArray(tile, L);
-        c10.intoArray(tile, NR);
-        c11.intoArray(tile, NR + L);
-        c20.intoArray(tile, 2 * NR);
-        c21.intoArray(tile, 2 * NR + L);
-        c30.intoArray(tile, 3 * NR);
-        c31.intoArray(tile, 3 * NR + L);
+        if (add) {
+            // C += sums (the same rounding as merge's fma(sum, 1, 1·C))
+            c00 = c00.add(FloatVector.fromArray(S, out, o));
+            c01 = c01.add(FloatVector.fromArray(S, out, o + L));
+            c10 = c10.add(FloatVector.fromArray(S, out, o + ld));
+            c11 = c11.add(FloatVector.fromArray(S, out, o + ld + L));
+            c20 = c20.add(FloatVector.fromArray(S, out, o + 2 * ld));
+            c21 = c21.add(FloatVector.fromArray(S, out, o + 2 * ld + L));
+            c30 = c30.add(FloatVector.fromArray(S, out, o + 3 * ld));
+            c31 = c31.add(FloatVector.fromArray(S, out, o + 3 * ld + L));
+        }
+        c00.intoArray(out, o);
+        c01.intoArray(out, o + L);
+        c10.intoArray(out, o + ld);
+        c11.intoArray(out, o + ld + L);
+        c20.intoArray(out, o + 2 * ld);
+        c21.intoArray(out, o + 2 * ld + L);
+        c30.intoArray(out, o + 3 * ld);
+        c31.intoArray(out, o + 3 * ld + L);
     }
 
     /** C[mr, nr] = alpha·tile + beta·C (C not read when beta is 0); vector rows for a full tile, scalar at edges. */

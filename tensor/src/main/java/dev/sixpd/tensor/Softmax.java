@@ -1,6 +1,7 @@
 package dev.sixpd.tensor;
 
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -70,48 +71,75 @@ public final class Softmax {
     }
 
     /**
-     * Softmax of {@code inp[off, off+n)} into {@code out[off, off+n)}, zeros into {@code out[off+n, off+cols)}.
-     * Package-private: {@link Attention} calls it on each score row.
+     * Softmax of {@code inp[off, off+n)} into {@code out[off, off+n)}, zeros into {@code out[off+n, off+cols)};
+     * {@code 1 <= n <= cols}. Package-private: {@link Attention} calls it on each score row.
      */
     static void rowForward(float[] out, float[] inp, int off, int n, int cols) {
-        int up = S.loopBound(n);
+        rowForwardMaxSum(out, inp, off, n, cols);
+    }
+
+    /**
+     * {@link #rowForward}, returning the row's max and its sum of {@code exp(x - max)} packed as two float bit
+     * patterns ({@code max} high, {@code sum} low) for {@link CrossEntropy}'s log-sum-exp.
+     *
+     * <p>The partial last vector is handled as a vector, not with scalar {@code Math.exp}: its lanes at or past
+     * {@code n} are set to -inf, so they take no part in the max, exp to exact zeros, and (when the vector fits
+     * inside the row) are stored as the first masked zeros.
+     */
+    static long rowForwardMaxSum(float[] out, float[] inp, int off, int n, int cols) {
+        int L = S.length();
+        int full = S.loopBound(n);
+        boolean tail = full < n;
+        // the tail vector may be loaded/stored whole when it stays inside the row
+        boolean wide = full + L <= cols;
+        VectorMask<Float> m = tail ? S.indexInRange(full, n) : null;
+        FloatVector ninf = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY);
         // max over the row
-        FloatVector vmax = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY);
-        int i = 0;
-        for (; i < up; i += S.length()) {
+        FloatVector vmax = ninf;
+        for (int i = 0; i < full; i += L) {
             vmax = vmax.max(FloatVector.fromArray(S, inp, off + i));
         }
-        float max = vmax.reduceLanes(VectorOperators.MAX);
-        for (; i < n; i++) {
-            max = Math.max(max, inp[off + i]);
+        FloatVector vt = null;
+        if (tail) {
+            FloatVector x = wide ? FloatVector.fromArray(S, inp, off + full) : FloatVector.fromArray(S, inp, off + full, m);
+            vt = ninf.blend(x, m);
+            vmax = vmax.max(vt);
         }
-        // e = exp(x - max), sum e
+        float max = vmax.reduceLanes(VectorOperators.MAX);
+        // e = exp(x - max) into out, sum e
         FloatVector vm = FloatVector.broadcast(S, max);
         FloatVector acc = FloatVector.zero(S);
-        i = 0;
-        for (; i < up; i += S.length()) {
+        for (int i = 0; i < full; i += L) {
             FloatVector e = FloatVector.fromArray(S, inp, off + i).sub(vm).lanewise(VectorOperators.EXP);
             e.intoArray(out, off + i);
             acc = acc.add(e);
         }
-        float sum = acc.reduceLanes(VectorOperators.ADD);
-        for (; i < n; i++) {
-            float e = (float) Math.exp(inp[off + i] - max);
-            out[off + i] = e;
-            sum += e;
+        if (tail) {
+            FloatVector e = vt.sub(vm).lanewise(VectorOperators.EXP);
+            storeTail(e, out, off + full, wide, m);
+            acc = acc.add(e);
         }
+        float sum = acc.reduceLanes(VectorOperators.ADD);
         // normalise
-        float inv = 1.0f / sum;
-        i = 0;
-        for (; i < up; i += S.length()) {
+        FloatVector inv = FloatVector.broadcast(S, 1.0f / sum);
+        for (int i = 0; i < full; i += L) {
             FloatVector.fromArray(S, out, off + i).mul(inv).intoArray(out, off + i);
         }
-        for (; i < n; i++) {
-            out[off + i] *= inv;
+        if (tail) {
+            FloatVector e = wide ? FloatVector.fromArray(S, out, off + full)
+                    : FloatVector.fromArray(S, out, off + full, m);
+            storeTail(e.mul(inv), out, off + full, wide, m);
         }
-        // masked tail
-        for (int j = n; j < cols; j++) {
-            out[off + j] = 0f;
+        // masked columns
+        java.util.Arrays.fill(out, off + (tail && wide ? full + L : n), off + cols, 0f);
+        return ((long) Float.floatToRawIntBits(max) << 32) | (Float.floatToRawIntBits(sum) & 0xffffffffL);
+    }
+
+    private static void storeTail(FloatVector v, float[] a, int at, boolean wide, VectorMask<Float> m) {
+        if (wide) {
+            v.intoArray(a, at);
+        } else {
+            v.intoArray(a, at, m);
         }
     }
 

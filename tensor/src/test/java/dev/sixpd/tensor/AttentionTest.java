@@ -15,7 +15,7 @@ class AttentionTest {
     /** {B, T, C, NH}: odd sizes, T = 1, hs = 1, hs not a multiple of the vector length, hs = 16 and 64. */
     private static final int[][] SHAPES = {
         {1, 1, 1, 1}, {2, 1, 6, 2}, {1, 5, 3, 1}, {2, 5, 7, 7}, {1, 13, 12, 3}, {1, 13, 17, 1}, {2, 5, 67, 1},
-        {1, 13, 32, 2}, {1, 7, 128, 2}
+        {1, 13, 32, 2}, {1, 7, 128, 2}, {1, 50, 8, 2}, {1, 53, 12, 2}
     };
 
     static double[] ref(double[] qkv, int B, int T, int C, int NH, double[] attOut) {
