@@ -21,21 +21,22 @@ import org.openjdk.jmh.annotations.Warmup;
 import org.openjdk.jmh.infra.Blackhole;
 
 /**
- * What it measures: one call of {@link Gelu#forward} and of {@link Gelu#backward} (tanh-approximated GELU) over
+ * What it measures: one call of {@link Gelu#forward} and of {@link Gelu#backward} (GPT-2's tanh GELU, computed as
+ * {@code x·sigmoid(2u)} with one exp) over
  * the {@code medium} model's MLP hidden activation, {@code [B·T, 4C] = 2048 × 1536} = 3,145,728 elements, on 1 and
  * all threads.
  *
  * <p>Per call, from the kernel's ledger formulas:
  * <ul>
- * <li>forward: {@link Gelu#flopsForward} {@code 9n} = 28,311,552 FLOPs; bytes {@code 8n} (read inp, write out)
- * = 25,165,824; intensity 1.125 FLOP/B.</li>
- * <li>backward: {@link Gelu#flopsBackward} {@code 18n} = 56,623,104 FLOPs; bytes {@code 16n} (read inp and dout,
- * read and write dinp) = 50,331,648; intensity 1.125 FLOP/B.</li>
+ * <li>forward: {@link Gelu#flopsForward} {@code 8n} = 25,165,824 FLOPs; bytes {@code 8n} (read inp, write out)
+ * = 25,165,824; intensity 1.0 FLOP/B.</li>
+ * <li>backward: {@link Gelu#flopsBackward} {@code 17n} = 53,477,376 FLOPs; bytes {@code 16n} (read inp and dout,
+ * read and write dinp) = 50,331,648; intensity 1.06 FLOP/B.</li>
  * </ul>
- * Bound: 1.125 FLOP/B is below the ridge (about 7 FLOP/B on one core, 9 on two, measured here, noisy), so the
- * roofline calls it memory-bound. The ledger counts tanh as 1 FLOP while a vector tanh costs a dozen or more
- * instructions, so on one core GELU may well be limited by that instruction count instead: then its "% of bound"
- * stays well below 100% and the gap is the transcendental's cost. Each array is 12.6 MB.
+ * Bound: about 1 FLOP/B is below the ridge (about 7 FLOP/B on one core, 9 on two, measured here, noisy), so the
+ * roofline calls it memory-bound. The ledger counts exp and the division as 1 FLOP each while a vector exp costs
+ * a dozen or more instructions, so on one core GELU may well be limited by that instruction count instead: then
+ * its "% of bound" stays well below 100% and the gap is the transcendental's cost. Each array is 12.6 MB.
  *
  * <p>Dead-code elimination: outputs go to arrays held by this {@link State} (escaping heap memory) and an element
  * of each is handed to a {@link Blackhole}; inputs are seeded Gaussians from {@code @Setup}; the ledger is off.

@@ -167,6 +167,11 @@ public final class KernelSuite {
             System.err.println("sixpd bench: " + OpenBlas.MISSING + "; the OpenBLAS rows are skipped");
             b.exclude("GemmBenchmark\\.openblas");
         }
+        if (families.contains(Family.HALF) && !HalfConversionBenchmark.available()) {
+            System.err.println("sixpd bench: Half's bulk BF16/FP16 conversions are not in this build (branch"
+                    + " 'precision' not merged); the conversion rows are skipped");
+            b.exclude("HalfConversionBenchmark\\.");
+        }
         String[] ts = Arrays.stream(threads).mapToObj(Integer::toString).toArray(String[]::new);
         b.param("threads", ts);
         if (full) {
@@ -249,6 +254,9 @@ public final class KernelSuite {
             case "GeluBenchmark.backward" -> c(GeluBenchmark.BACKWARD_FLOPS, GeluBenchmark.BACKWARD_BYTES);
             case "CrossEntropyBenchmark.forwardBackward" -> c(CrossEntropyBenchmark.FLOPS, CrossEntropyBenchmark.BYTES);
             case "AdamWBenchmark.step" -> c(AdamWBenchmark.FLOPS, AdamWBenchmark.BYTES);
+            case "HalfConversionBenchmark.toBf16", "HalfConversionBenchmark.fromBf16", "HalfConversionBenchmark.toFp16",
+                    "HalfConversionBenchmark.fromFp16" -> c(0, HalfConversionBenchmark.CONVERT_BYTES);
+            case "HalfConversionBenchmark.roundToBf16" -> c(0, HalfConversionBenchmark.ROUND_BYTES);
             default -> null;
         };
     }

@@ -37,13 +37,18 @@ class KernelSuiteTest {
                 null));
         assertArrayEquals(new double[] {13_373_440, 9_459_712}, KernelSuite.cost("LayerNormBenchmark", "backward",
                 null));
-        assertArrayEquals(new double[] {28_311_552, 25_165_824}, KernelSuite.cost("GeluBenchmark", "forward", null));
+        assertArrayEquals(new double[] {25_165_824, 25_165_824}, KernelSuite.cost("GeluBenchmark", "forward", null));
+        assertArrayEquals(new double[] {53_477_376, 50_331_648}, KernelSuite.cost("GeluBenchmark", "backward", null));
         assertArrayEquals(new double[] {944_129, 2_686_976}, KernelSuite.cost("CrossEntropyBenchmark",
                 "forwardBackward", null));
         assertEquals(10_770_816, Medium.parameterCount());
         assertEquals(10_616_832, Medium.decayedParameterCount());
         assertArrayEquals(new double[] {14.0 * 10_770_816 + 2.0 * 10_616_832, 28.0 * 10_770_816},
                 KernelSuite.cost("AdamWBenchmark", "step", null));
+        assertArrayEquals(new double[] {0, 6.0 * 10_770_816}, KernelSuite.cost("HalfConversionBenchmark", "toFp16",
+                null));
+        assertArrayEquals(new double[] {0, 8.0 * 10_770_816}, KernelSuite.cost("HalfConversionBenchmark",
+                "roundToBf16", null));
         assertNull(KernelSuite.cost("NoSuchBenchmark", "run", null));
     }
 
