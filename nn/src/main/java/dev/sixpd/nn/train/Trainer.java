@@ -1,0 +1,416 @@
+package dev.sixpd.nn.train;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.sixpd.nn.Generator;
+import dev.sixpd.nn.Gpt;
+import dev.sixpd.nn.GptConfig;
+import dev.sixpd.nn.Sampler;
+import dev.sixpd.nn.UserException;
+import dev.sixpd.nn.data.Corpus;
+import dev.sixpd.nn.data.Dataset;
+import dev.sixpd.nn.data.MarkovSource;
+import dev.sixpd.nn.data.Tokenizer;
+import dev.sixpd.nn.io.Checkpoint;
+import dev.sixpd.nn.io.CheckpointException;
+import dev.sixpd.optim.AdamW;
+import dev.sixpd.optim.Grads;
+import dev.sixpd.optim.LrSchedule;
+import dev.sixpd.optim.Param;
+import dev.sixpd.tensor.Ledger;
+import dev.sixpd.tensor.Parallel;
+import dev.sixpd.tensor.Rng;
+
+import java.io.BufferedWriter;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.function.LongPredicate;
+
+/**
+ * The training loop: AdamW with warm-up and cosine decay, gradient clipping, micro-batch accumulation, validation
+ * at intervals, JSONL log, checkpoints, a sample at the end.
+ *
+ * <p>One step {@code s} (0-based; logged as {@code step = s + 1}, the number of updates done):
+ * <ol>
+ *   <li>draw {@code batch} windows from the training split with {@code Rng(mix(seed, s))} (a pure function of
+ *   seed and step, so a resumed run draws the same batches as an uninterrupted one);</li>
+ *   <li>zero the gradients; for each of the {@code microBatches} slices: forward, backward with loss scale
+ *   {@code 1/microBatches} (so the gradient is the mean over the whole batch);</li>
+ *   <li>a non-finite loss or gradient norm stops the run, naming the step; the last checkpoint is kept;</li>
+ *   <li>clip the global gradient norm, AdamW update with {@code lr(s)}.</li>
+ * </ol>
+ * Same settings, seed and thread count give bit-identical losses; so does stopping and resuming from a checkpoint.
+ */
+public final class Trainer {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final long VAL_NOTHING = 0;
+
+    /** What a run ended with. */
+    public record Result(long step, double loss, double valLoss, double initialValLoss, String sample,
+                         double seconds, double tokensPerSecond, GptConfig config) {
+    }
+
+    private final TrainSettings s;
+    private final Checkpoint.State resume;
+    private final PrintStream out;
+    private LongPredicate poison = step -> false;
+
+    /**
+     * @param settings the run's settings (for a resumed run: as merged with the checkpoint's, see
+     *                 {@link #settingsFromCheckpoint})
+     * @param resume   the checkpoint to continue from, or null
+     * @param out      where the report goes (the progress bar goes to stderr when it is a terminal)
+     */
+    public Trainer(TrainSettings settings, Checkpoint.State resume, PrintStream out) {
+        settings.validate();
+        this.s = settings;
+        this.resume = resume;
+        this.out = out;
+    }
+
+    /** Test hook: the loss of every step for which {@code p} holds is replaced by NaN. */
+    void poisonLossAt(LongPredicate p) {
+        poison = p;
+    }
+
+    // ------------------------------------------------------------------------------------------------------------
+
+    /** Runs the training and returns how it ended; throws {@link UserException} if the loss diverged. */
+    public Result run() throws IOException {
+        Parallel.setThreads(s.threads());
+        long t0 = System.nanoTime();
+        Corpus corpus = loadCorpus(s.data());
+        Tokenizer tok;
+        if (resume != null) {
+            tok = resume.tokenizer();
+        } else {
+            tok = Tokenizer.train(s.tokenizer(), corpus.text(), s.vocab());
+        }
+        int[] tokens = tok.encode(corpus.text());
+        GptConfig cfg = resume != null ? resume.config() : s.modelConfig(tok.vocabSize());
+        if (resume != null) {
+            long saved = resume.train().path("data_tokens").asLong(-1);
+            if (saved != tokens.length) {
+                throw new CheckpointException("the data differs from the checkpoint's: " + corpus.description()
+                        + " gives " + tokens.length + " tokens, the checkpoint was trained on " + saved
+                        + "; pass the same --data as the original run");
+            }
+        }
+        Dataset data = new Dataset(tokens, s.valFraction(), cfg.context());
+        int T = cfg.context();
+        int microB = s.microBatchSize();
+        Gpt model = new Gpt(cfg, microB, s.seed());
+        List<Param> params = model.params();
+        AdamW opt = new AdamW(0.9f, 0.95f, 1e-8f, (float) s.weightDecay());
+        LrSchedule schedule = new LrSchedule(s.lr(), s.lr() * s.minLrRatio(), s.warmup(), s.steps());
+        long start = 0;
+        if (resume != null) {
+            Checkpoint.loadModel(resume, model);
+            Checkpoint.loadOptimizer(resume, model, opt);
+            start = resume.step();
+        } else {
+            opt.init(params);
+        }
+        long end = s.stopAfter() > 0 ? Math.min(s.steps(), s.stopAfter()) : s.steps();
+
+        printHeader(corpus, tok, cfg, model, data, schedule, start, end, (System.nanoTime() - t0) / 1e9);
+
+        // fixed validation windows, evenly spaced over the validation split
+        int evalBatches = (s.evalWindows() + microB - 1) / microB;
+        List<Dataset.Batch> valBatches = new ArrayList<>();
+        for (int i = 0; i < evalBatches; i++) {
+            valBatches.add(data.sequentialBatch(Dataset.Split.VALIDATION, microB, i, s.evalWindows()));
+        }
+        double initialVal = Double.NaN;
+        if (start == 0) {
+            initialVal = evaluate(model, valBatches, T);
+            out.printf(Locale.ROOT, "step %5d  val loss %.4f  (ln V = %.4f: a model that knows nothing)%n", 0,
+                    initialVal, Math.log(cfg.vocab()));
+        }
+
+        BufferedWriter log = openLog(s.log(), resume != null);
+        Progress progress = Progress.create(start, end, out);
+        long tokensPerStep = (long) s.batch() * T;
+        double loss = Double.NaN;
+        double val = Double.NaN;
+        long lastCheckpoint = resume != null ? start : -1;
+        double trainSeconds = 0;
+        long stepsDone = 0;
+        try {
+            for (long step = start; step < end; step++) {
+                long ts = System.nanoTime();
+                // 1. this step's windows: a pure function of (seed, step)
+                Dataset.Batch batch = data.randomBatch(Dataset.Split.TRAIN, s.batch(), new Rng(mix(s.seed(), step)));
+                // 2. gradients of the mean loss over the batch, micro-batch by micro-batch
+                Grads.zero(params);
+                loss = 0;
+                int[] x = new int[microB * T];
+                int[] y = new int[microB * T];
+                for (int m = 0; m < s.microBatches(); m++) {
+                    System.arraycopy(batch.inputs(), m * microB * T, x, 0, microB * T);
+                    System.arraycopy(batch.targets(), m * microB * T, y, 0, microB * T);
+                    double l = model.forward(x, y, microB, T);
+                    loss += l / s.microBatches();
+                    if (!Double.isFinite(l) || poison.test(step + 1)) {
+                        loss = Double.NaN;
+                        break;
+                    }
+                    model.backward(1f / s.microBatches());
+                }
+                // 3. stop on divergence, keeping the last good checkpoint
+                double norm = Double.isFinite(loss) ? Grads.clipGlobalNorm(params, s.clip()) : Double.NaN;
+                if (!Double.isFinite(loss) || !Double.isFinite(norm)) {
+                    progress.close();
+                    String what = !Double.isFinite(loss) ? "the loss is " + loss : "the gradient norm is " + norm;
+                    throw new UserException(String.format(Locale.ROOT,
+                            "training diverged at step %d: %s. Stopped; %s. Lower --lr (now %s) and train again%s",
+                            step + 1, what, lastCheckpoint >= 0 ? "the last good checkpoint (step " + lastCheckpoint
+                                    + ") is kept in " + s.out() : "no checkpoint had been written yet", s.lr(),
+                            lastCheckpoint >= 0 ? " or --resume " + s.out() : ""));
+                }
+                // 4. update
+                double lr = schedule.lr(step);
+                opt.stepAndSync(params, (float) lr);
+                long done = step + 1;
+                double secs = (System.nanoTime() - ts) / 1e9;
+                trainSeconds += secs;
+                stepsDone++;
+                double tps = tokensPerStep / secs;
+
+                // validation at the schedule's last step and every evalEvery; a checkpoint also where --stop-after
+                // stops, so that a stopped-and-resumed run logs exactly what an uninterrupted one does
+                boolean last = done == end;
+                boolean evalNow = done == s.steps() || (s.evalEvery() > 0 && done % s.evalEvery() == 0);
+                double valNow = Double.NaN;
+                if (evalNow) {
+                    valNow = evaluate(model, valBatches, T);
+                    val = valNow;
+                }
+                writeLog(log, done, loss, valNow, tps, lr, norm);
+                progress.step(done, loss, val, stepsDone * tokensPerStep / trainSeconds);
+                if (evalNow) {
+                    progress.line(String.format(Locale.ROOT, "step %5d  train loss %.4f  val loss %.4f  lr %.3g"
+                            + "  %,.0f tokens/s", done, loss, valNow, lr, stepsDone * tokensPerStep / trainSeconds));
+                }
+                if (last || (s.checkpointEvery() > 0 && done % s.checkpointEvery() == 0)) {
+                    save(model, tok, opt, done, corpus, tokens.length, loss, val);
+                    lastCheckpoint = done;
+                }
+            }
+        } finally {
+            progress.close();
+            if (log != null) {
+                log.close();
+            }
+        }
+        if (start == end) {
+            out.println("nothing to do: the checkpoint is already at step " + start + " of " + s.steps()
+                    + " (pass a larger --steps to continue)");
+        } else {
+            out.printf(Locale.ROOT, "checkpoint: %s (step %d)%n", s.out(), end);
+        }
+        String sample = "";
+        if (s.sampleTokens() > 0) {
+            sample = sample(model, tok, data, s.sampleTokens(), s.seed());
+            out.println("sample (temperature 0.8, top-k 40, " + s.sampleTokens() + " tokens):");
+            out.println("----------------------------------------");
+            out.println(sample);
+            out.println("----------------------------------------");
+        }
+        double tps = trainSeconds > 0 ? stepsDone * tokensPerStep / trainSeconds : Double.NaN;
+        double total = (System.nanoTime() - t0) / 1e9;
+        if (stepsDone > 0) {
+            out.printf(Locale.ROOT, "done: %d steps in %.1f s (%.1f s training, %,.0f tokens/s)%n", stepsDone,
+                    total, trainSeconds, tps);
+        }
+        return new Result(end, loss, val, initialVal, sample, total, tps, cfg);
+    }
+
+    // ------------------------------------------------------------------------------------------------------------
+
+    /** Loads the text named by {@code d}. */
+    public static Corpus loadCorpus(TrainSettings.DataSpec d) {
+        return switch (d.kind()) {
+            case "file" -> Corpus.fromFile(Path.of(d.path()));
+            case "java.base" -> Corpus.javaBase();
+            case "markov" -> Corpus.markov(MarkovSource.standard(), d.length(), d.seed());
+            default -> throw new IllegalArgumentException("unknown data kind '" + d.kind() + "'");
+        };
+    }
+
+    /** SplitMix-style mix of seed and step into the seed of that step's batch generator. */
+    static long mix(long seed, long step) {
+        long z = seed * 0x9E3779B97F4A7C15L + step * 0xD1B54A32D192ED03L + 0x632BE59BD9B4E019L;
+        z = (z ^ (z >>> 32)) * 0xD6E8FEB86659FD93L;
+        return z ^ (z >>> 32);
+    }
+
+    /** Mean loss over the fixed validation batches (forward only, charged to the ledger's OTHER phase). */
+    static double evaluate(Gpt model, List<Dataset.Batch> batches, int T) {
+        boolean ledger = Ledger.enabled();
+        Ledger.setEnabled(false);
+        try {
+            double sum = 0;
+            for (Dataset.Batch b : batches) {
+                sum += model.forward(b.inputs(), b.targets(), b.batch(), T);
+            }
+            return sum / batches.size();
+        } finally {
+            Ledger.setEnabled(ledger);
+        }
+    }
+
+    /** Generates {@code n} tokens after a newline (or the first validation token if newline is not a token). */
+    static String sample(Gpt model, Tokenizer tok, Dataset data, int n, long seed) {
+        int[] prompt;
+        try {
+            prompt = tok.encode("\n");
+        } catch (IllegalArgumentException e) {
+            prompt = new int[0];
+        }
+        if (prompt.length == 0) {
+            prompt = new int[]{data.validation()[0]};
+        }
+        int[] gen = Generator.generate(model, prompt, n, new Sampler(0.8, 40, 1.0), new Rng(seed ^ 0x5A5A5A5AL));
+        return tok.decode(gen);
+    }
+
+    private void printHeader(Corpus corpus, Tokenizer tok, GptConfig cfg, Gpt model, Dataset data,
+                             LrSchedule schedule, long start, long end, double setupSeconds) {
+        out.println("data:      " + corpus.description());
+        out.printf(Locale.ROOT, "tokens:    %s tokenizer, vocab %d; %,d train / %,d validation tokens%n", tok.type(),
+                tok.vocabSize(), data.train().length, data.validation().length);
+        long C = cfg.dModel();
+        out.printf(Locale.ROOT, "model:     %s%s, %,d parameters = V·C + T·C + L·(12C² + 13C) + 2C"
+                        + " = %d·%d + %d·%d + %d·(12·%d² + 13·%d) + 2·%d%n",
+                resume != null ? "resumed " : s.preset() + " ", cfg, model.parameterCount(), cfg.vocab(), C,
+                cfg.context(), C, cfg.layers(), C, C, C);
+        out.printf(Locale.ROOT, "training:  steps %d..%d of %d, batch %d × %d tokens%s, AdamW(0.9, 0.95, wd %s), "
+                        + "clip %s, lr %s, seed %d, %d threads%n", start + 1, end, s.steps(), s.batch(),
+                cfg.context(), s.microBatches() > 1 ? " in " + s.microBatches() + " micro-batches" : "",
+                s.weightDecay(), s.clip(), schedule, s.seed(), s.threads());
+        out.printf(Locale.ROOT, "setup:     %.1f s%n", setupSeconds);
+    }
+
+    private static BufferedWriter openLog(Path log, boolean append) throws IOException {
+        if (log == null) {
+            return null;
+        }
+        Path parent = log.toAbsolutePath().getParent();
+        if (parent != null) {
+            Files.createDirectories(parent);
+        }
+        return Files.newBufferedWriter(log, StandardCharsets.UTF_8, StandardOpenOption.CREATE,
+                StandardOpenOption.WRITE, append ? StandardOpenOption.APPEND : StandardOpenOption.TRUNCATE_EXISTING);
+    }
+
+    private static void writeLog(BufferedWriter log, long step, double loss, double val, double tps, double lr,
+                                 double norm) throws IOException {
+        if (log == null) {
+            return;
+        }
+        ObjectNode o = JSON.createObjectNode();
+        o.put("step", step);
+        o.put("loss", loss);
+        if (!Double.isNaN(val)) {
+            o.put("val_loss", val);
+        }
+        o.put("tokens_per_s", Math.round(tps * 10) / 10.0);
+        o.put("lr", lr);
+        o.put("grad_norm", norm);
+        log.write(JSON.writeValueAsString(o));
+        log.newLine();
+        log.flush();
+    }
+
+    private void save(Gpt model, Tokenizer tok, AdamW opt, long step, Corpus corpus, int nTokens, double loss,
+                      double val) {
+        ObjectNode optInfo = JSON.createObjectNode();
+        optInfo.put("name", "AdamW");
+        optInfo.put("beta1", opt.beta1());
+        optInfo.put("beta2", opt.beta2());
+        optInfo.put("eps", opt.eps());
+        optInfo.put("weight_decay", opt.weightDecay());
+        ObjectNode train = settingsJson(s);
+        train.put("data_description", corpus.description());
+        train.put("data_tokens", nTokens);
+        train.put("loss", loss);
+        if (!Double.isNaN(val)) {
+            train.put("val_loss", val);
+        }
+        try {
+            Checkpoint.save(s.out(), step, model, tok, opt, optInfo, train);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write the checkpoint to " + s.out() + ": " + e.getMessage(), e);
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------------------------
+    // settings <-> checkpoint JSON
+
+    /** The settings as JSON, for the checkpoint's {@code "train"} object. */
+    static ObjectNode settingsJson(TrainSettings s) {
+        ObjectNode o = JSON.createObjectNode();
+        o.put("preset", s.preset());
+        ObjectNode d = o.putObject("data");
+        d.put("kind", s.data().kind());
+        if (s.data().path() != null) {
+            d.put("path", s.data().path());
+        }
+        d.put("length", s.data().length());
+        d.put("seed", s.data().seed());
+        o.put("tokenizer", s.tokenizer());
+        o.put("vocab", s.vocab());
+        o.put("val_fraction", s.valFraction());
+        o.put("steps", s.steps());
+        o.put("batch", s.batch());
+        o.put("micro_batches", s.microBatches());
+        o.put("lr", s.lr());
+        o.put("min_lr_ratio", s.minLrRatio());
+        o.put("warmup", s.warmup());
+        o.put("weight_decay", s.weightDecay());
+        o.put("clip", s.clip());
+        o.put("seed", s.seed());
+        o.put("threads", s.threads());
+        o.put("eval_every", s.evalEvery());
+        o.put("eval_windows", s.evalWindows());
+        o.put("checkpoint_every", s.checkpointEvery());
+        o.put("sample_tokens", s.sampleTokens());
+        return o;
+    }
+
+    /**
+     * The settings a checkpoint was trained with (its {@code "train"} object), to continue it; the output directory
+     * defaults to the checkpoint's and there is no log unless the caller sets one.
+     */
+    public static TrainSettings settingsFromCheckpoint(Checkpoint.State st) {
+        JsonNode o = st.train();
+        String[] need = {"data", "steps", "batch", "micro_batches", "lr", "seed", "threads", "eval_windows"};
+        for (String k : need) {
+            if (!o.has(k)) {
+                throw new CheckpointException(st.dir().resolve(Checkpoint.STATE) + " lacks train." + k
+                        + ": it cannot be resumed (it can still be sampled from)");
+            }
+        }
+        JsonNode d = o.get("data");
+        TrainSettings.DataSpec data = new TrainSettings.DataSpec(d.path("kind").asText(),
+                d.has("path") ? d.get("path").asText() : null, d.path("length").asInt(), d.path("seed").asLong());
+        GptConfig c = st.config();
+        return new TrainSettings(o.path("preset").asText("tiny"), c.context(), c.layers(), c.dModel(), c.heads(),
+                data, st.tokenizer().type(), o.path("vocab").asInt(st.tokenizer().vocabSize()),
+                o.path("val_fraction").asDouble(0.1), o.get("steps").asInt(), 0, o.get("batch").asInt(),
+                o.get("micro_batches").asInt(), o.get("lr").asDouble(), o.path("min_lr_ratio").asDouble(0.1),
+                o.path("warmup").asInt(0), o.path("weight_decay").asDouble(0.1), o.path("clip").asDouble(1.0),
+                o.get("seed").asLong(), o.get("threads").asInt(), st.dir(), null, o.path("eval_every").asInt(0),
+                o.get("eval_windows").asInt(), o.path("checkpoint_every").asInt(0), o.path("sample_tokens").asInt(0));
+    }
+}

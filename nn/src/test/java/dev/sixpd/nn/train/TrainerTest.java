@@ -1,0 +1,162 @@
+package dev.sixpd.nn.train;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.sixpd.nn.UserException;
+import dev.sixpd.nn.data.MarkovSource;
+import dev.sixpd.nn.io.Checkpoint;
+import dev.sixpd.nn.io.CheckpointException;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class TrainerTest {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    @TempDir
+    Path dir;
+
+    /** The tiny preset on the standard Markov source (16 symbols), small batches: a few seconds per run. */
+    private TrainSettings tiny(int steps, int evalEvery, int checkpointEvery, String name) {
+        return new TrainSettings("tiny", 0, 0, 0, 0, TrainSettings.DataSpec.markov(60_000, 5), "char", 0, 0.1,
+                steps, 0, 8, 1, 3e-3, 0.1, Math.max(1, steps / 10), 0.1, 1.0, 42, 2, dir.resolve(name),
+                dir.resolve(name + ".jsonl"), evalEvery, 16, checkpointEvery, 0);
+    }
+
+    private static PrintStream quiet() {
+        return new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8);
+    }
+
+    /** The log's lines without the timing field. */
+    private static List<String> losses(Path log) throws Exception {
+        List<String> out = new ArrayList<>();
+        for (String line : Files.readAllLines(log)) {
+            JsonNode o = JSON.readTree(line);
+            out.add(o.get("step") + " " + o.get("loss") + " " + o.path("val_loss") + " " + o.get("lr") + " "
+                    + o.get("grad_norm"));
+        }
+        return out;
+    }
+
+    @Test
+    void tinyReachesTheMarkovEntropyRate() throws Exception {
+        double h = MarkovSource.standard().entropyRate();
+        Trainer.Result r = new Trainer(tiny(80, 0, 0, "markov"), null, quiet()).run();
+        assertTrue(r.valLoss() < 1.10 * h, "val loss " + r.valLoss() + " not within 10% of the entropy rate " + h);
+        assertTrue(r.initialValLoss() > 1.4 * h, "started from about ln 16: " + r.initialValLoss());
+    }
+
+    @Test
+    void sameSeedAndThreadsGiveBitIdenticalLosses() throws Exception {
+        new Trainer(tiny(6, 3, 0, "a"), null, quiet()).run();
+        new Trainer(tiny(6, 3, 0, "b"), null, quiet()).run();
+        List<String> a = losses(dir.resolve("a.jsonl"));
+        assertEquals(6, a.size());
+        assertEquals(a, losses(dir.resolve("b.jsonl")));
+        assertTrue(a.get(2).contains(" 3 ") || JSON.readTree(Files.readAllLines(dir.resolve("a.jsonl")).get(2))
+                .has("val_loss"), "val_loss at step 3");
+    }
+
+    @Test
+    void resumeContinuesExactlyAsAnUninterruptedRun() throws Exception {
+        new Trainer(tiny(8, 2, 3, "full"), null, quiet()).run();
+        // stop after step 5 (a checkpoint at 3, and one at the stop), then resume into the same log
+        TrainSettings first = tiny(8, 2, 3, "part").withSteps(8, 5);
+        new Trainer(first, null, quiet()).run();
+        Checkpoint.State st = Checkpoint.readState(dir.resolve("part"));
+        assertEquals(5, st.step());
+        TrainSettings again = Trainer.settingsFromCheckpoint(st).withOut(dir.resolve("part"), dir.resolve("part.jsonl"));
+        assertEquals(8, again.steps());
+        assertEquals(0, again.stopAfter());
+        new Trainer(again, st, quiet()).run();
+        assertEquals(losses(dir.resolve("full.jsonl")), losses(dir.resolve("part.jsonl")));
+        // and the final weights agree bit for bit
+        assertTrue(Arrays.equals(Files.readAllBytes(dir.resolve("full").resolve(Checkpoint.MODEL)),
+                Files.readAllBytes(dir.resolve("part").resolve(Checkpoint.MODEL))));
+    }
+
+    @Test
+    void microBatchesGiveTheSameLossUpToRounding() throws Exception {
+        TrainSettings one = tiny(3, 0, 0, "mb1");
+        TrainSettings four = new TrainSettings("tiny", 0, 0, 0, 0, one.data(), "char", 0, 0.1, 3, 0, 8, 4, 3e-3, 0.1,
+                1, 0.1, 1.0, 42, 2, dir.resolve("mb4"), dir.resolve("mb4.jsonl"), 0, 16, 0, 0);
+        new Trainer(one, null, quiet()).run();
+        new Trainer(four, null, quiet()).run();
+        List<String> a = Files.readAllLines(dir.resolve("mb1.jsonl"));
+        List<String> b = Files.readAllLines(dir.resolve("mb4.jsonl"));
+        for (int i = 0; i < 3; i++) {
+            double la = JSON.readTree(a.get(i)).get("loss").asDouble();
+            double lb = JSON.readTree(b.get(i)).get("loss").asDouble();
+            assertEquals(la, lb, 1e-4 * la, "step " + (i + 1));
+        }
+    }
+
+    @Test
+    void nanLossStopsNamesTheStepAndKeepsTheLastCheckpoint() throws Exception {
+        Trainer t = new Trainer(tiny(10, 0, 2, "nan"), null, quiet());
+        t.poisonLossAt(step -> step == 5);
+        UserException e = assertThrows(UserException.class, t::run);
+        assertTrue(e.getMessage().contains("diverged at step 5") && e.getMessage().contains("step 4"),
+                e.getMessage());
+        Checkpoint.State st = Checkpoint.readState(dir.resolve("nan"));
+        assertEquals(4, st.step());
+        assertEquals(4, Files.readAllLines(dir.resolve("nan.jsonl")).size());
+    }
+
+    @Test
+    void corruptOrMismatchedCheckpointIsRefused() throws Exception {
+        new Trainer(tiny(2, 0, 0, "c"), null, quiet()).run();
+        Path c = dir.resolve("c");
+        Checkpoint.State st = Checkpoint.readState(c);
+        TrainSettings s = Trainer.settingsFromCheckpoint(st);
+
+        // truncated weights
+        byte[] model = Files.readAllBytes(c.resolve(Checkpoint.MODEL));
+        Files.write(c.resolve(Checkpoint.MODEL), Arrays.copyOf(model, model.length - 10));
+        var e = assertThrows(CheckpointException.class, () -> new Trainer(s, st, quiet()).run());
+        assertTrue(e.getMessage().contains("truncated"), e.getMessage());
+        Files.write(c.resolve(Checkpoint.MODEL), model);
+
+        // a model file from another step (an interrupted save)
+        String state = Files.readString(c.resolve(Checkpoint.STATE));
+        Files.writeString(c.resolve(Checkpoint.STATE), state.replace("\"step\" : 2,", "\"step\" : 3,"));
+        e = assertThrows(CheckpointException.class, () -> {
+            Checkpoint.State s3 = Checkpoint.readState(c);
+            new Trainer(s, s3, quiet()).run();
+        });
+        assertTrue(e.getMessage().contains("step 2") && e.getMessage().contains("interrupted"), e.getMessage());
+
+        // a config that does not match the weights
+        Files.writeString(c.resolve(Checkpoint.STATE), state.replace("\"d_model\" : 64", "\"d_model\" : 32"));
+        e = assertThrows(CheckpointException.class, () -> {
+            Checkpoint.State s3 = Checkpoint.readState(c);
+            new Trainer(Trainer.settingsFromCheckpoint(s3), s3, quiet()).run();
+        });
+        assertTrue(e.getMessage().contains("shape"), e.getMessage());
+
+        // not JSON at all
+        Files.writeString(c.resolve(Checkpoint.STATE), "{ not json");
+        e = assertThrows(CheckpointException.class, () -> Checkpoint.readState(c));
+        assertTrue(e.getMessage().contains("does not parse"), e.getMessage());
+
+        // optimizer state missing
+        Files.writeString(c.resolve(Checkpoint.STATE), state);
+        Files.delete(c.resolve(Checkpoint.OPTIMIZER));
+        e = assertThrows(CheckpointException.class, () -> new Trainer(s, Checkpoint.readState(c), quiet()).run());
+        assertTrue(e.getMessage().contains("optimizer.safetensors"), e.getMessage());
+        assertFalse(Files.exists(c.resolve(Checkpoint.OPTIMIZER)));
+    }
+}
