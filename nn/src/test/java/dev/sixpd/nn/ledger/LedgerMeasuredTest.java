@@ -130,7 +130,6 @@ class LedgerMeasuredTest {
         assertEquals(16 * P, mem.modelStates());
         assertFalse(text.contains("MISMATCH"), text);
         System.out.println(text);
-        System.out.println(r.json());
     }
 
     @Test
