@@ -1,0 +1,111 @@
+#!/usr/bin/python3
+"""PyTorch peer for sixpd's training-step benchmark: the same GPT-2 architecture, shapes and optimizer.
+
+Measures tokens/s of one full training step (forward, cross-entropy loss, backward, AdamW) in FP32 eager mode,
+so `./sixpd bench step` can be compared side by side. Run with Debian's python3 (python3-torch 1.13) and pin
+the thread pools, or PyTorch oversubscribes the cores:
+
+    OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 OMP_WAIT_POLICY=PASSIVE \
+        /usr/bin/python3 bench/peers/torch_gpt_step.py --preset medium --threads 1
+
+Prints one JSON object: preset, threads, tokens_per_s (median over the timed steps), step_ms, params.
+"""
+import argparse
+import json
+import math
+import statistics
+import time
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+PRESETS = {  # layers, d_model, heads, context, batch -- the same as sixpd's GptConfig presets and bench defaults
+    "tiny": (2, 64, 4, 64, 16),
+    "small": (4, 128, 4, 128, 16),
+    "medium": (6, 384, 6, 256, 8),
+}
+
+
+class Block(nn.Module):
+    def __init__(self, C, NH):
+        super().__init__()
+        self.ln_1 = nn.LayerNorm(C)
+        self.c_attn = nn.Linear(C, 3 * C)
+        self.c_proj = nn.Linear(C, C)
+        self.ln_2 = nn.LayerNorm(C)
+        self.c_fc = nn.Linear(C, 4 * C)
+        self.mlp_proj = nn.Linear(4 * C, C)
+        self.NH = NH
+
+    def forward(self, x, mask):
+        B, T, C = x.shape
+        q, k, v = self.c_attn(self.ln_1(x)).split(C, dim=2)
+        hs = C // self.NH
+        q = q.view(B, T, self.NH, hs).transpose(1, 2)
+        k = k.view(B, T, self.NH, hs).transpose(1, 2)
+        v = v.view(B, T, self.NH, hs).transpose(1, 2)
+        att = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(hs))
+        att = att.masked_fill(mask[:, :, :T, :T] == 0, float("-inf"))
+        att = F.softmax(att, dim=-1)
+        y = (att @ v).transpose(1, 2).contiguous().view(B, T, C)
+        x = x + self.c_proj(y)
+        x = x + self.mlp_proj(F.gelu(self.c_fc(self.ln_2(x)), approximate="tanh"))
+        return x
+
+
+class GPT(nn.Module):
+    def __init__(self, V, T, L, C, NH):
+        super().__init__()
+        self.wte = nn.Embedding(V, C)
+        self.wpe = nn.Embedding(T, C)
+        self.h = nn.ModuleList([Block(C, NH) for _ in range(L)])
+        self.ln_f = nn.LayerNorm(C)
+        self.register_buffer("mask", torch.tril(torch.ones(T, T)).view(1, 1, T, T))
+
+    def forward(self, idx, targets):
+        B, T = idx.shape
+        x = self.wte(idx) + self.wpe(torch.arange(T))
+        for blk in self.h:
+            x = blk(x, self.mask)
+        logits = self.ln_f(x) @ self.wte.weight.t()  # tied LM head
+        return F.cross_entropy(logits.view(-1, logits.size(-1)), targets.view(-1))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--preset", default="medium", choices=sorted(PRESETS))
+    ap.add_argument("--vocab", type=int, default=65, help="vocabulary size (65: a character vocabulary)")
+    ap.add_argument("--batch", type=int, default=None, help="batch size (default: the preset's)")
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--warmup", type=int, default=3)
+    ap.add_argument("--steps", type=int, default=10)
+    a = ap.parse_args()
+    L, C, NH, T, B = PRESETS[a.preset]
+    B = a.batch or B
+    torch.set_num_threads(a.threads)
+    torch.manual_seed(0)
+    model = GPT(a.vocab, T, L, C, NH)
+    opt = torch.optim.AdamW(model.parameters(), lr=3e-4, betas=(0.9, 0.95), weight_decay=0.1)
+    idx = torch.randint(0, a.vocab, (B, T))
+    tgt = torch.randint(0, a.vocab, (B, T))
+    times = []
+    for i in range(a.warmup + a.steps):
+        t0 = time.perf_counter()
+        opt.zero_grad(set_to_none=True)
+        loss = model(idx, tgt)
+        loss.backward()
+        opt.step()
+        dt = time.perf_counter() - t0
+        if i >= a.warmup:
+            times.append(dt)
+    med = statistics.median(times)
+    print(json.dumps({
+        "peer": "pytorch", "version": torch.__version__, "preset": a.preset, "threads": a.threads,
+        "batch": B, "context": T, "params": sum(p.numel() for p in model.parameters()),
+        "step_ms": round(med * 1e3, 2), "tokens_per_s": round(B * T / med, 1),
+    }))
+
+
+if __name__ == "__main__":
+    main()

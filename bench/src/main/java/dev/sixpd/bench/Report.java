@@ -1,0 +1,254 @@
+package dev.sixpd.bench;
+
+import dev.sixpd.bench.Roofline.Bound;
+import dev.sixpd.bench.Roofline.Ceiling;
+import dev.sixpd.bench.Roofline.Point;
+import dev.sixpd.bench.Roofline.Result;
+import java.awt.BasicStroke;
+import java.awt.Color;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+import org.knowm.xchart.BitmapEncoder;
+import org.knowm.xchart.XYChart;
+import org.knowm.xchart.XYChartBuilder;
+import org.knowm.xchart.XYSeries;
+import org.knowm.xchart.style.Styler;
+import org.knowm.xchart.style.XYStyler;
+import org.knowm.xchart.style.markers.SeriesMarkers;
+
+/**
+ * A benchmark report: measured kernels ({@link Result}) against the machine's ceilings ({@link Ceiling}, one per
+ * thread count), as a Markdown table ({@link #markdown()}), JSON ({@link #json()}) and a PNG roofline chart
+ * ({@link #writeChart(Path)}).
+ *
+ * <p>Each row: calls/s with JMH's error, achieved GFLOP/s and GB/s (FLOPs and bytes per call from the kernel's
+ * ledger formulas), arithmetic intensity, % of the measured and of the nominal FP32 peak for the row's thread count,
+ * what bounds it (compute or memory, {@link Roofline}) and how close it gets to that bound.
+ *
+ * <p>Typical use: {@code Report r = KernelSuite.run(false, 1, 2); System.out.print(r.markdown());
+ * r.writeChart(Path.of("roofline.png"));}. Immutable; thread-safe.
+ */
+public final class Report {
+    static {
+        // the chart is drawn off-screen; also works on machines without a display
+        if (System.getProperty("java.awt.headless") == null) {
+            System.setProperty("java.awt.headless", "true");
+        }
+    }
+
+    private final List<Result> results;
+    private final List<Ceiling> ceilings;
+
+    /** A report of {@code results} against {@code ceilings} (at least one ceiling). */
+    public Report(List<Result> results, List<Ceiling> ceilings) {
+        if (ceilings.isEmpty()) {
+            throw new IllegalArgumentException("a report needs at least one ceiling (measured peak and bandwidth)");
+        }
+        this.results = List.copyOf(results);
+        this.ceilings = List.copyOf(ceilings);
+    }
+
+    public List<Result> results() {
+        return results;
+    }
+
+    public List<Ceiling> ceilings() {
+        return ceilings;
+    }
+
+    /** Every result placed against the ceiling of its thread count, in the order given. */
+    public List<Point> points() {
+        List<Point> ps = new ArrayList<>(results.size());
+        for (Result r : results) {
+            ps.add(Roofline.place(r, Roofline.ceilingFor(r.threads(), ceilings)));
+        }
+        return ps;
+    }
+
+    // ---------------------------------------------------------------------------------------------- Markdown
+
+    /** The ceilings as a bullet list, then one table row per result. */
+    public String markdown() {
+        StringBuilder sb = new StringBuilder();
+        for (Ceiling c : ceilings) {
+            sb.append(String.format(Locale.ROOT, "- %d thread%s: measured peak %s GFLOP/s, nominal peak %s GFLOP/s,"
+                    + " bandwidth %s GB/s, ridge %s FLOP/B%n", c.threads(), c.threads() == 1 ? "" : "s",
+                    num(c.peakGflops()), num(c.nominalGflops()), num(c.bandwidthGBs()), num(c.ridge())));
+        }
+        sb.append('\n');
+        sb.append("| kernel | threads | calls/s | GFLOP/s | GB/s | FLOP/B | % peak | % nominal | bound | % of bound |\n");
+        sb.append("|---|---:|---:|---:|---:|---:|---:|---:|---|---:|\n");
+        boolean aboveRoof = false;
+        for (Point p : points()) {
+            Result r = p.result();
+            String calls = num(r.opsPerSec()) + (Double.isFinite(r.opsPerSecError())
+                    ? " ± " + num(r.opsPerSecError()) : "");
+            String bound = p.bound() + (p.bound() == Bound.MEMORY && p.pctOfBound() > 100 ? "*" : "");
+            aboveRoof |= p.bound() == Bound.MEMORY && p.pctOfBound() > 100;
+            sb.append("| ").append(r.name()).append(" | ").append(r.threads()).append(" | ").append(calls)
+                    .append(" | ").append(r.flopsPerOp() > 0 ? num(r.gflops()) : "–")
+                    .append(" | ").append(num(r.gbs()))
+                    .append(" | ").append(r.flopsPerOp() > 0 ? num(r.intensity()) : "0")
+                    .append(" | ").append(r.flopsPerOp() > 0 ? pct(p.pctMeasuredPeak()) : "–")
+                    .append(" | ").append(r.flopsPerOp() > 0 ? pct(p.pctNominalPeak()) : "–")
+                    .append(" | ").append(bound)
+                    .append(" | ").append(pct(p.pctOfBound())).append(" |\n");
+        }
+        sb.append('\n').append("GFLOP/s and GB/s from the kernels' ledger FLOPs and minimum bytes per call; % peak and "
+                + "% nominal against the FP32 peak of the row's thread count; % of bound = share of the peak "
+                + "(compute-bound) or of the streaming bandwidth (memory-bound); calls/s ± JMH's 99.9% error.\n");
+        if (aboveRoof) {
+            sb.append("* above the DRAM bandwidth: the working set stays (partly) in the caches.\n");
+        }
+        return sb.toString();
+    }
+
+    // ---------------------------------------------------------------------------------------------- JSON
+
+    /** One JSON object: {@code {"ceilings":[...],"results":[...]}} with every derived figure. */
+    public String json() {
+        StringBuilder sb = new StringBuilder("{\"ceilings\":[");
+        for (int i = 0; i < ceilings.size(); i++) {
+            Ceiling c = ceilings.get(i);
+            sb.append(i > 0 ? "," : "").append("{\"threads\":").append(c.threads())
+                    .append(",\"peak_gflops\":").append(Json.num(c.peakGflops()))
+                    .append(",\"nominal_gflops\":").append(Json.num(c.nominalGflops()))
+                    .append(",\"bandwidth_gbs\":").append(Json.num(c.bandwidthGBs()))
+                    .append(",\"ridge_flop_per_byte\":").append(Json.num(c.ridge())).append('}');
+        }
+        sb.append("],\"results\":[");
+        List<Point> ps = points();
+        for (int i = 0; i < ps.size(); i++) {
+            Point p = ps.get(i);
+            Result r = p.result();
+            sb.append(i > 0 ? "," : "").append("{\"name\":\"").append(Json.esc(r.name())).append('"')
+                    .append(",\"threads\":").append(r.threads())
+                    .append(",\"flops_per_op\":").append(Json.num(r.flopsPerOp()))
+                    .append(",\"bytes_per_op\":").append(Json.num(r.bytesPerOp()))
+                    .append(",\"ops_per_s\":").append(Json.num(r.opsPerSec()))
+                    .append(",\"ops_per_s_error\":").append(Json.num(r.opsPerSecError()))
+                    .append(",\"gflops\":").append(Json.num(r.gflops()))
+                    .append(",\"gbs\":").append(Json.num(r.gbs()))
+                    .append(",\"intensity\":").append(Json.num(r.intensity()))
+                    .append(",\"pct_measured_peak\":").append(Json.num(p.pctMeasuredPeak()))
+                    .append(",\"pct_nominal_peak\":").append(Json.num(p.pctNominalPeak()))
+                    .append(",\"bound\":\"").append(p.bound()).append('"')
+                    .append(",\"pct_of_bound\":").append(Json.num(p.pctOfBound())).append('}');
+        }
+        return sb.append("]}").toString();
+    }
+
+    // ---------------------------------------------------------------------------------------------- chart
+
+    /**
+     * Writes a log-log roofline chart as PNG to {@code png}: achieved GFLOP/s against FLOP/byte, one roof
+     * ({@code min(peak, I·bandwidth)}) per measured thread count, each kernel a point. Kernels without FLOPs (format
+     * conversions) have no place on these axes and are left out (they are in the table).
+     */
+    public void writeChart(Path png) throws IOException {
+        XYChart chart = chart();
+        Path parent = png.toAbsolutePath().getParent();
+        if (parent != null) {
+            Files.createDirectories(parent);
+        }
+        try (OutputStream out = Files.newOutputStream(png)) {
+            BitmapEncoder.saveBitmap(chart, out, BitmapEncoder.BitmapFormat.PNG);
+        }
+    }
+
+    /** The roofline chart (package-private for tests and for callers that want another format). */
+    XYChart chart() {
+        XYChart chart = new XYChartBuilder().width(1100).height(700)
+                .title("sixpd roofline (FP32, measured peak and streaming bandwidth)")
+                .xAxisTitle("arithmetic intensity, FLOP/byte (ledger bytes)").yAxisTitle("GFLOP/s").build();
+        XYStyler st = chart.getStyler();
+        st.setXAxisLogarithmic(true);
+        st.setYAxisLogarithmic(true);
+        st.setLegendPosition(Styler.LegendPosition.OutsideE);
+        st.setChartBackgroundColor(Color.WHITE);
+        st.setPlotBackgroundColor(Color.WHITE);
+        st.setMarkerSize(9);
+
+        List<Point> ps = new ArrayList<>();
+        for (Point p : points()) {
+            double i = p.result().intensity();
+            if (i > 0 && Double.isFinite(i) && p.result().gflops() > 0) {
+                ps.add(p);
+            }
+        }
+        double lo = Double.MAX_VALUE;
+        double hi = 0;
+        for (Point p : ps) {
+            lo = Math.min(lo, p.result().intensity());
+            hi = Math.max(hi, p.result().intensity());
+        }
+        for (Ceiling c : ceilings) {
+            lo = Math.min(lo, c.ridge());
+            hi = Math.max(hi, c.ridge());
+        }
+        lo /= 4;
+        hi *= 4;
+        Color[] roofColors = {new Color(0x33, 0x33, 0x33), new Color(0x99, 0x33, 0x33), new Color(0x33, 0x33, 0x99),
+            new Color(0x33, 0x88, 0x33)};
+        for (int k = 0; k < ceilings.size(); k++) {
+            Ceiling c = ceilings.get(k);
+            double[] x = {lo, c.ridge(), hi};
+            double[] y = {c.roof(lo), c.roof(c.ridge()), c.roof(hi)};
+            XYSeries s = chart.addSeries(String.format(Locale.ROOT, "roof, %d thread%s: %s GFLOP/s, %s GB/s",
+                    c.threads(), c.threads() == 1 ? "" : "s", num(c.peakGflops()), num(c.bandwidthGBs())), x, y);
+            s.setXYSeriesRenderStyle(XYSeries.XYSeriesRenderStyle.Line);
+            s.setMarker(SeriesMarkers.NONE);
+            s.setLineColor(roofColors[k % roofColors.length]);
+            s.setLineStyle(new BasicStroke(2f));
+        }
+        Set<String> names = new HashSet<>();
+        for (Point p : ps) {
+            Result r = p.result();
+            String name = r.name() + " ×" + r.threads();
+            for (int dup = 2; !names.add(name); dup++) {
+                name = r.name() + " ×" + r.threads() + " (" + dup + ")";
+            }
+            XYSeries s = chart.addSeries(name, new double[] {r.intensity()}, new double[] {r.gflops()});
+            s.setXYSeriesRenderStyle(XYSeries.XYSeriesRenderStyle.Scatter);
+        }
+        return chart;
+    }
+
+    // ---------------------------------------------------------------------------------------------- formatting
+
+    /** A number with 3-4 significant digits and no exponent for the usual ranges. */
+    static String num(double x) {
+        if (!Double.isFinite(x)) {
+            return Double.isNaN(x) ? "?" : "inf";
+        }
+        double a = Math.abs(x);
+        if (a >= 1000) {
+            return String.format(Locale.ROOT, "%.0f", x);
+        }
+        if (a >= 100) {
+            return String.format(Locale.ROOT, "%.1f", x);
+        }
+        if (a >= 10 || a == 0) {
+            return String.format(Locale.ROOT, a == 0 ? "%.0f" : "%.2f", x);
+        }
+        if (a >= 0.01) {
+            return String.format(Locale.ROOT, "%.3f", x);
+        }
+        return String.format(Locale.ROOT, "%.2e", x);
+    }
+
+    /** A percentage with one decimal below 10%, none above. */
+    static String pct(double x) {
+        if (!Double.isFinite(x)) {
+            return "?";
+        }
+        return String.format(Locale.ROOT, x < 10 ? "%.1f%%" : "%.0f%%", x);
+    }
+}

@@ -1,0 +1,64 @@
+package dev.sixpd.nn.ledger;
+
+import dev.sixpd.nn.Gpt;
+import dev.sixpd.optim.ModelStateMemory;
+import dev.sixpd.optim.Optimizer;
+
+import java.util.Map;
+
+/**
+ * Measured bytes of a training run by category, as allocated. The caller fills it ({@link #measure} does so from
+ * a model and its optimizer).
+ *
+ * @param masterWeights  FP32 master weights
+ * @param workingWeights separate working-dtype copies of the weights (0 when training in FP32: the forward reads
+ *                       the masters)
+ * @param grads          gradients
+ * @param optimizerState optimizer state (AdamW: m and v)
+ * @param activations    activations saved for backward, at the peak
+ * @param workspace      scratch that is not kept between kernels (the backward pass's gradient buffers)
+ */
+public record MemoryByCategory(long masterWeights, long workingWeights, long grads, long optimizerState,
+                               long activations, long workspace) {
+
+    /** The name of the entry of {@link Gpt#activationBytes()} that is workspace, not saved activations. */
+    public static final String GPT_WORKSPACE_ENTRY = "backward scratch";
+
+    public MemoryByCategory {
+        if (masterWeights < 0 || workingWeights < 0 || grads < 0 || optimizerState < 0 || activations < 0
+                || workspace < 0) {
+            throw new IllegalArgumentException("memory by category must be >= 0 bytes each, got " + masterWeights
+                    + ", " + workingWeights + ", " + grads + ", " + optimizerState + ", " + activations + ", "
+                    + workspace);
+        }
+    }
+
+    /**
+     * Measures {@code model} (its parameters and the buffers it reports in {@link Gpt#activationBytes()}: the entry
+     * {@value #GPT_WORKSPACE_ENTRY} counts as workspace, everything else as activations) and {@code optimizer} (may
+     * be null: no state). Measure after the first optimizer step: optimizers allocate their state lazily.
+     */
+    public static MemoryByCategory measure(Gpt model, Optimizer optimizer) {
+        ModelStateMemory ms = ModelStateMemory.of(model.params(), optimizer);
+        long act = 0;
+        long ws = 0;
+        for (Map.Entry<String, Long> e : model.activationBytes().entrySet()) {
+            if (e.getKey().equals(GPT_WORKSPACE_ENTRY)) {
+                ws += e.getValue();
+            } else {
+                act += e.getValue();
+            }
+        }
+        return new MemoryByCategory(ms.masterBytes(), ms.workingBytes(), ms.gradBytes(), ms.optimizerBytes(), act, ws);
+    }
+
+    /** Model states: master + working weights + gradients + optimizer state. */
+    public long modelStates() {
+        return masterWeights + workingWeights + grads + optimizerState;
+    }
+
+    /** Everything: model states + activations + workspace. */
+    public long total() {
+        return modelStates() + activations + workspace;
+    }
+}

@@ -1,0 +1,134 @@
+package dev.sixpd.nn.plan;
+
+import java.math.BigDecimal;
+import java.util.Locale;
+
+/**
+ * Number formatting for formulas that teach: inputs as people write them ({@code 7e9}, {@code 124,439,808},
+ * {@code 0.4}), results with three significant figures ({@code 6.00e19}), and human units ({@code 14.0 GB},
+ * {@code 5.56 days}). Bytes use decimal prefixes (1 GB = 10⁹ bytes), as GPU data sheets do. Stateless.
+ */
+public final class Fmt {
+    private Fmt() {
+    }
+
+    /**
+     * An input-style number: whole numbers with at most 3 significant digits and at least 10⁴ as {@code 7e9} or
+     * {@code 3.12e14}; other whole numbers below 10¹⁵ grouped ({@code 124,439,808}); fractions with up to 4
+     * significant digits ({@code 0.4}, {@code 2.445}).
+     */
+    public static String num(double x) {
+        if (Double.isNaN(x)) {
+            return "n/a";
+        }
+        if (Double.isInfinite(x)) {
+            return x > 0 ? "∞" : "-∞";
+        }
+        if (x == Math.rint(x) && Math.abs(x) < 1e18) {
+            BigDecimal b = new BigDecimal(x).stripTrailingZeros();
+            int sig = b.precision();
+            if (Math.abs(x) >= 1e4 && sig <= 3) {
+                int exp = b.precision() - b.scale() - 1;
+                BigDecimal mant = b.movePointLeft(exp).stripTrailingZeros();
+                return mant.toPlainString() + "e" + exp;
+            }
+            if (Math.abs(x) < 1e15) {
+                return String.format(Locale.ROOT, "%,d", (long) x);
+            }
+        }
+        if (Math.abs(x) >= 1e4 || (x != 0 && Math.abs(x) < 1e-3)) {
+            return sci(x, 4);
+        }
+        BigDecimal b = new BigDecimal(x).round(new java.math.MathContext(4)).stripTrailingZeros();
+        return b.toPlainString();
+    }
+
+    /** A result with 3 significant figures: {@code 6.00e19} for large or tiny values, {@code 0.694} otherwise. */
+    public static String res(double x) {
+        if (Double.isNaN(x)) {
+            return "n/a";
+        }
+        if (Double.isInfinite(x)) {
+            return x > 0 ? "∞" : "-∞";
+        }
+        double a = Math.abs(x);
+        if (a >= 1e5 || (a != 0 && a < 1e-3)) {
+            return sci(x, 3);
+        }
+        if (a == 0) {
+            return "0";
+        }
+        int digits = Math.max(0, 2 - (int) Math.floor(Math.log10(a)));
+        return String.format(Locale.ROOT, "%." + digits + "f", x);
+    }
+
+    /** Scientific notation with {@code sig} significant figures and a compact exponent: {@code 6.00e19}. */
+    public static String sci(double x, int sig) {
+        String s = String.format(Locale.ROOT, "%." + (sig - 1) + "e", x);
+        int e = s.indexOf('e');
+        String mant = s.substring(0, e);
+        int exp = Integer.parseInt(s.substring(e + 1));
+        return mant + "e" + exp;
+    }
+
+    /** Bytes with a decimal prefix: {@code 14.0 GB}, {@code 1.08 GB}, {@code 512 B}. */
+    public static String bytes(double b) {
+        if (Double.isNaN(b)) {
+            return "n/a";
+        }
+        String[] units = {"B", "kB", "MB", "GB", "TB", "PB", "EB"};
+        int u = 0;
+        double v = b;
+        while (Math.abs(v) >= 1000 && u < units.length - 1) {
+            v /= 1000;
+            u++;
+        }
+        return (u == 0 ? String.format(Locale.ROOT, "%.0f", v) : res(v)) + " " + units[u];
+    }
+
+    /** A duration: seconds, minutes, hours, days or years, 3 significant figures. */
+    public static String duration(double seconds) {
+        if (Double.isNaN(seconds)) {
+            return "n/a";
+        }
+        double a = Math.abs(seconds);
+        if (a < 120) {
+            return res(seconds) + " s";
+        }
+        if (a < 2 * 3600) {
+            return res(seconds / 60) + " min";
+        }
+        if (a < 2 * 86400) {
+            return res(seconds / 3600) + " h";
+        }
+        if (a < 2 * 365.25 * 86400) {
+            return res(seconds / 86400) + " days";
+        }
+        return res(seconds / (365.25 * 86400)) + " years";
+    }
+
+    /** A rate in FLOP/s with a prefix: {@code 989 TFLOP/s}, {@code 152 GFLOP/s}. */
+    public static String flops(double perSecond) {
+        if (Double.isNaN(perSecond)) {
+            return "n/a";
+        }
+        if (Math.abs(perSecond) >= 1e15) {
+            return res(perSecond / 1e15) + " PFLOP/s";
+        }
+        if (Math.abs(perSecond) >= 1e12) {
+            return res(perSecond / 1e12) + " TFLOP/s";
+        }
+        return res(perSecond / 1e9) + " GFLOP/s";
+    }
+
+    /** Money in US dollars, grouped: {@code $1,234,567}; below $100 with cents. */
+    public static String usd(double v) {
+        if (Double.isNaN(v)) {
+            return "n/a";
+        }
+        if (Math.abs(v) < 100) {
+            return String.format(Locale.ROOT, "$%.2f", v);
+        }
+        return String.format(Locale.ROOT, "$%,.0f", v);
+    }
+}
