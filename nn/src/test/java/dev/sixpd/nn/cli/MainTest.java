@@ -62,6 +62,13 @@ class MainTest {
     }
 
     @Test
+    void formatsAndPlanAreWired() {
+        assertEquals(0, run("formats", "--help").code());
+        assertEquals(0, run("plan", "--help").code());
+        userError(run("plan", "--params", "-3"), "--params");
+    }
+
+    @Test
     void missingDataFile() {
         userError(run("train", "--data", dir.resolve("nope.txt").toString()), "nope.txt", "does not exist", "--data");
     }
