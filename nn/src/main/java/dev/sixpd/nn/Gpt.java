@@ -106,6 +106,9 @@ public final class Gpt {
     private final float[] dfchGelu;     // [B, T, 4C]
     private final float[] dlogits;      // [B, T, V]
 
+    /** Per-block activation recomputation (see the constructor). */
+    public final boolean recompute;
+
     /** Storage dtype of activations: FP32, or BF16/FP16 (values rounded to that grid after each op). */
     private DType activationDtype = DType.FP32;
 
@@ -120,12 +123,27 @@ public final class Gpt {
      * {@code maxBatch} sequences of up to {@code config.context()} tokens.
      */
     public Gpt(GptConfig config, int maxBatch, long seed) {
-        this(config, maxBatch);
+        this(config, maxBatch, seed, false);
+    }
+
+    /** As {@link #Gpt(GptConfig, int, long)}, with or without per-block recomputation. */
+    public Gpt(GptConfig config, int maxBatch, long seed, boolean recompute) {
+        this(config, maxBatch, recompute);
         init(seed);
     }
 
     /** A model with all parameters zero (to be loaded from a checkpoint). */
     public Gpt(GptConfig config, int maxBatch) {
+        this(config, maxBatch, false);
+    }
+
+    /**
+     * A model with all parameters zero; with {@code recompute}, per-block activation recomputation: each block keeps
+     * only its output, one set of the other block buffers is shared by all layers, and backward re-runs each block's
+     * forward (charged to {@link Ledger.Phase#RECOMPUTE}) before differentiating it. Gradients are bit-identical to
+     * the plain mode; the saved activations shrink by about a factor L, for one more forward pass per step.
+     */
+    public Gpt(GptConfig config, int maxBatch, boolean recompute) {
         if (maxBatch < 1) {
             throw new IllegalArgumentException("batch must be >= 1, got " + maxBatch);
         }
@@ -179,20 +197,23 @@ public final class Gpt {
             throw new IllegalArgumentException("batch " + maxBatch + " × context " + maxT + " is too large for "
                     + config + ": an activation buffer would exceed a Java array; use a smaller batch");
         }
+        this.recompute = recompute;
+        // with recomputation every layer's entry is the same array (refilled when the block is recomputed)
+        int own = recompute ? 1 : L;
         encoded = new float[BTC];
-        ln1 = new float[L][BTC];
-        ln1Mean = new float[L][BT];
-        ln1Rstd = new float[L][BT];
-        qkv = new float[L][3 * BTC];
-        att = new float[L][(int) attSize];
-        atty = new float[L][BTC];
-        res2 = new float[L][BTC];
-        ln2 = new float[L][BTC];
-        ln2Mean = new float[L][BT];
-        ln2Rstd = new float[L][BT];
-        fch = new float[L][4 * BTC];
-        fchGelu = new float[L][4 * BTC];
-        res3 = new float[L][BTC];
+        ln1 = perLayer(own, BTC);
+        ln1Mean = perLayer(own, BT);
+        ln1Rstd = perLayer(own, BT);
+        qkv = perLayer(own, 3 * BTC);
+        att = perLayer(own, (int) attSize);
+        atty = perLayer(own, BTC);
+        res2 = perLayer(own, BTC);
+        ln2 = perLayer(own, BTC);
+        ln2Mean = perLayer(own, BT);
+        ln2Rstd = perLayer(own, BT);
+        fch = perLayer(own, 4 * BTC);
+        fchGelu = perLayer(own, 4 * BTC);
+        res3 = new float[L][BTC];  // block outputs: always one per layer (the recomputation's checkpoints)
         lnf = new float[BTC];
         lnfMean = new float[BT];
         lnfRstd = new float[BT];
@@ -208,6 +229,15 @@ public final class Gpt {
         dfch = new float[4 * BTC];
         dfchGelu = new float[4 * BTC];
         dlogits = new float[(int) logitSize];
+    }
+
+    /** L entries backed by {@code distinct} arrays of {@code n} floats (1: all entries share one array). */
+    private float[][] perLayer(int distinct, int n) {
+        float[][] a = new float[L][];
+        for (int l = 0; l < L; l++) {
+            a[l] = l < distinct ? new float[n] : a[0];
+        }
+        return a;
     }
 
     private static Param add(List<Param> ps, String name, int... shape) {
@@ -379,6 +409,12 @@ public final class Gpt {
             LayerNorm.backward(dres, lnfw.grad, lnfb.grad, dln, res3[L - 1], lnfw.working(), lnfMean, lnfRstd, N, C);
             act(dres, N * C);
             for (int l = L - 1; l >= 0; l--) {
+                if (recompute) {
+                    // refill block l's buffers from its kept input (bit-identical to the first forward)
+                    Ledger.setPhase(Ledger.Phase.RECOMPUTE);
+                    blockForward(l, B, T);
+                    Ledger.setPhase(Ledger.Phase.BACKWARD);
+                }
                 blockBackward(l, B, T);
             }
             // embeddings: dwte[tokens[b,t]] += dres[b,t], dwpe[t] += dres[b,t]
@@ -443,7 +479,8 @@ public final class Gpt {
 
     /**
      * Bytes of every buffer the model allocates besides parameters, by name, FP32 ({@code 4} bytes per value):
-     * activations kept for backward (per layer, summed over layers) and the gradient scratch shared by all layers.
+     * activations kept for backward (per layer, summed over layers; with recomputation the shared block buffers
+     * once) and the gradient scratch shared by all layers ({@code "backward scratch"}).
      */
     public Map<String, Long> activationBytes() {
         Map<String, Long> m = new LinkedHashMap<>();
@@ -470,10 +507,14 @@ public final class Gpt {
         return 4L * a.length;
     }
 
+    /** Bytes of the distinct arrays in {@code a} (shared entries counted once). */
     private static long bytes(float[][] a) {
         long s = 0;
+        java.util.Set<float[]> seen = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
         for (float[] x : a) {
-            s += bytes(x);
+            if (seen.add(x)) {
+                s += bytes(x);
+            }
         }
         return s;
     }

@@ -231,4 +231,41 @@ class GptTest {
         assertTrue(d.flops(Ledger.Phase.FORWARD, Ledger.Kind.ATTENTION_MATMUL) > 0);
         assertEquals(0, d.flops(Ledger.Phase.OTHER));
     }
+
+    /** Recomputation gives bit-identical gradients, one more block forward in the RECOMPUTE phase, less memory. */
+    @Test
+    void recomputeIsExactAndSavesActivations() {
+        GptConfig cfg = new GptConfig(31, 16, 3, 32, 4);
+        Gpt plain = scrambled(cfg, 2, 8);
+        Gpt re = new Gpt(cfg, 2, true);
+        for (int i = 0; i < plain.params().size(); i++) {
+            System.arraycopy(plain.params().get(i).data, 0, re.params().get(i).data, 0, plain.params().get(i).size());
+            re.params().get(i).syncWorking();
+        }
+        Rng rng = new Rng(3);
+        int[] x = randomTokens(rng, 2 * 16, 31);
+        int[] y = randomTokens(rng, 2 * 16, 31);
+        Ledger.setEnabled(true);
+        plain.forward(x, y, 2, 16);
+        plain.backward(1f);
+        Ledger.Snapshot before = Ledger.snapshot();
+        double lossRe = re.forward(x, y, 2, 16);
+        re.backward(1f);
+        Ledger.Snapshot d = Ledger.snapshot().minus(before);
+        assertEquals(plain.forward(x, y, 2, 16), lossRe);
+        for (int i = 0; i < plain.params().size(); i++) {
+            assertArrayEquals(plain.params().get(i).grad, re.params().get(i).grad, plain.params().get(i).name);
+        }
+        long N = 2 * 16;
+        long C = 32;
+        assertEquals(2 * N * 3 * 12 * C * C, d.flops(Ledger.Phase.RECOMPUTE, Ledger.Kind.MATMUL));
+        assertEquals(d.flops(Ledger.Phase.FORWARD, Ledger.Kind.ATTENTION_MATMUL),
+                d.flops(Ledger.Phase.RECOMPUTE, Ledger.Kind.ATTENTION_MATMUL));
+        long savedPlain = plain.activationBytes().values().stream().mapToLong(Long::longValue).sum();
+        long savedRe = re.activationBytes().values().stream().mapToLong(Long::longValue).sum();
+        assertTrue(savedRe < savedPlain, savedRe + " vs " + savedPlain);
+        assertEquals(4L * N * C * 3, re.activationBytes().get("residual after mlp"));
+        assertEquals(4L * N * 3 * C, re.activationBytes().get("qkv"), "one shared qkv buffer");
+        assertEquals(3 * 4L * N * 3 * C, plain.activationBytes().get("qkv"));
+    }
 }

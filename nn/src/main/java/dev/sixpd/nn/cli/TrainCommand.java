@@ -24,7 +24,7 @@ import java.util.concurrent.Callable;
 public final class TrainCommand implements Callable<Integer> {
     // defaults: chosen so that `sixpd train` on the default corpus with 2 cores takes about 3-4 minutes
     static final String PRESET = "small";
-    static final int STEPS = 250;
+    static final int STEPS = 1800;
     static final int BATCH = 16;
     static final double LR = 2e-3;
     static final long SEED = 1337;
@@ -99,6 +99,15 @@ public final class TrainCommand implements Callable<Integer> {
             + "(default: 400)")
     Integer sampleTokens;
 
+    @Option(names = "--recompute", description = "per-block activation recomputation: keep only each block's "
+            + "output, re-run the block's forward in backward (about 8·P·D instead of 6·P·D, less memory)")
+    Boolean recompute;
+    @Option(names = "--ledger", description = "print the FLOP/byte ledger of the run at the end: forward, backward, "
+            + "optimizer FLOPs beside 6·P·D, memory by category")
+    boolean ledger;
+    @Option(names = "--ledger-json", paramLabel = "FILE", description = "write the ledger report as JSON to FILE")
+    Path ledgerJson;
+
     @Override
     public Integer call() throws Exception {
         if (data != null && synthetic != null) {
@@ -134,7 +143,8 @@ public final class TrainCommand implements Callable<Integer> {
                 or(microBatches, 1), or(lr, LR), 0.1, or(warmup, Math.min(100, nSteps / 10)), or(weightDecay, 0.1),
                 or(clip, 1.0), or(seed, SEED), or(threads, Runtime.getRuntime().availableProcessors()),
                 or(out, Path.of(OUT)), log, or(evalEvery, Math.max(1, nSteps / 10)), or(evalWindows, 32),
-                or(checkpointEvery, Math.max(1, nSteps / 4)), or(sampleTokens, 400));
+                or(checkpointEvery, Math.max(1, nSteps / 4)), or(sampleTokens, 400), or(recompute, false), ledger,
+                ledgerJson);
     }
 
     /** The checkpoint's settings with the options that may change on resume applied; others must not be given. */
@@ -164,7 +174,8 @@ public final class TrainCommand implements Callable<Integer> {
                 c.vocab(), c.valFraction(), or(steps, c.steps()), or(stopAfter, 0), c.batch(), c.microBatches(),
                 c.lr(), c.minLrRatio(), c.warmup(), c.weightDecay(), c.clip(), c.seed(), or(threads, c.threads()),
                 or(out, resume), log, or(evalEvery, c.evalEvery()), c.evalWindows(),
-                or(checkpointEvery, c.checkpointEvery()), or(sampleTokens, c.sampleTokens()));
+                or(checkpointEvery, c.checkpointEvery()), or(sampleTokens, c.sampleTokens()),
+                or(recompute, c.recompute()), ledger, ledgerJson);
     }
 
     private static void positiveIfGiven(String option, Integer v) {

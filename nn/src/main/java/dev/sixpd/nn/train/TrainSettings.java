@@ -35,12 +35,16 @@ import java.nio.file.Path;
  * @param evalWindows     validation windows of T tokens (fixed, evenly spaced over the validation split)
  * @param checkpointEvery checkpoint every this many steps (and at the end); {@code <= 0}: only at the end
  * @param sampleTokens    tokens to generate at the end ({@code 0}: none)
+ * @param recompute       per-block activation recomputation (less activation memory, one more forward)
+ * @param ledger          print the FLOP/byte ledger report of the run at the end
+ * @param ledgerJson      also write the ledger report as JSON to this file (null: no)
  */
 public record TrainSettings(String preset, int context, int layers, int dModel, int heads, DataSpec data,
                             String tokenizer, int vocab, double valFraction, int steps, int stopAfter, int batch,
                             int microBatches, double lr, double minLrRatio, int warmup, double weightDecay,
                             double clip, long seed, int threads, Path out, Path log, int evalEvery, int evalWindows,
-                            int checkpointEvery, int sampleTokens) {
+                            int checkpointEvery, int sampleTokens, boolean recompute, boolean ledger,
+                            Path ledgerJson) {
 
     /** Where the text comes from: a file, the JDK's java.base sources, or the synthetic Markov source. */
     public record DataSpec(String kind, String path, int length, long seed) {
@@ -62,13 +66,13 @@ public record TrainSettings(String preset, int context, int layers, int dModel, 
     public TrainSettings withSteps(int s, int stop) {
         return new TrainSettings(preset, context, layers, dModel, heads, data, tokenizer, vocab, valFraction, s, stop,
                 batch, microBatches, lr, minLrRatio, warmup, weightDecay, clip, seed, threads, out, log, evalEvery,
-                evalWindows, checkpointEvery, sampleTokens);
+                evalWindows, checkpointEvery, sampleTokens, recompute, ledger, ledgerJson);
     }
 
     public TrainSettings withOut(Path o, Path l) {
         return new TrainSettings(preset, context, layers, dModel, heads, data, tokenizer, vocab, valFraction, steps,
                 stopAfter, batch, microBatches, lr, minLrRatio, warmup, weightDecay, clip, seed, threads, o, l,
-                evalEvery, evalWindows, checkpointEvery, sampleTokens);
+                evalEvery, evalWindows, checkpointEvery, sampleTokens, recompute, ledger, ledgerJson);
     }
 
     /** Sequences per micro-batch. */

@@ -14,6 +14,9 @@ import dev.sixpd.nn.data.MarkovSource;
 import dev.sixpd.nn.data.Tokenizer;
 import dev.sixpd.nn.io.Checkpoint;
 import dev.sixpd.nn.io.CheckpointException;
+import dev.sixpd.nn.ledger.LedgerReport;
+import dev.sixpd.nn.ledger.LedgerRun;
+import dev.sixpd.nn.ledger.MemoryByCategory;
 import dev.sixpd.optim.AdamW;
 import dev.sixpd.optim.Grads;
 import dev.sixpd.optim.LrSchedule;
@@ -108,7 +111,7 @@ public final class Trainer {
         Dataset data = new Dataset(tokens, s.valFraction(), cfg.context());
         int T = cfg.context();
         int microB = s.microBatchSize();
-        Gpt model = new Gpt(cfg, microB, s.seed());
+        Gpt model = new Gpt(cfg, microB, s.seed(), s.recompute());
         List<Param> params = model.params();
         AdamW opt = new AdamW(0.9f, 0.95f, 1e-8f, (float) s.weightDecay());
         LrSchedule schedule = new LrSchedule(s.lr(), s.lr() * s.minLrRatio(), s.warmup(), s.steps());
@@ -145,6 +148,8 @@ public final class Trainer {
         long lastCheckpoint = resume != null ? start : -1;
         double trainSeconds = 0;
         long stepsDone = 0;
+        // the ledger counts training steps only: evaluation and sampling switch it off
+        Ledger.Snapshot ledgerStart = Ledger.snapshot();
         try {
             for (long step = start; step < end; step++) {
                 long ts = System.nanoTime();
@@ -212,6 +217,7 @@ public final class Trainer {
                 log.close();
             }
         }
+        Ledger.Snapshot ledgerRun = Ledger.snapshot().minus(ledgerStart);
         if (start == end) {
             out.println("nothing to do: the checkpoint is already at step " + start + " of " + s.steps()
                     + " (pass a larger --steps to continue)");
@@ -226,6 +232,9 @@ public final class Trainer {
             out.println(sample);
             out.println("----------------------------------------");
         }
+        if ((s.ledger() || s.ledgerJson() != null) && stepsDone > 0) {
+            ledgerReport(cfg, model, opt, microB, T, stepsDone, ledgerRun);
+        }
         double tps = trainSeconds > 0 ? stepsDone * tokensPerStep / trainSeconds : Double.NaN;
         double total = (System.nanoTime() - t0) / 1e9;
         if (stepsDone > 0) {
@@ -236,6 +245,26 @@ public final class Trainer {
     }
 
     // ------------------------------------------------------------------------------------------------------------
+
+    /** Prints (and with {@code --ledger-json} writes) the FLOP/byte ledger of the training steps just run. */
+    private void ledgerReport(GptConfig cfg, Gpt model, AdamW opt, int microB, int T, long steps,
+                              Ledger.Snapshot snap) throws IOException {
+        LedgerRun run = new LedgerRun(cfg, microB, T, steps, s.microBatches(), s.recompute() ? cfg.layers() : 0,
+                s.weightDecay() > 0, model.params().get(0).workingDtype());
+        LedgerReport r = LedgerReport.of(run, snap, MemoryByCategory.measure(model, opt));
+        if (s.ledger()) {
+            out.println();
+            out.print(r.text());
+        }
+        if (s.ledgerJson() != null) {
+            Path f = s.ledgerJson().toAbsolutePath();
+            if (f.getParent() != null) {
+                Files.createDirectories(f.getParent());
+            }
+            Files.writeString(f, r.json() + "\n");
+            out.println("ledger JSON: " + s.ledgerJson());
+        }
+    }
 
     /** Loads the text named by {@code d}. */
     public static Corpus loadCorpus(TrainSettings.DataSpec d) {
@@ -385,6 +414,7 @@ public final class Trainer {
         o.put("eval_windows", s.evalWindows());
         o.put("checkpoint_every", s.checkpointEvery());
         o.put("sample_tokens", s.sampleTokens());
+        o.put("recompute", s.recompute());
         return o;
     }
 
@@ -411,6 +441,7 @@ public final class Trainer {
                 o.get("micro_batches").asInt(), o.get("lr").asDouble(), o.path("min_lr_ratio").asDouble(0.1),
                 o.path("warmup").asInt(0), o.path("weight_decay").asDouble(0.1), o.path("clip").asDouble(1.0),
                 o.get("seed").asLong(), o.get("threads").asInt(), st.dir(), null, o.path("eval_every").asInt(0),
-                o.get("eval_windows").asInt(), o.path("checkpoint_every").asInt(0), o.path("sample_tokens").asInt(0));
+                o.get("eval_windows").asInt(), o.path("checkpoint_every").asInt(0), o.path("sample_tokens").asInt(0),
+                o.path("recompute").asBoolean(false), false, null);
     }
 }

@@ -33,7 +33,7 @@ class TrainerTest {
     private TrainSettings tiny(int steps, int evalEvery, int checkpointEvery, String name) {
         return new TrainSettings("tiny", 0, 0, 0, 0, TrainSettings.DataSpec.markov(60_000, 5), "char", 0, 0.1,
                 steps, 0, 8, 1, 3e-3, 0.1, Math.max(1, steps / 10), 0.1, 1.0, 42, 2, dir.resolve(name),
-                dir.resolve(name + ".jsonl"), evalEvery, 16, checkpointEvery, 0);
+                dir.resolve(name + ".jsonl"), evalEvery, 16, checkpointEvery, 0, false, false, null);
     }
 
     private static PrintStream quiet() {
@@ -92,7 +92,7 @@ class TrainerTest {
     void microBatchesGiveTheSameLossUpToRounding() throws Exception {
         TrainSettings one = tiny(3, 0, 0, "mb1");
         TrainSettings four = new TrainSettings("tiny", 0, 0, 0, 0, one.data(), "char", 0, 0.1, 3, 0, 8, 4, 3e-3, 0.1,
-                1, 0.1, 1.0, 42, 2, dir.resolve("mb4"), dir.resolve("mb4.jsonl"), 0, 16, 0, 0);
+                1, 0.1, 1.0, 42, 2, dir.resolve("mb4"), dir.resolve("mb4.jsonl"), 0, 16, 0, 0, false, false, null);
         new Trainer(one, null, quiet()).run();
         new Trainer(four, null, quiet()).run();
         List<String> a = Files.readAllLines(dir.resolve("mb1.jsonl"));
