@@ -560,19 +560,8 @@ public final class Gpt {
      * grid (nearest, ties to even), as a 16-bit activation buffer would hold it.
      */
     private void act(float[] a, int n) {
-        switch (activationDtype) {
-            case FP32 -> {
-            }
-            case BF16 -> {
-                for (int i = 0; i < n; i++) {
-                    a[i] = Half.bf16ToFloat(Half.floatToBf16(a[i]));
-                }
-            }
-            case FP16 -> {
-                for (int i = 0; i < n; i++) {
-                    a[i] = Half.fp16ToFloat(Half.floatToFp16(a[i]));
-                }
-            }
+        if (activationDtype != DType.FP32) {
+            Half.roundTo(activationDtype, a, 0, n, false);
         }
     }
 }

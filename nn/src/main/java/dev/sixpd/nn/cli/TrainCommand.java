@@ -4,6 +4,7 @@ import dev.sixpd.nn.UserException;
 import dev.sixpd.nn.io.Checkpoint;
 import dev.sixpd.nn.train.TrainSettings;
 import dev.sixpd.nn.train.Trainer;
+import dev.sixpd.tensor.DType;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -108,6 +109,13 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--ledger-json", paramLabel = "FILE", description = "write the ledger report as JSON to FILE")
     Path ledgerJson;
 
+    @Option(names = "--precision", paramLabel = "fp32|bf16|fp16", description = "working dtype of weights, "
+            + "activations and gradients; masters and AdamW state stay FP32 (default: fp32)")
+    String precision;
+    @Option(names = "--loss-scale", paramLabel = "none|N|dynamic", description = "loss scaling: none, a fixed N, or "
+            + "dynamic (2^16, x2 after 2000 clean steps, /2 and skip on overflow) (default: none)")
+    String lossScale;
+
     @Override
     public Integer call() throws Exception {
         if (data != null && synthetic != null) {
@@ -144,7 +152,7 @@ public final class TrainCommand implements Callable<Integer> {
                 or(clip, 1.0), or(seed, SEED), or(threads, Runtime.getRuntime().availableProcessors()),
                 or(out, Path.of(OUT)), log, or(evalEvery, Math.max(1, nSteps / 10)), or(evalWindows, 32),
                 or(checkpointEvery, Math.max(1, nSteps / 4)), or(sampleTokens, 400), or(recompute, false), ledger,
-                ledgerJson);
+                ledgerJson, DType.parse(or(precision, "fp32")), or(lossScale, "none"));
     }
 
     /** The checkpoint's settings with the options that may change on resume applied; others must not be given. */
@@ -165,6 +173,8 @@ public final class TrainCommand implements Callable<Integer> {
         fixed("--clip", clip);
         fixed("--seed", seed);
         fixed("--eval-windows", evalWindows);
+        fixed("--precision", precision);
+        fixed("--loss-scale", lossScale);
         TrainSettings.DataSpec d = data != null ? TrainSettings.DataSpec.file(data) : c.data();
         if (threads != null && threads != c.threads()) {
             System.err.println("sixpd: note: resuming with " + threads + " threads, trained with " + c.threads()
@@ -175,7 +185,7 @@ public final class TrainCommand implements Callable<Integer> {
                 c.lr(), c.minLrRatio(), c.warmup(), c.weightDecay(), c.clip(), c.seed(), or(threads, c.threads()),
                 or(out, resume), log, or(evalEvery, c.evalEvery()), c.evalWindows(),
                 or(checkpointEvery, c.checkpointEvery()), or(sampleTokens, c.sampleTokens()),
-                or(recompute, c.recompute()), ledger, ledgerJson);
+                or(recompute, c.recompute()), ledger, ledgerJson, c.precision(), c.lossScale());
     }
 
     private static void positiveIfGiven(String option, Integer v) {

@@ -1,6 +1,8 @@
 package dev.sixpd.nn.train;
 
 import dev.sixpd.nn.GptConfig;
+import dev.sixpd.optim.LossScaler;
+import dev.sixpd.tensor.DType;
 
 import java.nio.file.Path;
 
@@ -38,13 +40,15 @@ import java.nio.file.Path;
  * @param recompute       per-block activation recomputation (less activation memory, one more forward)
  * @param ledger          print the FLOP/byte ledger report of the run at the end
  * @param ledgerJson      also write the ledger report as JSON to this file (null: no)
+ * @param precision       working dtype of weights, activations and gradients (FP32 masters and Adam state always)
+ * @param lossScale       {@code none}, {@code dynamic} or a fixed number (see {@code LossScaler.parse})
  */
 public record TrainSettings(String preset, int context, int layers, int dModel, int heads, DataSpec data,
                             String tokenizer, int vocab, double valFraction, int steps, int stopAfter, int batch,
                             int microBatches, double lr, double minLrRatio, int warmup, double weightDecay,
                             double clip, long seed, int threads, Path out, Path log, int evalEvery, int evalWindows,
                             int checkpointEvery, int sampleTokens, boolean recompute, boolean ledger,
-                            Path ledgerJson) {
+                            Path ledgerJson, DType precision, String lossScale) {
 
     /** Where the text comes from: a file, the JDK's java.base sources, or the synthetic Markov source. */
     public record DataSpec(String kind, String path, int length, long seed) {
@@ -66,13 +70,15 @@ public record TrainSettings(String preset, int context, int layers, int dModel, 
     public TrainSettings withSteps(int s, int stop) {
         return new TrainSettings(preset, context, layers, dModel, heads, data, tokenizer, vocab, valFraction, s, stop,
                 batch, microBatches, lr, minLrRatio, warmup, weightDecay, clip, seed, threads, out, log, evalEvery,
-                evalWindows, checkpointEvery, sampleTokens, recompute, ledger, ledgerJson);
+                evalWindows, checkpointEvery, sampleTokens, recompute, ledger, ledgerJson, precision,
+                lossScale);
     }
 
     public TrainSettings withOut(Path o, Path l) {
         return new TrainSettings(preset, context, layers, dModel, heads, data, tokenizer, vocab, valFraction, steps,
                 stopAfter, batch, microBatches, lr, minLrRatio, warmup, weightDecay, clip, seed, threads, o, l,
-                evalEvery, evalWindows, checkpointEvery, sampleTokens, recompute, ledger, ledgerJson);
+                evalEvery, evalWindows, checkpointEvery, sampleTokens, recompute, ledger, ledgerJson, precision,
+                lossScale);
     }
 
     /** Sequences per micro-batch. */
@@ -90,6 +96,7 @@ public record TrainSettings(String preset, int context, int layers, int dModel, 
     /** Checks the values (including the model shape, before any data is read); errors name the option. */
     public void validate() {
         modelConfig(1);
+        LossScaler.parse(lossScale);
         positive(steps, "--steps");
         positive(batch, "--batch");
         positive(microBatches, "--micro-batches");

@@ -21,6 +21,10 @@ import dev.sixpd.optim.AdamW;
 import dev.sixpd.optim.Grads;
 import dev.sixpd.optim.LrSchedule;
 import dev.sixpd.optim.Param;
+import dev.sixpd.optim.LossScaler;
+import dev.sixpd.tensor.DType;
+import dev.sixpd.tensor.GradStats;
+import dev.sixpd.tensor.Half;
 import dev.sixpd.tensor.Ledger;
 import dev.sixpd.tensor.Parallel;
 import dev.sixpd.tensor.Rng;
@@ -123,6 +127,19 @@ public final class Trainer {
         } else {
             opt.init(params);
         }
+        // mixed precision: FP32 masters and Adam state; weights, activations and gradients in the working dtype
+        DType dtype = s.precision();
+        for (Param p : params) {
+            p.setWorkingDtype(dtype);
+        }
+        model.setActivationDtype(dtype);
+        LossScaler scaler = LossScaler.parse(s.lossScale());
+        if (resume != null && resume.train().has("loss_scaler")) {
+            JsonNode ls = resume.train().get("loss_scaler");
+            scaler.restore((float) ls.path("scale").asDouble(), ls.path("clean_steps").asInt(),
+                    ls.path("skipped_steps").asLong());
+        }
+        GradStats gradStats = new GradStats(dtype);
         long end = s.stopAfter() > 0 ? Math.min(s.steps(), s.stopAfter()) : s.steps();
 
         printHeader(corpus, tok, cfg, model, data, schedule, start, end, (System.nanoTime() - t0) / 1e9);
@@ -169,11 +186,27 @@ public final class Trainer {
                         loss = Double.NaN;
                         break;
                     }
-                    model.backward(1f / s.microBatches());
+                    model.backward(scaler.scale() / s.microBatches());
                 }
-                // 3. stop on divergence, keeping the last good checkpoint
-                double norm = Double.isFinite(loss) ? Grads.clipGlobalNorm(params, s.clip()) : Double.NaN;
-                if (!Double.isFinite(loss) || !Double.isFinite(norm)) {
+                // 3. 16-bit gradients: what storing them in the working dtype flushes, then store them so;
+                //    unscale into FP32 and check for Inf/NaN (a scaled run skips such a step, shrinking the scale)
+                boolean skipped = false;
+                if (Double.isFinite(loss) && dtype != DType.FP32) {
+                    gradStats.reset();
+                    for (Param p : params) {
+                        gradStats.add(p.grad, 0, p.size());
+                        Half.roundTo(dtype, p.grad, 0, p.size(), false);
+                    }
+                }
+                if (Double.isFinite(loss) && (dtype != DType.FP32 || scaler.mode() != LossScaler.Mode.NONE)) {
+                    skipped = !scaler.unscaleAndCheck(params) && scaler.mode() != LossScaler.Mode.NONE;
+                }
+                // 4. stop on divergence, keeping the last good checkpoint
+                double norm = Double.NaN;
+                if (Double.isFinite(loss) && !skipped) {
+                    norm = Grads.clipGlobalNorm(params, s.clip());
+                }
+                if (!Double.isFinite(loss) || (!skipped && !Double.isFinite(norm))) {
                     progress.close();
                     String what = !Double.isFinite(loss) ? "the loss is " + loss : "the gradient norm is " + norm;
                     throw new UserException(String.format(Locale.ROOT,
@@ -182,9 +215,11 @@ public final class Trainer {
                                     + ") is kept in " + s.out() : "no checkpoint had been written yet", s.lr(),
                             lastCheckpoint >= 0 ? " or --resume " + s.out() : ""));
                 }
-                // 4. update
+                // 5. update (not on a skipped step: the gradients overflowed)
                 double lr = schedule.lr(step);
-                opt.stepAndSync(params, (float) lr);
+                if (!skipped) {
+                    opt.stepAndSync(params, (float) lr);
+                }
                 long done = step + 1;
                 double secs = (System.nanoTime() - ts) / 1e9;
                 trainSeconds += secs;
@@ -200,14 +235,14 @@ public final class Trainer {
                     valNow = evaluate(model, valBatches, T);
                     val = valNow;
                 }
-                writeLog(log, done, loss, valNow, tps, lr, norm);
+                writeLog(log, done, loss, valNow, tps, lr, norm, dtype, scaler, skipped, gradStats);
                 progress.step(done, loss, val, stepsDone * tokensPerStep / trainSeconds);
                 if (evalNow) {
                     progress.line(String.format(Locale.ROOT, "step %5d  train loss %.4f  val loss %.4f  lr %.3g"
                             + "  %,.0f tokens/s", done, loss, valNow, lr, stepsDone * tokensPerStep / trainSeconds));
                 }
                 if (last || (s.checkpointEvery() > 0 && done % s.checkpointEvery() == 0)) {
-                    save(model, tok, opt, done, corpus, tokens.length, loss, val);
+                    save(model, tok, opt, done, corpus, tokens.length, loss, val, scaler);
                     lastCheckpoint = done;
                 }
             }
@@ -327,6 +362,10 @@ public final class Trainer {
                         + "clip %s, lr %s, seed %d, %d threads%n", start + 1, end, s.steps(), s.batch(),
                 cfg.context(), s.microBatches() > 1 ? " in " + s.microBatches() + " micro-batches" : "",
                 s.weightDecay(), s.clip(), schedule, s.seed(), s.threads());
+        if (s.precision() != DType.FP32 || !s.lossScale().equals("none")) {
+            out.printf(Locale.ROOT, "precision: %s weights, activations and gradients; FP32 master weights and AdamW"
+                    + " state; loss scale %s%n", s.precision(), LossScaler.parse(s.lossScale()));
+        }
         out.printf(Locale.ROOT, "setup:     %.1f s%n", setupSeconds);
     }
 
@@ -343,7 +382,8 @@ public final class Trainer {
     }
 
     private static void writeLog(BufferedWriter log, long step, double loss, double val, double tps, double lr,
-                                 double norm) throws IOException {
+                                 double norm, DType dtype, LossScaler scaler, boolean skipped, GradStats gs)
+            throws IOException {
         if (log == null) {
             return;
         }
@@ -356,13 +396,25 @@ public final class Trainer {
         o.put("tokens_per_s", Math.round(tps * 10) / 10.0);
         o.put("lr", lr);
         o.put("grad_norm", norm);
+        if (dtype != DType.FP32 || scaler.mode() != LossScaler.Mode.NONE) {
+            o.put("precision", dtype.name().toLowerCase(Locale.ROOT));
+            o.put("loss_scale", scaler.scale());
+            o.put("skipped", skipped);
+            o.put("skipped_steps", scaler.skippedSteps());
+        }
+        if (dtype != DType.FP32) {
+            // gradients of this step's backward (run in the working dtype), classified before storing them in it
+            o.put("grad_flushed_frac", gs.flushedFraction());
+            o.put("grad_subnormal", gs.subnormal());
+            o.put("grad_overflow", gs.overflow());
+        }
         log.write(JSON.writeValueAsString(o));
         log.newLine();
         log.flush();
     }
 
     private void save(Gpt model, Tokenizer tok, AdamW opt, long step, Corpus corpus, int nTokens, double loss,
-                      double val) {
+                      double val, LossScaler scaler) {
         ObjectNode optInfo = JSON.createObjectNode();
         optInfo.put("name", "AdamW");
         optInfo.put("beta1", opt.beta1());
@@ -372,6 +424,10 @@ public final class Trainer {
         ObjectNode train = settingsJson(s);
         train.put("data_description", corpus.description());
         train.put("data_tokens", nTokens);
+        ObjectNode ls = train.putObject("loss_scaler");
+        ls.put("scale", scaler.scale());
+        ls.put("clean_steps", scaler.cleanSteps());
+        ls.put("skipped_steps", scaler.skippedSteps());
         train.put("loss", loss);
         if (!Double.isNaN(val)) {
             train.put("val_loss", val);
@@ -415,6 +471,8 @@ public final class Trainer {
         o.put("checkpoint_every", s.checkpointEvery());
         o.put("sample_tokens", s.sampleTokens());
         o.put("recompute", s.recompute());
+        o.put("precision", s.precision().name().toLowerCase(Locale.ROOT));
+        o.put("loss_scale", s.lossScale());
         return o;
     }
 
@@ -442,6 +500,7 @@ public final class Trainer {
                 o.path("warmup").asInt(0), o.path("weight_decay").asDouble(0.1), o.path("clip").asDouble(1.0),
                 o.get("seed").asLong(), o.get("threads").asInt(), st.dir(), null, o.path("eval_every").asInt(0),
                 o.get("eval_windows").asInt(), o.path("checkpoint_every").asInt(0), o.path("sample_tokens").asInt(0),
-                o.path("recompute").asBoolean(false), false, null);
+                o.path("recompute").asBoolean(false), false, null, DType.parse(o.path("precision").asText("fp32")),
+                o.path("loss_scale").asText("none"));
     }
 }

@@ -6,6 +6,7 @@ import dev.sixpd.nn.UserException;
 import dev.sixpd.nn.data.MarkovSource;
 import dev.sixpd.nn.io.Checkpoint;
 import dev.sixpd.nn.io.CheckpointException;
+import dev.sixpd.tensor.DType;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -33,7 +34,7 @@ class TrainerTest {
     private TrainSettings tiny(int steps, int evalEvery, int checkpointEvery, String name) {
         return new TrainSettings("tiny", 0, 0, 0, 0, TrainSettings.DataSpec.markov(60_000, 5), "char", 0, 0.1,
                 steps, 0, 8, 1, 3e-3, 0.1, Math.max(1, steps / 10), 0.1, 1.0, 42, 2, dir.resolve(name),
-                dir.resolve(name + ".jsonl"), evalEvery, 16, checkpointEvery, 0, false, false, null);
+                dir.resolve(name + ".jsonl"), evalEvery, 16, checkpointEvery, 0, false, false, null, DType.FP32, "none");
     }
 
     private static PrintStream quiet() {
@@ -92,7 +93,7 @@ class TrainerTest {
     void microBatchesGiveTheSameLossUpToRounding() throws Exception {
         TrainSettings one = tiny(3, 0, 0, "mb1");
         TrainSettings four = new TrainSettings("tiny", 0, 0, 0, 0, one.data(), "char", 0, 0.1, 3, 0, 8, 4, 3e-3, 0.1,
-                1, 0.1, 1.0, 42, 2, dir.resolve("mb4"), dir.resolve("mb4.jsonl"), 0, 16, 0, 0, false, false, null);
+                1, 0.1, 1.0, 42, 2, dir.resolve("mb4"), dir.resolve("mb4.jsonl"), 0, 16, 0, 0, false, false, null, DType.FP32, "none");
         new Trainer(one, null, quiet()).run();
         new Trainer(four, null, quiet()).run();
         List<String> a = Files.readAllLines(dir.resolve("mb1.jsonl"));
@@ -158,5 +159,25 @@ class TrainerTest {
         e = assertThrows(CheckpointException.class, () -> new Trainer(s, Checkpoint.readState(c), quiet()).run());
         assertTrue(e.getMessage().contains("optimizer.safetensors"), e.getMessage());
         assertFalse(Files.exists(c.resolve(Checkpoint.OPTIMIZER)));
+    }
+
+    /** Mixed precision: FP16 with dynamic loss scaling logs its statistics and resumes exactly (scaler state saved). */
+    @Test
+    void fp16WithDynamicScalingLogsStatsAndResumesExactly() throws Exception {
+        TrainSettings t = tiny(6, 3, 0, "h");
+        TrainSettings full = new TrainSettings("tiny", 0, 0, 0, 0, t.data(), "char", 0, 0.1, 6, 0, 8, 1, 3e-3, 0.1, 1,
+                0.1, 1.0, 42, 2, dir.resolve("hf"), dir.resolve("hf.jsonl"), 3, 16, 0, 0, false, false, null,
+                DType.FP16, "dynamic");
+        new Trainer(full, null, quiet()).run();
+        JsonNode first = JSON.readTree(Files.readAllLines(dir.resolve("hf.jsonl")).get(0));
+        assertEquals("fp16", first.get("precision").asText());
+        assertEquals(65536.0, first.get("loss_scale").asDouble());
+        assertTrue(first.has("grad_flushed_frac") && first.has("grad_subnormal"));
+        new Trainer(full.withSteps(6, 4).withOut(dir.resolve("hp"), dir.resolve("hp.jsonl")), null, quiet()).run();
+        Checkpoint.State st = Checkpoint.readState(dir.resolve("hp"));
+        TrainSettings again = Trainer.settingsFromCheckpoint(st).withOut(dir.resolve("hp"), dir.resolve("hp.jsonl"));
+        assertEquals(DType.FP16, again.precision());
+        new Trainer(again, st, quiet()).run();
+        assertEquals(losses(dir.resolve("hf.jsonl")), losses(dir.resolve("hp.jsonl")));
     }
 }
