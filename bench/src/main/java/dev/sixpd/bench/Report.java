@@ -83,7 +83,8 @@ public final class Report {
                     num(c.peakGflops()), num(c.nominalGflops()), num(c.bandwidthGBs()), num(c.ridge())));
         }
         sb.append('\n');
-        sb.append("| kernel | threads | calls/s | GFLOP/s | GB/s | FLOP/B | % peak | % nominal | bound | % of bound |\n");
+        sb.append("| kernel | threads | calls/s | GFLOP/s | GB/s | FLOP/B | % peak | % nominal | bound"
+                + " | % of bound |\n");
         sb.append("|---|---:|---:|---:|---:|---:|---:|---:|---|---:|\n");
         boolean aboveRoof = false;
         for (Point p : points()) {
@@ -174,7 +175,7 @@ public final class Report {
         st.setLegendPosition(Styler.LegendPosition.OutsideE);
         st.setChartBackgroundColor(Color.WHITE);
         st.setPlotBackgroundColor(Color.WHITE);
-        st.setMarkerSize(9);
+        st.setMarkerSize(10);
 
         List<Point> ps = new ArrayList<>();
         for (Point p : points()) {
@@ -208,6 +209,20 @@ public final class Report {
             s.setLineColor(roofColors[k % roofColors.length]);
             s.setLineStyle(new BasicStroke(2f));
         }
+        // one colour per kernel, one marker shape per thread count
+        List<String> kernels = new ArrayList<>();
+        List<Integer> threadCounts = new ArrayList<>();
+        for (Point p : ps) {
+            if (!kernels.contains(p.result().name())) {
+                kernels.add(p.result().name());
+            }
+            if (!threadCounts.contains(p.result().threads())) {
+                threadCounts.add(p.result().threads());
+            }
+        }
+        threadCounts.sort(null);
+        org.knowm.xchart.style.markers.Marker[] markers = {SeriesMarkers.CIRCLE, SeriesMarkers.DIAMOND,
+            SeriesMarkers.TRIANGLE_UP, SeriesMarkers.SQUARE, SeriesMarkers.TRIANGLE_DOWN};
         Set<String> names = new HashSet<>();
         for (Point p : ps) {
             Result r = p.result();
@@ -217,8 +232,23 @@ public final class Report {
             }
             XYSeries s = chart.addSeries(name, new double[] {r.intensity()}, new double[] {r.gflops()});
             s.setXYSeriesRenderStyle(XYSeries.XYSeriesRenderStyle.Scatter);
+            s.setMarker(markers[threadCounts.indexOf(r.threads()) % markers.length]);
+            s.setMarkerColor(PALETTE[kernels.indexOf(r.name()) % PALETTE.length]);
         }
         return chart;
+    }
+
+    /** Twenty distinguishable colours (Tableau 20), one per kernel. */
+    private static final Color[] PALETTE = palette(0x1f77b4, 0xff7f0e, 0x2ca02c, 0xd62728, 0x9467bd, 0x8c564b,
+            0xe377c2, 0x7f7f7f, 0xbcbd22, 0x17becf, 0xaec7e8, 0xffbb78, 0x98df8a, 0xff9896, 0xc5b0d5, 0xc49c94,
+            0xf7b6d2, 0xc7c7c7, 0xdbdb8d, 0x9edae5);
+
+    private static Color[] palette(int... rgb) {
+        Color[] c = new Color[rgb.length];
+        for (int i = 0; i < rgb.length; i++) {
+            c[i] = new Color(rgb[i]);
+        }
+        return c;
     }
 
     // ---------------------------------------------------------------------------------------------- formatting

@@ -215,7 +215,7 @@ public final class Peak {
 
     /**
      * Best FP32 GFLOP/s of the FMA kernel on {@code threads} threads running simultaneously, within about
-     * {@code seconds} (a quarter of it warm-up).
+     * {@code seconds} (at least a quarter of it warm-up: longer, up to 10 s, until C2 has compiled the kernel).
      */
     public static double measureGflops(int threads, double seconds) {
         return measureFma(threads, seconds).best();
@@ -226,16 +226,30 @@ public final class Peak {
         checkArgs(threads, seconds);
         float[] k = CONSTANTS.clone();
         float[] start = distinctStarts();
-        // warm-up: until a quarter of the budget has passed (at least 3 calls, so C2 compiles the loop)
+        // warm-up: until C2 has compiled fmaChains. On a busy machine that takes over a second (a dozen calls run
+        // interpreted or in C1 at 0.05-1 GFLOP/s, then the rate jumps ~100x), so a fixed quarter of the budget is
+        // not enough. Warm until: a quarter of the budget has passed, the best rate has reached an eighth of the
+        // nominal per-core peak (unreachable without C2; when the nominal peak is unknown, 20 calls instead), and
+        // it has not improved by 10% for 3 calls. At most max(10 s, 4 x budget).
         long pairs = 20_000;
-        long warmEnd = System.nanoTime() + (long) (seconds * 0.25e9);
+        long t00 = System.nanoTime();
+        long warmEnd = t00 + (long) (seconds * 0.25e9);
+        long warmCap = t00 + (long) (Math.max(10.0, 4 * seconds) * 1e9);
+        double floor = compiledFloorGflops();
         double nsPerPair = Double.MAX_VALUE;
         float[] out = new float[fmaStateLength()];
-        for (int i = 0; i < 3 || System.nanoTime() < warmEnd; i++) {
+        for (int i = 0, flat = 0; ; i++) {
             long t0 = System.nanoTime();
             fmaChains(start, k[0], k[1], k[2], k[3], pairs, out);
-            nsPerPair = Math.min(nsPerPair, (double) (System.nanoTime() - t0) / pairs);
+            double ns = (double) (System.nanoTime() - t0) / pairs;
+            flat = ns < nsPerPair / 1.1 ? 0 : flat + 1;
+            nsPerPair = Math.min(nsPerPair, ns);
             sink += out[i % out.length];
+            long now = System.nanoTime();
+            boolean compiled = Double.isNaN(floor) ? i >= 19 : fmaFlops(pairs) / nsPerPair / pairs >= floor;
+            if (now >= warmCap || (now >= warmEnd && compiled && flat >= 3)) {
+                break;
+            }
         }
         int runs = 5;
         long runPairs = Math.max(1000, (long) (seconds * 0.75e9 / runs / nsPerPair));
@@ -249,6 +263,19 @@ public final class Peak {
             rates[i] = threads * (double) flopsPerThread / rates[i]; // FLOPs per ns = GFLOP/s
         }
         return summarize("FP32 FMA peak (" + CHAINS + " chains of " + L + " lanes)", threads, rates, "GFLOP/s");
+    }
+
+    /**
+     * An eighth of the nominal per-core peak in GFLOP/s (NaN if unknown): 12 independent FMA chains compiled by C2
+     * reach far more on any real CPU, interpreted or C1 code far less, so the warm-up uses it to see that C2 is done.
+     */
+    static double compiledFloorGflops() {
+        try {
+            double perCore = nominal().gflopsPerCore();
+            return Double.isFinite(perCore) && perCore > 0 ? perCore / 8 : Double.NaN;
+        } catch (RuntimeException e) {
+            return Double.NaN;
+        }
     }
 
     /**
