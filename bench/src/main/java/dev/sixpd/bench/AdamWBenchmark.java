@@ -29,7 +29,7 @@ import org.openjdk.jmh.infra.Blackhole;
  * {@link AdamW#DECAY_FLOPS_PER_ELEMENT} = 2 for the 10,616,832 decayed ones = 172,025,088 FLOPs; bytes 28 per
  * element (read p, g, m, v; write p, m, v) = 301,582,848; intensity 0.57 FLOP/B.
  *
- * <p>Bound: 0.57 FLOP/B is far below the ridge (about 7 FLOP/B on one core, 9 on two, measured here, noisy) and the
+ * <p>Bound: 0.57 FLOP/B is far below the ridge (about 4 FLOP/B on 1 core, 6 on 2; see AttentionBenchmark) and the
  * 172 MB of state is far larger than any cache: memory-bound, compare its GB/s with the triad bandwidth. It can
  * beat the triad: every array AdamW writes (p, m, v) it has read first, so its real traffic is the 28 bytes the
  * ledger counts, whereas the triad's 12 counted bytes per element are 16 real ones (the cache reads each line of

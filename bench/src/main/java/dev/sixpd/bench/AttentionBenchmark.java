@@ -41,9 +41,10 @@ import org.openjdk.jmh.infra.Blackhole;
  * {@code 5·pairs} = 816,347,136 FLOPs; bytes {@code 4·B·T·10C + 12·B·NH·T²} = 69,206,016; intensity 11.8 FLOP/B.
  * </li>
  * </ul>
- * Bound: both intensities lie above the ridge of this machine (measured FMA peak ÷ triad bandwidth, about
- * 115 / 17 ≈ 7 FLOP/B on one core and 230 / 27 ≈ 9 on two, noisy), so both are compute-bound: compare with the
- * measured peak.
+ * Bound: both intensities lie above the ridge of this machine, so both are compute-bound: compare with the
+ * measured peak. (Ridge = measured FMA peak ÷ triad bandwidth; measured here, noisy, on a shared machine: about
+ * 95 GFLOP/s ÷ 24 GB/s ≈ 4 FLOP/B on one core and 190 ÷ 32 ≈ 6 on two; the other kernel benchmarks refer to these
+ * figures.)
  *
  * <p>Dead-code elimination: the kernels write into arrays held by this {@link State} object (heap memory that
  * escapes, which the JIT must keep), and each call hands an element of its output to a {@link Blackhole}.
@@ -51,8 +52,7 @@ import org.openjdk.jmh.infra.Blackhole;
  * kernel is timed. Backward accumulates into {@code dqkv} (llm.c semantics): it is zeroed before each iteration so
  * values stay bounded; {@code datt} is scratch the kernel overwrites.
  *
- * <p>Plain JMH: {@code java --add-modules jdk.incubator.vector -cp $(cat bench/target/sixpd.classpath):bench/target/classes
- * org.openjdk.jmh.Main AttentionBenchmark -p threads=1} (or {@code ./sixpd bench jmh AttentionBenchmark}).
+ * <p>Plain JMH: see {@link KernelSuite}; e.g. {@code ./sixpd bench jmh AttentionBenchmark -p threads=1}.
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.Throughput)

@@ -29,7 +29,7 @@ import org.openjdk.jmh.infra.Blackhole;
  * {@code N·(5V + 5) + 1} + {@link CrossEntropy#flopsBackward} {@code N·(2V + 1)} = 944,129; bytes
  * {@code 4·(2NV + 2N)} + {@code 4·(3NV + N)} = 2,686,976; intensity 0.35 FLOP/B.
  *
- * <p>Bound: 0.35 FLOP/B is far below the ridge (about 7 FLOP/B on one core, 9 on two, measured here, noisy):
+ * <p>Bound: 0.35 FLOP/B is far below the ridge (about 4 FLOP/B on 1 core, 6 on 2; see AttentionBenchmark):
  * memory-bound by the roofline. The arrays are about 0.5 MB each and stay in the caches, so it can beat the DRAM
  * bandwidth; with rows of only 65 logits (8 vectors of 8 lanes plus a tail of 1) and one exp per logit, per-row
  * overhead and exp cost are the likelier limits. Threads split 2048 short rows: expect little gain from a second.

@@ -33,7 +33,7 @@ import org.openjdk.jmh.infra.Blackhole;
  * <li>backward: {@link Gelu#flopsBackward} {@code 17n} = 53,477,376 FLOPs; bytes {@code 16n} (read inp and dout,
  * read and write dinp) = 50,331,648; intensity 1.06 FLOP/B.</li>
  * </ul>
- * Bound: about 1 FLOP/B is below the ridge (about 7 FLOP/B on one core, 9 on two, measured here, noisy), so the
+ * Bound: about 1 FLOP/B is below the ridge (about 4 FLOP/B on 1 core, 6 on 2; see AttentionBenchmark), so the
  * roofline calls it memory-bound. The ledger counts exp and the division as 1 FLOP each while a vector exp costs
  * a dozen or more instructions, so on one core GELU may well be limited by that instruction count instead: then
  * its "% of bound" stays well below 100% and the gap is the transcendental's cost. Each array is 12.6 MB.

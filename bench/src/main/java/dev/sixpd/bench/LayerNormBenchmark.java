@@ -32,7 +32,7 @@ import org.openjdk.jmh.infra.Blackhole;
  * <li>backward: {@link LayerNorm#flopsBackward} {@code N·(17C + 2)} = 13,373,440 FLOPs; bytes
  * {@code 4·(3NC + 4C + 2N)} = 9,459,712; intensity 1.4 FLOP/B.</li>
  * </ul>
- * Bound: both lie below the ridge (about 7 FLOP/B on one core, 9 on two, measured here, noisy): memory-bound by the
+ * Bound: both lie below the ridge (about 4 FLOP/B on 1 core, 6 on 2; see AttentionBenchmark): memory-bound by the
  * roofline. The activations are 3.1 MB each, so they mostly live in the L3 cache between calls; the report flags a
  * kernel that beats the DRAM bandwidth.
  *

@@ -83,7 +83,8 @@ public final class Report {
                     num(c.peakGflops()), num(c.nominalGflops()), num(c.bandwidthGBs()), num(c.ridge())));
         }
         sb.append('\n');
-        sb.append("| kernel | threads | calls/s | GFLOP/s | GB/s | FLOP/B | % peak | % nominal | bound | % of bound |\n");
+        sb.append("| kernel | threads | calls/s | GFLOP/s | GB/s | FLOP/B | % peak | % nominal | bound"
+                + " | % of bound |\n");
         sb.append("|---|---:|---:|---:|---:|---:|---:|---:|---|---:|\n");
         boolean aboveRoof = false;
         for (Point p : points()) {

@@ -33,7 +33,7 @@ import org.openjdk.jmh.infra.Blackhole;
  * <li>backward: {@link Softmax#flopsBackward} {@code 5·rows·cols} = 15,728,640 FLOPs; bytes {@code 16·rows·cols}
  * (read out and dout, read and write dinp) = 50,331,648; intensity 0.31 FLOP/B.</li>
  * </ul>
- * Bound: 0.31 FLOP/B is far below the ridge (about 7 FLOP/B on one core, 9 on two, measured here, noisy), so both
+ * Bound: 0.31 FLOP/B is far below the ridge (about 4 FLOP/B on 1 core, 6 on 2; see AttentionBenchmark), so both
  * are memory-bound: compare the GB/s with the measured streaming bandwidth. (The ledger counts exp as one FLOP;
  * its real cost is a dozen vector instructions, so the forward may be limited by exp throughput on one core
  * before the bandwidth: the report's "% of bound" shows how far it is.) Each array is 12.6 MB, larger than the L2
