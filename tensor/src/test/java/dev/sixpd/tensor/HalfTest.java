@@ -479,6 +479,70 @@ class HalfTest {
         assertThrows(IndexOutOfBoundsException.class, () -> Half.fromBf16(new float[4], 0, new short[4], 0, -1));
     }
 
+    /**
+     * Whole blocks of 2^20 consecutive FP32 patterns, scalar against the references and vector against scalar (with
+     * and without ftz): by default the blocks where the rounding changes character (FP16 flush, subnormal/normal
+     * edge, overflow; BF16 subnormal/normal edge, overflow; the NaNs), each for both signs. With
+     * {@code -Dsixpd.exhaustive=true} all 2^32 patterns (a few minutes): {@code mvn -B -q -pl tensor test
+     * -Dtest=HalfTest#wholeBlocksOfFp32Patterns -Dsixpd.exhaustive=true}.
+     */
+    @Test
+    void wholeBlocksOfFp32Patterns() {
+        long[] bases;
+        if (Boolean.getBoolean("sixpd.exhaustive")) {
+            bases = new long[4096];
+            for (int k = 0; k < bases.length; k++) {
+                bases[k] = (long) k << 20;
+            }
+        } else {
+            long[] positive = {0x0000_0000L, 0x0070_0000L, 0x0080_0000L, 0x3300_0000L, 0x3870_0000L, 0x3880_0000L,
+                0x4770_0000L, 0x7F70_0000L, 0x7F80_0000L, 0x7FC0_0000L};
+            bases = new long[2 * positive.length];
+            for (int k = 0; k < positive.length; k++) {
+                bases[2 * k] = positive[k];
+                bases[2 * k + 1] = positive[k] | 0x8000_0000L;
+            }
+        }
+        int chunk = 1 << 20;
+        float[] x = new float[chunk];
+        short[] v = new short[chunk];
+        short[] s = new short[chunk];
+        float[] rv = new float[chunk];
+        float[] rs = new float[chunk];
+        for (long base : bases) {
+            for (int i = 0; i < chunk; i++) {
+                int bits = (int) (base + i);
+                x[i] = Float.intBitsToFloat(bits);
+                checkFp16AgainstJdk(bits);
+                int b = Half.floatToBf16(x[i]) & 0xFFFF;
+                if (Float.isNaN(x[i])) {
+                    assertNaNKept(bits, b, 0x7F80, BF16_QUIET);
+                } else if (b != bf16ByNeighbours(bits)) {
+                    fail("BF16 of " + hex32(bits) + ": got " + hex16(b) + ", reference " + hex16(bf16ByNeighbours(bits)));
+                }
+            }
+            for (boolean ftz : new boolean[] {false, true}) {
+                String what = " from " + hex32((int) base) + " ftz=" + ftz;
+                Half.toFp16(v, 0, x, 0, chunk, ftz);
+                Half.toFp16Scalar(s, 0, x, 0, chunk, ftz);
+                assertArrayEquals(s, v, "toFp16" + what);
+                Half.toBf16(v, 0, x, 0, chunk, ftz);
+                Half.toBf16Scalar(s, 0, x, 0, chunk, ftz);
+                assertArrayEquals(s, v, "toBf16" + what);
+                System.arraycopy(x, 0, rv, 0, chunk);
+                System.arraycopy(x, 0, rs, 0, chunk);
+                Half.roundToFp16(rv, 0, chunk, ftz);
+                Half.roundToFp16Scalar(rs, 0, chunk, ftz);
+                assertBitsEqual(rs, rv, "roundToFp16" + what);
+                System.arraycopy(x, 0, rv, 0, chunk);
+                System.arraycopy(x, 0, rs, 0, chunk);
+                Half.roundToBf16(rv, 0, chunk, ftz);
+                Half.roundToBf16Scalar(rs, 0, chunk, ftz);
+                assertBitsEqual(rs, rv, "roundToBf16" + what);
+            }
+        }
+    }
+
     // -------------------------------------------------------------------------------------------------------------
     // Helpers and references
     // -------------------------------------------------------------------------------------------------------------
