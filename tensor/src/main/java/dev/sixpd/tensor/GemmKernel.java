@@ -34,8 +34,9 @@ final class GemmKernel {
     static final int MR = 4;
     /** Columns of the micro-tile: two vectors. */
     static final int NR = 2 * L;
-    /** K block: an MR×KC A panel plus a KC×NR B panel stay in L1 (4 KiB + 16 KiB at L = 8). */
-    static final int KC = block("sixpd.gemm.kc", 256, 1);
+    /** K block: a KC×NR B micro-panel of 16 KiB (KC 256 at 8 lanes, 128 at 16) plus an MR×KC A panel stay in a
+     * 32 KiB L1 while the micro-kernel streams them. */
+    static final int KC = block("sixpd.gemm.kc", Math.max(64, 4096 / NR), 1);
     /** M block: the packed MC×KC A block (144 KiB) stays in L2. Multiple of MR. */
     static final int MC = block("sixpd.gemm.mc", 144, MR);
     /** N block: the packed KC×NC B block (3 MiB at NC = 3072) lives in L3; 3072 covers every N of the default
