@@ -1,7 +1,6 @@
 package dev.sixpd.tensor;
 
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -181,7 +180,7 @@ final class GemmKernel {
                         for (; k < kv; k += L) {
                             acc = FloatVector.fromArray(S, a, ai + k).fma(FloatVector.fromArray(S, b, bj + k), acc);
                         }
-                        dot = acc.reduceLanes(VectorOperators.ADD);
+                        dot = Vectors.sum(acc);
                         for (; k < K; k++) {
                             dot = Math.fma(a[ai + k], b[bj + k], dot);
                         }

@@ -1,7 +1,6 @@
 package dev.sixpd.tensor;
 
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -78,7 +77,7 @@ public final class LayerNorm {
         for (; i < up; i += S.length()) {
             acc = acc.add(FloatVector.fromArray(S, inp, x + i));
         }
-        float s = acc.reduceLanes(VectorOperators.ADD);
+        float s = Vectors.sum(acc);
         for (; i < C; i++) {
             s += inp[x + i];
         }
@@ -91,7 +90,7 @@ public final class LayerNorm {
             FloatVector d = FloatVector.fromArray(S, inp, x + i).sub(vm);
             accv = d.fma(d, accv);
         }
-        float v = accv.reduceLanes(VectorOperators.ADD);
+        float v = Vectors.sum(accv);
         for (; i < C; i++) {
             float d = inp[x + i] - m;
             v += d * d;
@@ -192,8 +191,8 @@ public final class LayerNorm {
             a1 = a1.add(dnorm);
             a2 = dnorm.fma(norm, a2);
         }
-        float s1 = a1.reduceLanes(VectorOperators.ADD);
-        float s2 = a2.reduceLanes(VectorOperators.ADD);
+        float s1 = Vectors.sum(a1);
+        float s2 = Vectors.sum(a2);
         for (; i < C; i++) {
             float norm = (inp[x + i] - m) * rs;
             float dnorm = weight[i] * dout[x + i];

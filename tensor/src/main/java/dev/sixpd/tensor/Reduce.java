@@ -50,7 +50,7 @@ public final class Reduce {
         for (int up = S.loopBound(n); i < up; i += L) {
             a0 = a0.add(FloatVector.fromArray(S, x, xo + i));
         }
-        float s = a0.add(a1).add(a2.add(a3)).reduceLanes(VectorOperators.ADD);
+        float s = Vectors.sum(a0.add(a1).add(a2.add(a3)));
         for (; i < n; i++) {
             s += x[xo + i];
         }
@@ -130,7 +130,7 @@ public final class Reduce {
         for (int up = S.loopBound(n); i < up; i += L) {
             a0 = FloatVector.fromArray(S, a, ao + i).fma(FloatVector.fromArray(S, b, bo + i), a0);
         }
-        float s = a0.add(a1).add(a2.add(a3)).reduceLanes(VectorOperators.ADD);
+        float s = Vectors.sum(a0.add(a1).add(a2.add(a3)));
         for (; i < n; i++) {
             s = Math.fma(a[ao + i], b[bo + i], s);
         }

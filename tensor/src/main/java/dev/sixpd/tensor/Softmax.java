@@ -119,7 +119,7 @@ public final class Softmax {
             storeTail(e, out, off + full, wide, m);
             acc = acc.add(e);
         }
-        float sum = acc.reduceLanes(VectorOperators.ADD);
+        float sum = Vectors.sum(acc);
         // normalise
         FloatVector inv = FloatVector.broadcast(S, 1.0f / sum);
         for (int i = 0; i < full; i += L) {
@@ -204,7 +204,7 @@ public final class Softmax {
         for (; i < up; i += S.length()) {
             acc = FloatVector.fromArray(S, out, off + i).fma(FloatVector.fromArray(S, dout, off + i), acc);
         }
-        float s = acc.reduceLanes(VectorOperators.ADD);
+        float s = Vectors.sum(acc);
         for (; i < n; i++) {
             s += out[off + i] * dout[off + i];
         }

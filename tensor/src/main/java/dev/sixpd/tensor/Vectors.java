@@ -19,6 +19,20 @@ public final class Vectors {
     private Vectors() {
     }
 
+    /**
+     * The sum of a vector's lanes, left to right: {@code ((v0 + v1) + v2) + ...}. Use this, never
+     * {@code reduceLanes(ADD)}: the Vector API leaves the order of a float ADD reduction unspecified, and it differs
+     * between the interpreter (left to right) and C2 (a tree), so the same call gives results one ulp apart before and
+     * after the JIT compiles it, and a rerun with the same seed would not be bit-identical.
+     */
+    public static float sum(FloatVector v) {
+        float s = v.lane(0);
+        for (int i = 1; i < LANES; i++) {
+            s += v.lane(i);
+        }
+        return s;
+    }
+
     private static VectorSpecies<Float> pick() {
         String bits = System.getProperty("sixpd.vector.bits");
         if (bits == null || bits.isBlank()) {
