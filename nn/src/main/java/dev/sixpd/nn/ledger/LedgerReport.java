@@ -349,6 +349,42 @@ public final class LedgerReport {
 
     // ------------------------------------------------------------------------------------------------ text
 
+    /**
+     * The short form {@code train} prints at the end of every run: FLOPs per token by phase, the total against 6·P·D
+     * (and 8·P·D when recomputing), and the bytes of model states and saved activations. {@link #text()} has the rest.
+     */
+    public String summary() {
+        long P = parameters();
+        long D = tokens;
+        StringBuilder sb = new StringBuilder();
+        line(sb, "ledger: P = %s parameters, D = %s tokens (%s steps × %d × %d)", g(P), g(D), g(run.steps()),
+                run.batch() * run.microbatches(), run.seqLen());
+        line(sb, "  %-10s %16s %14s %20s", "phase", "FLOPs/token", "÷ P", "FLOPs in the run");
+        for (Phase p : PHASES) {
+            if (p == Phase.RECOMPUTE && flops(p) == 0) {
+                continue;
+            }
+            line(sb, "  %-10s %16s %14s %20s", name(p), f1(perToken(flops(p))), f3(perToken(flops(p)) / P),
+                    g(flops(p)));
+        }
+        line(sb, "  %-10s %16s %14s %20s", "total", f1(perToken(totalFlops())), f3(perToken(totalFlops()) / P),
+                g(totalFlops()));
+        line(sb, "  total ÷ 6·P·D = %s ÷ %s = %s%s", g(totalFlops()), g(sixPD()), f3(ratioTo6PD()),
+                run.recomputedBlocks() > 0 ? String.format(java.util.Locale.ROOT, "; ÷ 8·P·D = %s", f3(ratioTo8PD()))
+                        : "");
+        line(sb, "  matmul FLOPs %s the formulas (2·N forward, 4·N backward, causal attention)",
+                matmulExact() ? "equal" : "DIFFER FROM");
+        for (MemoryLine ml : memoryLines) {
+            boolean shown = ml.key().equals("model_states") || ml.key().equals("activations") || ml.key().equals("total");
+            if (shown && ml.measured() >= 0) {
+                line(sb, "  %-38s %16s bytes", ml.key().equals("total") ? "memory in all (with workspace)" : ml.label(),
+                        g(ml.measured()));
+            }
+        }
+        line(sb, "  (--ledger prints every formula beside its measurement)");
+        return sb.toString();
+    }
+
     /** The report as a table for people; every number names its formula. */
     public String text() {
         GptConfig c = run.config();

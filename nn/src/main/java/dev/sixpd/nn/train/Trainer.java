@@ -267,7 +267,7 @@ public final class Trainer {
             out.println(sample);
             out.println("----------------------------------------");
         }
-        if ((s.ledger() || s.ledgerJson() != null) && stepsDone > 0) {
+        if (stepsDone > 0) {
             ledgerReport(cfg, model, opt, microB, T, stepsDone, ledgerRun);
         }
         double tps = trainSeconds > 0 ? stepsDone * tokensPerStep / trainSeconds : Double.NaN;
@@ -281,16 +281,17 @@ public final class Trainer {
 
     // ------------------------------------------------------------------------------------------------------------
 
-    /** Prints (and with {@code --ledger-json} writes) the FLOP/byte ledger of the training steps just run. */
+    /**
+     * Prints the FLOP/byte ledger of the training steps just run: its summary, or with {@code --ledger} the whole
+     * report; {@code --ledger-json} also writes it as JSON.
+     */
     private void ledgerReport(GptConfig cfg, Gpt model, AdamW opt, int microB, int T, long steps,
                               Ledger.Snapshot snap) throws IOException {
         LedgerRun run = new LedgerRun(cfg, microB, T, steps, s.microBatches(), s.recompute() ? cfg.layers() : 0,
                 s.weightDecay() > 0, model.params().get(0).workingDtype());
         LedgerReport r = LedgerReport.of(run, snap, MemoryByCategory.measure(model, opt));
-        if (s.ledger()) {
-            out.println();
-            out.print(r.text());
-        }
+        out.println();
+        out.print(s.ledger() ? r.text() : r.summary());
         if (s.ledgerJson() != null) {
             Path f = s.ledgerJson().toAbsolutePath();
             if (f.getParent() != null) {

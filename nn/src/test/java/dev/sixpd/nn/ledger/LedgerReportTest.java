@@ -84,6 +84,12 @@ class LedgerReportTest {
         assertTrue(t.contains("P = V·C + T·C + L·(12C² + 13C) + 2C = 29×48 + 17×48 + 3×(12×48² + 13×48) + 2×48 = 87,120"), t);
         assertFalse(t.contains("MISMATCH"), t);
         assertFalse(t.contains("8·P·D"), t);
+
+        String sum = r.summary();
+        assertTrue(sum.contains("total ÷ 6·P·D = " + String.format(java.util.Locale.ROOT, "%,d", total)
+                + " ÷ 88,862,400 = "), sum);
+        assertTrue(sum.contains("matmul FLOPs equal the formulas"), sum);
+        assertFalse(sum.contains("-1 bytes"), sum);
     }
 
     @Test
