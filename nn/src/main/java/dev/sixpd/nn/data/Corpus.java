@@ -110,8 +110,8 @@ public record Corpus(String name, String text, String description) {
     public static Corpus javaBase(Path srcZip) {
         if (!Files.isRegularFile(srcZip)) {
             throw new IllegalArgumentException("the default corpus needs the JDK's Java sources, but " + srcZip
-                    + " does not exist (some JDK packages leave src.zip out; on Debian/Ubuntu install openjdk-25-source"
-                    + "); pass --data FILE with any UTF-8 text file instead");
+                    + " does not exist (Eclipse Temurin ships it; Debian's"
+                    + " openjdk packages put it in the separate openjdk-<version>-source package); pass --data FILE with any UTF-8 text file instead");
         }
         try (ZipFile zip = new ZipFile(srcZip.toFile())) {
             List<ZipEntry> entries = new ArrayList<>();
