@@ -69,6 +69,23 @@ class MainTest {
     }
 
     @Test
+    void planMeasuresBytesPerTokenOnTheGivenText() throws Exception {
+        // 40 distinct words repeated: a 300-token BPE learns them, so a token covers several bytes
+        StringBuilder sb = new StringBuilder();
+        for (int i = 0; i < 4000; i++) {
+            sb.append("word").append(i % 40).append(' ');
+        }
+        java.nio.file.Path f = dir.resolve("words.txt");
+        java.nio.file.Files.writeString(f, sb);
+        Run r = run("plan", "--params", "1B", "--tokens", "10B", "--hardware", "a100", "--text", f.toString(),
+                "--text-vocab", "300");
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("bytes per token"), r.out());
+        assertFalse(r.out().contains("n/a"), r.out());
+        userError(run("plan", "--params", "1B", "--text", dir.resolve("nope.txt").toString()), "--text", "nope.txt");
+    }
+
+    @Test
     void missingDataFile() {
         userError(run("train", "--data", dir.resolve("nope.txt").toString()), "nope.txt", "does not exist", "--data");
     }
