@@ -54,6 +54,25 @@ class ParamTest {
         assertSame(p.data, p.working());
     }
 
+    /** The bulk (vector) sync equals the scalar rounding of every element, vector tail included. */
+    @Test
+    void syncWorkingEqualsScalarRoundingOnAnOddSize() {
+        Param p = new Param("w.weight", new int[] {7, 149}, true);
+        dev.sixpd.tensor.Rng rng = new dev.sixpd.tensor.Rng(11);
+        for (int i = 0; i < p.data.length; i++) {
+            // magnitudes from fp16's subnormals to beyond its largest finite value
+            p.data[i] = (float) (rng.nextGaussian() * Math.pow(2, rng.nextInt(48) - 30));
+        }
+        for (DType d : new DType[] {DType.BF16, DType.FP16}) {
+            p.setWorkingDtype(d);
+            for (int i = 0; i < p.data.length; i++) {
+                float ref = d == DType.BF16 ? dev.sixpd.tensor.Half.bf16ToFloat(dev.sixpd.tensor.Half.floatToBf16(p.data[i]))
+                        : dev.sixpd.tensor.Half.fp16ToFloat(dev.sixpd.tensor.Half.floatToFp16(p.data[i]));
+                assertEquals(Float.floatToRawIntBits(ref), Float.floatToRawIntBits(p.working()[i]), d + " at " + i);
+            }
+        }
+    }
+
     @Test
     void zeroGradAndBadShapes() {
         Param p = new Param("b.bias", new int[] {2});
