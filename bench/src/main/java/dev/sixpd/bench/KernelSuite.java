@@ -18,6 +18,7 @@ import org.openjdk.jmh.infra.BenchmarkParams;
 import org.openjdk.jmh.results.RunResult;
 import org.openjdk.jmh.runner.Runner;
 import org.openjdk.jmh.runner.RunnerException;
+import org.openjdk.jmh.runner.format.OutputFormat;
 import org.openjdk.jmh.runner.options.ChainedOptionsBuilder;
 import org.openjdk.jmh.runner.options.Options;
 import org.openjdk.jmh.runner.options.OptionsBuilder;
@@ -64,8 +65,9 @@ public final class KernelSuite {
     /** Quick-mode iteration length, ms. */
     static final int QUICK_MILLIS = 500;
 
-    /** JVM flags of every forked benchmark JVM. */
-    static final String[] FORK_FLAGS = {"--add-modules", "jdk.incubator.vector", "-XX:+UseParallelGC", "-Xmx4g"};
+    /** JVM flags of every forked benchmark JVM (native access: OpenBLAS via FFM; Unsafe: JMH's own use, quietly). */
+    static final String[] FORK_FLAGS = {"--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED",
+        "--sun-misc-unsafe-memory-access=allow", "-XX:+UseParallelGC", "-Xmx4g"};
 
     private KernelSuite() {
     }
@@ -87,10 +89,16 @@ public final class KernelSuite {
             return "dev\\.sixpd\\.bench\\." + benchmark + "\\.";
         }
 
-        /** The family by its lower-case name, e.g. "attention". */
+        /** The name on the command line: the lower-case enum name, except HALF, which is {@code convert}. */
+        public String command() {
+            return this == HALF ? "convert" : name().toLowerCase(Locale.ROOT);
+        }
+
+        /** The family by its lower-case name, e.g. "attention" ("convert" and "half" both name HALF). */
         public static Family parse(String name) {
+            String n = name.trim().toUpperCase(Locale.ROOT);
             try {
-                return valueOf(name.trim().toUpperCase(Locale.ROOT));
+                return n.equals("CONVERT") ? HALF : valueOf(n);
             } catch (IllegalArgumentException e) {
                 throw new IllegalArgumentException("unknown benchmark family '" + name + "'; known: "
                         + Arrays.toString(values()).toLowerCase(Locale.ROOT));
@@ -106,18 +114,35 @@ public final class KernelSuite {
     /** Quick or full run of the chosen families; JMH prints its progress at {@code verbose}. */
     public static Report run(boolean full, Set<Family> families, VerboseMode verbose, int... threads)
             throws RunnerException {
+        return run(full, families, verbose, null, threads);
+    }
+
+    /**
+     * As {@link #run(boolean, Set, VerboseMode, int...)}, with JMH's output going to {@code format} (null: JMH's
+     * own text output at {@code verbose}), e.g. a {@link ProgressFormat} that prints one line per benchmark.
+     */
+    public static Report run(boolean full, Set<Family> families, VerboseMode verbose, OutputFormat format,
+            int... threads) throws RunnerException {
         int[] ts = threadCounts(threads);
+        List<Result> results = measure(full, families, verbose, format, ts);
+        // the ceilings after the benchmarks: the forks are gone, so nothing of ours competes with them
         List<Ceiling> ceilings = ceilings(full ? 3.0 : 1.0, ts);
-        return new Report(measure(full, families, verbose, ts), ceilings);
+        return new Report(results, ceilings);
     }
 
     /** The JMH part only: runs the benchmarks and converts each JMH result. */
     public static List<Result> measure(boolean full, Set<Family> families, VerboseMode verbose, int... threads)
             throws RunnerException {
+        return measure(full, families, verbose, null, threads);
+    }
+
+    /** The JMH part only, JMH's output going to {@code format} (null: JMH's own at {@code verbose}). */
+    public static List<Result> measure(boolean full, Set<Family> families, VerboseMode verbose, OutputFormat format,
+            int... threads) throws RunnerException {
         Options opts = options(full, families, verbose, threadCounts(threads));
         Collection<RunResult> runs;
         try {
-            runs = new Runner(opts).run();
+            runs = (format == null ? new Runner(opts) : new Runner(opts, format)).run();
         } catch (RunnerException e) {
             throw new RunnerException("JMH failed for " + families + ": " + e.getMessage()
                     + " (are the benchmark classes compiled with JMH's annotation processor? run ./sixpd build)", e);
@@ -189,7 +214,7 @@ public final class KernelSuite {
     static String[] forkFlags() {
         List<String> flags = new ArrayList<>(List.of(FORK_FLAGS));
         for (String p : List.of("sixpd.vector.bits", "sixpd.peak.ghz", "sixpd.peak.flopsPerCycle",
-                "sixpd.peak.cores")) {
+                "sixpd.peak.cores", "sixpd.openblas")) {
             String v = System.getProperty(p);
             if (v != null) {
                 flags.add("-D" + p + "=" + v);
