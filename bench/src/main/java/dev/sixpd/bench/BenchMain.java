@@ -40,7 +40,7 @@ public final class BenchMain implements Callable<Integer> {
 
     @Option(names = "--only", split = ",", paramLabel = "FAMILY[,...]",
             description = "only these families: gemm, attention, softmax, layernorm, gelu, crossentropy, adamw,"
-                    + " convert")
+                    + " convert, step (the JMH training step; quick: tiny only; in the default set only with --full)")
     String[] only;
 
     @Option(names = "--json", arity = "0..1", fallbackValue = SuiteRun.STDOUT, paramLabel = "FILE",
@@ -68,8 +68,10 @@ public final class BenchMain implements Callable<Integer> {
     /** The command line with every subcommand, the kernel families' included. */
     static CommandLine commandLine() {
         CommandLine cl = new CommandLine(new BenchMain());
+        cl.setAllowSubcommandsAsOptionParameters(true); // `--only gemm,step` names families, not subcommands
         for (Family f : Family.values()) {
-            if (f != Family.GEMM) { // `gemm` is the direct sixpd-vs-OpenBLAS command; `--only gemm` runs its JMH
+            // `gemm` and `step` are the direct side-by-side commands; `--only gemm,step` runs their JMH benchmarks
+            if (f != Family.GEMM && f != Family.STEP) {
                 cl.addSubcommand(f.command(), FamilyCommand.commandLine(f));
             }
         }
@@ -79,6 +81,9 @@ public final class BenchMain implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         Set<Family> families = EnumSet.allOf(Family.class);
+        if (!full) {
+            families.remove(Family.STEP); // a training step is seconds per call: --full or --only step
+        }
         if (only != null) {
             families = EnumSet.noneOf(Family.class);
             for (String s : only) {

@@ -52,6 +52,7 @@ final class FamilyCommand implements Callable<Integer> {
             case CROSSENTROPY -> "Log-softmax + cross-entropy forward and backward over the logits (memory-bound).";
             case ADAMW -> "One AdamW update over the medium model's 10.8 M parameters (memory-bound).";
             case HALF -> "FP32 <-> BF16/FP16 bulk conversion of 10.8 M values (memory-bound, single-threaded).";
+            case STEP -> "One training step of the tiny and medium presets (JMH).";
         };
         return new String[] {what, shapes, "Prints calls/s ± JMH's error, GFLOP/s, GB/s, %% of the measured and"
             + " nominal peak, the bound and the distance to it.",

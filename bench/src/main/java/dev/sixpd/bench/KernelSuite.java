@@ -76,7 +76,7 @@ public final class KernelSuite {
     public enum Family {
         GEMM("GemmBenchmark"), ATTENTION("AttentionBenchmark"), SOFTMAX("SoftmaxBenchmark"),
         LAYERNORM("LayerNormBenchmark"), GELU("GeluBenchmark"), CROSSENTROPY("CrossEntropyBenchmark"),
-        ADAMW("AdamWBenchmark"), HALF("HalfConversionBenchmark");
+        ADAMW("AdamWBenchmark"), HALF("HalfConversionBenchmark"), STEP("TrainingStepBenchmark");
 
         final String benchmark;
 
@@ -139,13 +139,29 @@ public final class KernelSuite {
     /** The JMH part only, JMH's output going to {@code format} (null: JMH's own at {@code verbose}). */
     public static List<Result> measure(boolean full, Set<Family> families, VerboseMode verbose, OutputFormat format,
             int... threads) throws RunnerException {
-        Options opts = options(full, families, verbose, threadCounts(threads));
-        Collection<RunResult> runs;
-        try {
-            runs = (format == null ? new Runner(opts) : new Runner(opts, format)).run();
-        } catch (RunnerException e) {
-            throw new RunnerException("JMH failed for " + families + ": " + e.getMessage()
-                    + " (are the benchmark classes compiled with JMH's annotation processor? run ./sixpd build)", e);
+        int[] ts = threadCounts(threads);
+        Set<Family> kernels = EnumSet.noneOf(Family.class);
+        kernels.addAll(families);
+        kernels.remove(Family.STEP);
+        List<Options> runsOf = new ArrayList<>();
+        if (!kernels.isEmpty()) {
+            runsOf.add(options(full, kernels, verbose, ts));
+        }
+        if (families.contains(Family.STEP)) {
+            runsOf.add(stepOptions(full, verbose, ts)); // seconds per call: its own iteration times
+        }
+        if (runsOf.isEmpty()) {
+            options(full, families, verbose, ts); // throws: no family chosen
+        }
+        Collection<RunResult> runs = new ArrayList<>();
+        for (Options opts : runsOf) {
+            try {
+                runs.addAll((format == null ? new Runner(opts) : new Runner(opts, format)).run());
+            } catch (RunnerException e) {
+                throw new RunnerException("JMH failed for " + families + ": " + e.getMessage()
+                        + " (are the benchmark classes compiled with JMH's annotation processor? run ./sixpd build)",
+                        e);
+            }
         }
         List<Result> out = new ArrayList<>();
         for (RunResult r : runs) {
@@ -210,6 +226,28 @@ public final class KernelSuite {
         return b.build();
     }
 
+    /**
+     * The JMH options of the training-step benchmark: a medium step takes seconds, so it keeps the benchmark's own
+     * iteration times (3 × 3 s warm-up, 5 × 4 s measured) in full mode; quick mode runs the tiny preset only, 3 + 3
+     * iterations of 1 s.
+     */
+    static Options stepOptions(boolean full, VerboseMode verbose, int[] threads) {
+        ChainedOptionsBuilder b = new OptionsBuilder()
+                .mode(Mode.Throughput).timeUnit(TimeUnit.SECONDS)
+                .forks(1)
+                .jvmArgsAppend(forkFlags())
+                .shouldFailOnError(true)
+                .verbosity(verbose)
+                .include(Family.STEP.includeRegex())
+                .param("threads", Arrays.stream(threads).mapToObj(Integer::toString).toArray(String[]::new));
+        if (!full) {
+            b.param("preset", "tiny")
+                    .warmupIterations(3).warmupTime(TimeValue.seconds(1))
+                    .measurementIterations(3).measurementTime(TimeValue.seconds(1));
+        }
+        return b.build();
+    }
+
     /** The fork flags plus the sixpd system properties the host was started with (vector width, peak overrides). */
     static String[] forkFlags() {
         List<String> flags = new ArrayList<>(List.of(FORK_FLAGS));
@@ -246,7 +284,7 @@ public final class KernelSuite {
         String cls = full.substring(full.lastIndexOf('.', dot - 1) + 1, dot);
         String threadsParam = p.getParam("threads");
         int threads = threadsParam == null ? 1 : Integer.parseInt(threadsParam);
-        double[] cost = cost(cls, method, p.getParam("shape"));
+        double[] cost = cls.equals("TrainingStepBenchmark") ? stepCost(r) : cost(cls, method, p.getParam("shape"));
         if (cost == null) {
             System.err.println("sixpd bench: no FLOP/byte counts known for " + full + "; left out of the report");
             return null;
@@ -254,6 +292,9 @@ public final class KernelSuite {
         String name = cls.replace("Benchmark", "").toLowerCase(Locale.ROOT) + "." + method;
         if (p.getParam("shape") != null) {
             name += " " + p.getParam("shape").split(":")[0];
+        }
+        if (p.getParam("preset") != null) {
+            name += " " + p.getParam("preset");
         }
         double score = r.getPrimaryResult().getScore();
         double err = r.getPrimaryResult().getScoreError();
@@ -284,6 +325,20 @@ public final class KernelSuite {
             case "HalfConversionBenchmark.roundToBf16" -> c(0, HalfConversionBenchmark.ROUND_BYTES);
             default -> null;
         };
+    }
+
+    /**
+     * {@code {flops, bytes}} per training step from the benchmark's ledger counters ({@code modelGflop},
+     * {@code modelGbyte}: rates, so divided by the steps/s), or null if they are missing.
+     */
+    static double[] stepCost(RunResult r) {
+        var sec = r.getSecondaryResults();
+        double steps = r.getPrimaryResult().getScore();
+        if (!sec.containsKey("modelGflop") || !sec.containsKey("modelGbyte") || !(steps > 0)) {
+            return null;
+        }
+        return new double[] {sec.get("modelGflop").getScore() * 1e9 / steps,
+            sec.get("modelGbyte").getScore() * 1e9 / steps};
     }
 
     private static double[] c(long flops, long bytes) {

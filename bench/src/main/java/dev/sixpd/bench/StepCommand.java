@@ -19,7 +19,8 @@ import picocli.CommandLine.Option;
  * the same run: tokens/s, step time, model FLOPs from the ledger and MFU, per preset and thread count.
  *
  * <p>Method, for each preset: build the model ({@link TrainingStep}); for each thread count, warm up (at least
- * {@code --warmup} steps and {@code --warmup-seconds}, so C2 has compiled the kernels), then time {@code --steps}
+ * {@code --warmup} steps and {@code --warmup-seconds}, and until the best step time stops improving, so C2 has
+ * compiled the kernels: {@link #warmUp}), then time {@code --steps}
  * steps one by one and take the median; the ledger's snapshot difference over the timed steps gives the FLOPs;
  * then run the PyTorch peer with the same shapes, thread count, warm-up and steps. sixpd and PyTorch alternate per
  * thread count, so a burst of load from elsewhere hits both alike.
@@ -52,7 +53,7 @@ final class StepCommand implements Callable<Integer> {
     int warmup;
 
     @Option(names = "--warmup-seconds", defaultValue = "3", description = "sixpd warms up for at least this long"
-            + " (JIT compilation), s (default ${DEFAULT-VALUE})")
+            + " and until its best step time stops improving (JIT compilation), s (default ${DEFAULT-VALUE})")
     double warmupSeconds;
 
     @Option(names = "--peak-seconds", defaultValue = "1", description = "time to measure the FMA peak per thread"
@@ -141,10 +142,7 @@ final class StepCommand implements Callable<Integer> {
         double[] ms = new double[steps];
         Ledger.Snapshot d;
         try {
-            long warmEnd = System.nanoTime() + (long) (warmupSeconds * 1e9);
-            for (int i = 0; i < warmup || System.nanoTime() < warmEnd; i++) {
-                step.step();
-            }
+            warmUp(step, warmup, warmupSeconds);
             Ledger.Snapshot before = Ledger.snapshot();
             for (int i = 0; i < steps; i++) {
                 long t0 = System.nanoTime();
@@ -178,6 +176,34 @@ final class StepCommand implements Callable<Integer> {
                 steps, mmm[0], mmm[1], mmm[2], model, optimizer, peak, Double.isFinite(nom) ? nom : Double.NaN, torch,
                 note);
     }
+
+    /**
+     * Runs steps until C2 has compiled the kernels: at least {@code steps} steps and {@code seconds}, and until the
+     * best step time has not improved by 5% for 3 steps (under load, compilation can take much longer than the
+     * minimum: a tiny step measured 10x slow after 2 s), at most {@value #WARMUP_CAP_SECONDS} s.
+     */
+    static int warmUp(TrainingStep step, int steps, double seconds) {
+        long t00 = System.nanoTime();
+        long end = t00 + (long) (seconds * 1e9);
+        long cap = t00 + (long) (Math.max(seconds, WARMUP_CAP_SECONDS) * 1e9);
+        double best = Double.MAX_VALUE;
+        int flat = 0;
+        int i = 0;
+        for (; ; i++) {
+            long t0 = System.nanoTime();
+            step.step();
+            long t = System.nanoTime();
+            double ms = (t - t0) / 1e6;
+            flat = ms < best * 0.95 ? 0 : flat + 1;
+            best = Math.min(best, ms);
+            if (t >= cap || (i + 1 >= steps && t >= end && flat >= 3)) {
+                return i + 1;
+            }
+        }
+    }
+
+    /** The longest sixpd warm-up, s. */
+    static final double WARMUP_CAP_SECONDS = 60;
 
     static String progressLine(StepRow r) {
         return String.format(Locale.ROOT, "%s x%d: sixpd %s tokens/s (%.1f ms/step, range %.1f-%.1f), MFU %s;"

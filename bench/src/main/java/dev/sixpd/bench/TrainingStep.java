@@ -90,7 +90,7 @@ public final class TrainingStep {
 
     /**
      * Runs one step with the ledger on and returns what it recorded: {@code {forward + backward FLOPs (the model
-     * FLOPs of MFU), optimizer FLOPs}}. The ledger's previous on/off state is restored.
+     * FLOPs of MFU), optimizer FLOPs, forward + backward bytes}}. The ledger's previous on/off state is restored.
      */
     public long[] ledgerFlopsOfOneStep() {
         boolean on = Ledger.enabled();
@@ -99,8 +99,12 @@ public final class TrainingStep {
             Ledger.Snapshot before = Ledger.snapshot();
             step();
             Ledger.Snapshot d = Ledger.snapshot().minus(before);
+            long bytes = 0;
+            for (Ledger.Kind k : Ledger.Kind.values()) {
+                bytes += d.bytes(Ledger.Phase.FORWARD, k) + d.bytes(Ledger.Phase.BACKWARD, k);
+            }
             return new long[] {d.flops(Ledger.Phase.FORWARD) + d.flops(Ledger.Phase.BACKWARD),
-                d.flops(Ledger.Phase.OPTIMIZER)};
+                d.flops(Ledger.Phase.OPTIMIZER), bytes};
         } finally {
             Ledger.setEnabled(on);
         }

@@ -38,6 +38,10 @@ class BenchMainTest {
         assertEquals(Path.of(SuiteRun.DEFAULT_CHART), m.chart);
         assertFalse(m.full);
 
+        CommandLine cl3 = BenchMain.commandLine();
+        cl3.parseArgs("--only", "gemm,step"); // family names, though gemm and step are also subcommands
+        assertArrayEquals(new String[] {"gemm", "step"}, ((BenchMain) cl3.getCommand()).only);
+
         CommandLine cl2 = BenchMain.commandLine();
         cl2.parseArgs("--full", "--json", "k.json", "--chart", "c.png");
         BenchMain m2 = cl2.getCommand();

@@ -133,6 +133,7 @@ class StepCommandTest {
         long matmul = 3 * a.forwardMatmulFlopsPerPass(); // forward + 2x backward
         assertTrue(f[0] > matmul, f[0] + " <= " + matmul);
         assertTrue(f[1] > 0);
+        assertTrue(f[2] > 0);
         assertEquals(2 * 64, s.tokens());
     }
 }
