@@ -18,6 +18,7 @@ import org.openjdk.jmh.infra.BenchmarkParams;
 import org.openjdk.jmh.results.RunResult;
 import org.openjdk.jmh.runner.Runner;
 import org.openjdk.jmh.runner.RunnerException;
+import org.openjdk.jmh.runner.format.OutputFormat;
 import org.openjdk.jmh.runner.options.ChainedOptionsBuilder;
 import org.openjdk.jmh.runner.options.Options;
 import org.openjdk.jmh.runner.options.OptionsBuilder;
@@ -64,8 +65,9 @@ public final class KernelSuite {
     /** Quick-mode iteration length, ms. */
     static final int QUICK_MILLIS = 500;
 
-    /** JVM flags of every forked benchmark JVM. */
-    static final String[] FORK_FLAGS = {"--add-modules", "jdk.incubator.vector", "-XX:+UseParallelGC", "-Xmx4g"};
+    /** JVM flags of every forked benchmark JVM (native access: OpenBLAS via FFM; Unsafe: JMH's own use, quietly). */
+    static final String[] FORK_FLAGS = {"--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED",
+        "--sun-misc-unsafe-memory-access=allow", "-XX:+UseParallelGC", "-Xmx4g"};
 
     private KernelSuite() {
     }
@@ -74,7 +76,7 @@ public final class KernelSuite {
     public enum Family {
         GEMM("GemmBenchmark"), ATTENTION("AttentionBenchmark"), SOFTMAX("SoftmaxBenchmark"),
         LAYERNORM("LayerNormBenchmark"), GELU("GeluBenchmark"), CROSSENTROPY("CrossEntropyBenchmark"),
-        ADAMW("AdamWBenchmark"), HALF("HalfConversionBenchmark");
+        ADAMW("AdamWBenchmark"), HALF("HalfConversionBenchmark"), STEP("TrainingStepBenchmark");
 
         final String benchmark;
 
@@ -87,10 +89,16 @@ public final class KernelSuite {
             return "dev\\.sixpd\\.bench\\." + benchmark + "\\.";
         }
 
-        /** The family by its lower-case name, e.g. "attention". */
+        /** The name on the command line: the lower-case enum name, except HALF, which is {@code convert}. */
+        public String command() {
+            return this == HALF ? "convert" : name().toLowerCase(Locale.ROOT);
+        }
+
+        /** The family by its lower-case name, e.g. "attention" ("convert" and "half" both name HALF). */
         public static Family parse(String name) {
+            String n = name.trim().toUpperCase(Locale.ROOT);
             try {
-                return valueOf(name.trim().toUpperCase(Locale.ROOT));
+                return n.equals("CONVERT") ? HALF : valueOf(n);
             } catch (IllegalArgumentException e) {
                 throw new IllegalArgumentException("unknown benchmark family '" + name + "'; known: "
                         + Arrays.toString(values()).toLowerCase(Locale.ROOT));
@@ -106,21 +114,54 @@ public final class KernelSuite {
     /** Quick or full run of the chosen families; JMH prints its progress at {@code verbose}. */
     public static Report run(boolean full, Set<Family> families, VerboseMode verbose, int... threads)
             throws RunnerException {
+        return run(full, families, verbose, null, threads);
+    }
+
+    /**
+     * As {@link #run(boolean, Set, VerboseMode, int...)}, with JMH's output going to {@code format} (null: JMH's
+     * own text output at {@code verbose}), e.g. a {@link ProgressFormat} that prints one line per benchmark.
+     */
+    public static Report run(boolean full, Set<Family> families, VerboseMode verbose, OutputFormat format,
+            int... threads) throws RunnerException {
         int[] ts = threadCounts(threads);
+        List<Result> results = measure(full, families, verbose, format, ts);
+        // the ceilings after the benchmarks: the forks are gone, so nothing of ours competes with them
         List<Ceiling> ceilings = ceilings(full ? 3.0 : 1.0, ts);
-        return new Report(measure(full, families, verbose, ts), ceilings);
+        return new Report(results, ceilings);
     }
 
     /** The JMH part only: runs the benchmarks and converts each JMH result. */
     public static List<Result> measure(boolean full, Set<Family> families, VerboseMode verbose, int... threads)
             throws RunnerException {
-        Options opts = options(full, families, verbose, threadCounts(threads));
-        Collection<RunResult> runs;
-        try {
-            runs = new Runner(opts).run();
-        } catch (RunnerException e) {
-            throw new RunnerException("JMH failed for " + families + ": " + e.getMessage()
-                    + " (are the benchmark classes compiled with JMH's annotation processor? run ./sixpd build)", e);
+        return measure(full, families, verbose, null, threads);
+    }
+
+    /** The JMH part only, JMH's output going to {@code format} (null: JMH's own at {@code verbose}). */
+    public static List<Result> measure(boolean full, Set<Family> families, VerboseMode verbose, OutputFormat format,
+            int... threads) throws RunnerException {
+        int[] ts = threadCounts(threads);
+        Set<Family> kernels = EnumSet.noneOf(Family.class);
+        kernels.addAll(families);
+        kernels.remove(Family.STEP);
+        List<Options> runsOf = new ArrayList<>();
+        if (!kernels.isEmpty()) {
+            runsOf.add(options(full, kernels, verbose, ts));
+        }
+        if (families.contains(Family.STEP)) {
+            runsOf.add(stepOptions(full, verbose, ts)); // seconds per call: its own iteration times
+        }
+        if (runsOf.isEmpty()) {
+            options(full, families, verbose, ts); // throws: no family chosen
+        }
+        Collection<RunResult> runs = new ArrayList<>();
+        for (Options opts : runsOf) {
+            try {
+                runs.addAll((format == null ? new Runner(opts) : new Runner(opts, format)).run());
+            } catch (RunnerException e) {
+                throw new RunnerException("JMH failed for " + families + ": " + e.getMessage()
+                        + " (are the benchmark classes compiled with JMH's annotation processor? run ./sixpd build)",
+                        e);
+            }
         }
         List<Result> out = new ArrayList<>();
         for (RunResult r : runs) {
@@ -185,11 +226,33 @@ public final class KernelSuite {
         return b.build();
     }
 
+    /**
+     * The JMH options of the training-step benchmark: a medium step takes seconds, so it keeps the benchmark's own
+     * iteration times (3 × 3 s warm-up, 5 × 4 s measured) in full mode; quick mode runs the tiny preset only, 3 + 3
+     * iterations of 1 s.
+     */
+    static Options stepOptions(boolean full, VerboseMode verbose, int[] threads) {
+        ChainedOptionsBuilder b = new OptionsBuilder()
+                .mode(Mode.Throughput).timeUnit(TimeUnit.SECONDS)
+                .forks(1)
+                .jvmArgsAppend(forkFlags())
+                .shouldFailOnError(true)
+                .verbosity(verbose)
+                .include(Family.STEP.includeRegex())
+                .param("threads", Arrays.stream(threads).mapToObj(Integer::toString).toArray(String[]::new));
+        if (!full) {
+            b.param("preset", "tiny")
+                    .warmupIterations(3).warmupTime(TimeValue.seconds(1))
+                    .measurementIterations(3).measurementTime(TimeValue.seconds(1));
+        }
+        return b.build();
+    }
+
     /** The fork flags plus the sixpd system properties the host was started with (vector width, peak overrides). */
     static String[] forkFlags() {
         List<String> flags = new ArrayList<>(List.of(FORK_FLAGS));
         for (String p : List.of("sixpd.vector.bits", "sixpd.peak.ghz", "sixpd.peak.flopsPerCycle",
-                "sixpd.peak.cores")) {
+                "sixpd.peak.cores", "sixpd.openblas")) {
             String v = System.getProperty(p);
             if (v != null) {
                 flags.add("-D" + p + "=" + v);
@@ -221,7 +284,7 @@ public final class KernelSuite {
         String cls = full.substring(full.lastIndexOf('.', dot - 1) + 1, dot);
         String threadsParam = p.getParam("threads");
         int threads = threadsParam == null ? 1 : Integer.parseInt(threadsParam);
-        double[] cost = cost(cls, method, p.getParam("shape"));
+        double[] cost = cls.equals("TrainingStepBenchmark") ? stepCost(r) : cost(cls, method, p.getParam("shape"));
         if (cost == null) {
             System.err.println("sixpd bench: no FLOP/byte counts known for " + full + "; left out of the report");
             return null;
@@ -229,6 +292,9 @@ public final class KernelSuite {
         String name = cls.replace("Benchmark", "").toLowerCase(Locale.ROOT) + "." + method;
         if (p.getParam("shape") != null) {
             name += " " + p.getParam("shape").split(":")[0];
+        }
+        if (p.getParam("preset") != null) {
+            name += " " + p.getParam("preset");
         }
         double score = r.getPrimaryResult().getScore();
         double err = r.getPrimaryResult().getScoreError();
@@ -259,6 +325,20 @@ public final class KernelSuite {
             case "HalfConversionBenchmark.roundToBf16" -> c(0, HalfConversionBenchmark.ROUND_BYTES);
             default -> null;
         };
+    }
+
+    /**
+     * {@code {flops, bytes}} per training step from the benchmark's ledger counters ({@code modelGflop},
+     * {@code modelGbyte}: rates, so divided by the steps/s), or null if they are missing.
+     */
+    static double[] stepCost(RunResult r) {
+        var sec = r.getSecondaryResults();
+        double steps = r.getPrimaryResult().getScore();
+        if (!sec.containsKey("modelGflop") || !sec.containsKey("modelGbyte") || !(steps > 0)) {
+            return null;
+        }
+        return new double[] {sec.get("modelGflop").getScore() * 1e9 / steps,
+            sec.get("modelGbyte").getScore() * 1e9 / steps};
     }
 
     private static double[] c(long flops, long bytes) {

@@ -74,4 +74,16 @@ class KernelSuiteTest {
         assertThrows(IllegalArgumentException.class,
                 () -> KernelSuite.options(true, EnumSet.noneOf(Family.class), VerboseMode.SILENT, new int[] {1}));
     }
+
+    @Test
+    void stepRunsOnItsOwnTimes() {
+        Options quick = KernelSuite.stepOptions(false, VerboseMode.SILENT, new int[] {1, 2});
+        assertEquals(List.of("dev\\.sixpd\\.bench\\.TrainingStepBenchmark\\."), quick.getIncludes());
+        assertEquals(List.of("tiny"), List.copyOf(quick.getParameter("preset").get()));
+        assertEquals(List.of("1", "2"), List.copyOf(quick.getParameter("threads").get()));
+        Options full = KernelSuite.stepOptions(true, VerboseMode.SILENT, new int[] {1});
+        assertTrue(full.getParameter("preset").hasValue() == false); // the benchmark's own: tiny and medium
+        assertTrue(full.getMeasurementTime().hasValue() == false); // the benchmark's own 4 s iterations
+        assertEquals(Family.STEP, Family.parse("step"));
+    }
 }

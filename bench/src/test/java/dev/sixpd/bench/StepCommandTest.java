@@ -1,0 +1,139 @@
+package dev.sixpd.bench;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.sixpd.nn.ledger.Analytic;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Optional;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+/** {@code bench step}'s bookkeeping: options, the peer's output and absence, MFU arithmetic. Nothing is timed. */
+class StepCommandTest {
+    @Test
+    void defaults() {
+        CommandLine cl = BenchMain.commandLine();
+        CommandLine.ParseResult pr = cl.parseArgs("step");
+        StepCommand s = pr.subcommand().commandSpec().commandLine().getCommand();
+        assertEquals(List.of("small", "medium"), s.presets);
+        assertNull(s.threads); // 1 and all cores
+        assertEquals(10, s.steps);
+        assertEquals(Path.of("/usr/bin/python3"), s.python);
+        assertNull(s.json);
+
+        CommandLine.ParseResult pr2 = BenchMain.commandLine().parseArgs("step", "--preset", "tiny,medium",
+                "--threads", "1,2", "--steps", "4", "--json", "s.json");
+        StepCommand s2 = pr2.subcommand().commandSpec().commandLine().getCommand();
+        assertEquals(List.of("tiny", "medium"), s2.presets);
+        assertArrayEquals(new int[] {1, 2}, s2.threads);
+        assertEquals(4, s2.steps);
+        assertEquals("s.json", s2.json);
+    }
+
+    @Test
+    void presetBatches() {
+        assertEquals(16, TrainingStep.defaultBatch("tiny"));
+        assertEquals(16, TrainingStep.defaultBatch("small"));
+        assertEquals(8, TrainingStep.defaultBatch("Medium"));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> TrainingStep.defaultBatch("huge"));
+        assertTrue(e.getMessage().contains("tiny, small, medium"), e.getMessage());
+    }
+
+    @Test
+    void mfuArithmetic() {
+        // 100 GFLOP per step in 1,000 ms on a 200 GFLOP/s peak: half the peak
+        assertEquals(0.5, StepRow.mfu(100e9, 1000, 200), 1e-12);
+        assertTrue(Double.isNaN(StepRow.mfu(1e9, 10, Double.NaN)));
+        assertTrue(Double.isNaN(StepRow.mfu(1e9, 0, 100)));
+        TorchPeer.Result torch = new TorchPeer.Result("medium", 1, 8, 256, 10_770_816, 2000, 1024, "1.13.0");
+        // 8·256 = 2048 tokens in 1,600 ms: 1,280 tokens/s; PyTorch 1,024 tokens/s -> 1.25x
+        StepRow r = new StepRow("medium", 1, 8, 256, 10_770_816, 10, 1600, 1500, 1700, 140_000_000_000L,
+                170_000_000L, 100, 78.25, torch, null);
+        assertEquals(2048, r.tokens());
+        assertEquals(1280, r.tokensPerS(), 1e-9);
+        assertEquals(1.25, r.ratio(), 1e-12);
+        assertEquals(140e9 / 1.6 / 100e9, r.mfu(), 1e-12);
+        assertEquals(140e9 / 1.6 / 78.25e9, r.mfuNominal(), 1e-12);
+        assertEquals(140e9 / 2.0 / 100e9, r.torchMfu(), 1e-12);
+        assertEquals(87.5, r.gflops(), 1e-9);
+        assertEquals(6L * 10_770_816 * 2048, r.sixPD());
+        String md = StepCommand.markdown(List.of(r));
+        assertTrue(md.contains("| medium | 1 | 8×256 | 1280 | 1600 | 1024 | 1.25× |"), md);
+        String js = StepCommand.json(List.of(r), dev.sixpd.tensor.Peak.nominal());
+        assertTrue(js.contains("\"ratio_vs_torch\":1.250") && js.contains("\"mfu\":0.875"), js);
+    }
+
+    @Test
+    void withoutThePeerTheRowSaysWhy() {
+        StepRow r = new StepRow("small", 2, 16, 128, 1, 10, 100, 90, 110, 1_000_000_000L, 0, 150, Double.NaN, null,
+                "PyTorch peer skipped: /usr/bin/python3 not found; " + TorchPeer.INSTALL);
+        assertTrue(Double.isNaN(r.ratio()) && Double.isNaN(r.torchMfu()) && Double.isNaN(r.mfuNominal()));
+        String md = StepCommand.markdown(List.of(r));
+        assertTrue(md.contains("install python3-torch"), md);
+        assertTrue(StepCommand.json(List.of(r), dev.sixpd.tensor.Peak.nominal()).contains("\"torch_tokens_per_s\":null"));
+    }
+
+    @Test
+    void peerOutputIsParsed() throws IOException {
+        String out = "some warning from torch\n{\"peer\": \"pytorch\", \"version\": \"1.13.0a0\", \"preset\": \"small\","
+                + " \"threads\": 2, \"batch\": 16, \"context\": 128, \"params\": 816768, \"step_ms\": 61.5,"
+                + " \"tokens_per_s\": 33300.8}\n";
+        TorchPeer.Result r = TorchPeer.parse(out);
+        assertEquals("small", r.preset());
+        assertEquals(2, r.threads());
+        assertEquals(61.5, r.stepMs());
+        assertEquals(33300.8, r.tokensPerS());
+        assertEquals(816768, r.params());
+        assertThrows(IOException.class, () -> TorchPeer.parse("Traceback (most recent call last): ..."));
+        assertThrows(IOException.class, () -> TorchPeer.parse("{\"preset\": \"small\"}"));
+    }
+
+    @Test
+    void missingPythonOrScriptIsASkipNotAFailure(@TempDir Path dir) throws IOException {
+        Path script = Files.writeString(dir.resolve("peer.py"), "print('{}')\n");
+        Optional<String> noPython = new TorchPeer(dir.resolve("no-python3"), script).unavailable();
+        assertTrue(noPython.isPresent() && noPython.get().contains("install python3-torch"), noPython.toString());
+        Optional<String> noScript = new TorchPeer(Path.of("/bin/sh"), dir.resolve("missing.py")).unavailable();
+        assertTrue(noScript.isPresent() && noScript.get().contains("not found"), noScript.toString());
+        // an interpreter without torch: /bin/false exits 1 for `-c "import torch"`
+        if (Files.isExecutable(Path.of("/bin/false"))) {
+            Optional<String> noTorch = new TorchPeer(Path.of("/bin/false"), script).unavailable();
+            assertTrue(noTorch.isPresent() && noTorch.get().contains("install python3-torch"), noTorch.toString());
+        }
+    }
+
+    @Test
+    void peerCommandPinsTheThreadPools() {
+        TorchPeer p = new TorchPeer(Path.of("/usr/bin/python3"), Path.of("bench/peers/torch_gpt_step.py"));
+        assertEquals(List.of("/usr/bin/python3", "bench/peers/torch_gpt_step.py", "--preset", "medium", "--threads",
+                "2", "--warmup", "3", "--steps", "10"), p.command("medium", 2, 3, 10));
+        assertEquals("2", TorchPeer.environment(2).get("OMP_NUM_THREADS"));
+        assertEquals("2", TorchPeer.environment(2).get("OPENBLAS_NUM_THREADS"));
+        assertEquals("2", TorchPeer.environment(2).get("MKL_NUM_THREADS"));
+        assertEquals("PASSIVE", TorchPeer.environment(2).get("OMP_WAIT_POLICY"));
+        assertTrue(TorchPeer.defaultScript().toString().endsWith("torch_gpt_step.py"));
+    }
+
+    @Test
+    void oneTinyStepCountsAtLeastTheMatmulFlops() {
+        // not timed: a tiny model with batch 2 takes milliseconds
+        TrainingStep s = new TrainingStep("tiny", 2);
+        long[] f = s.ledgerFlopsOfOneStep();
+        assertTrue(Double.isFinite(s.lastLoss()));
+        Analytic a = new Analytic(s.config(), 2, s.config().context());
+        long matmul = 3 * a.forwardMatmulFlopsPerPass(); // forward + 2x backward
+        assertTrue(f[0] > matmul, f[0] + " <= " + matmul);
+        assertTrue(f[1] > 0);
+        assertTrue(f[2] > 0);
+        assertEquals(2 * 64, s.tokens());
+    }
+}
