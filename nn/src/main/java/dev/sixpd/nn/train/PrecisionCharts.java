@@ -40,19 +40,19 @@ final class PrecisionCharts {
     }
 
     /**
-     * Train loss against step (running mean over {@code steps/50} steps, at least 1, so four noisy curves stay
+     * Train loss against step (running mean over {@code steps/25} steps, at least 1, so four noisy curves stay
      * readable) as lines, validation losses as markers in the same colour.
      */
     static XYChart lossChart(PrecisionExperiment.Result r) {
         TrainSettings b = r.base();
         XYChart chart = new XYChartBuilder().width(1100).height(650)
                 .title(String.format(Locale.ROOT, "sixpd precision: %s preset, %d steps, gradient scale k = %s",
-                        b.preset(), b.steps(), pow2(r.gradScale())))
+                        b.preset(), b.steps(), PrecisionExperiment.pow2(r.gradScale())))
                 .xAxisTitle("step").yAxisTitle("loss (nats/token)").build();
         style(chart);
         int w = 1;
         for (PrecisionExperiment.Curve c : r.curves()) {
-            w = Math.max(w, c.train().length / 50);
+            w = Math.max(w, c.train().length / 25);
         }
         for (int k = 0; k < r.curves().size(); k++) {
             PrecisionExperiment.Curve c = r.curves().get(k);
@@ -106,9 +106,9 @@ final class PrecisionCharts {
         XYStyler st = chart.getStyler();
         st.setXAxisMin(-140.0);
         st.setXAxisMax(132.0);
-        double ymax = 0;
-        ymax = Math.max(ymax, addHistogram(chart, r.unscaled(), "fp32 run: g·k (k = " + pow2(r.gradScale())
-                + ", what FP16 without scaling stores)", COLORS[0]));
+        String k = PrecisionExperiment.pow2(r.gradScale());
+        double ymax = addHistogram(chart, r.unscaled(), "fp32 run: g·k (k = " + k
+                + ", what FP16 without scaling stores)", COLORS[0]);
         ymax = Math.max(ymax, addHistogram(chart, r.scaled(), "fp16-dynamic run: g·k·loss scale", COLORS[3]));
         double top = ymax > 0 ? ymax * 1.05 : 1;
         st.setYAxisMin(0.0);
@@ -168,12 +168,6 @@ final class PrecisionCharts {
 
     private static double log2(double v) {
         return Math.log(v) / Math.log(2);
-    }
-
-    /** "2^-10" for a power of two, else the number. */
-    static String pow2(double v) {
-        int e = Math.getExponent(v);
-        return v > 0 && Math.scalb(1.0, e) == v ? "2^" + e : String.format(Locale.ROOT, "%.4g", v);
     }
 
     static void writeLossChart(PrecisionExperiment.Result r, Path png) throws IOException {

@@ -221,7 +221,7 @@ public final class PrecisionExperiment {
             b.append(String.format(Locale.ROOT, "%-13s %10.4f %9.4f %8s %8d %10s %10s %9s %7.1fs%n",
                     r.setting().name(), r.trainLoss(), r.valLoss(),
                     Double.isFinite(rel) ? String.format(Locale.ROOT, "%+.1f%%", rel) : "-", r.skipped(),
-                    percent(r.flushedFraction()), percent(r.subnormalFraction()), scale(r.lossScale()),
+                    percent(r.flushedFraction()), percent(r.subnormalFraction()), pow2(r.lossScale()),
                     r.seconds()));
             if (r.error() != null) {
                 b.append("              stopped early: ").append(r.error()).append('\n');
@@ -244,12 +244,28 @@ public final class PrecisionExperiment {
         return String.format(Locale.ROOT, "%.2g%%", 100 * f);
     }
 
-    private static String scale(double s) {
-        if (s == 1) {
+    /** "2^-8" for a power of two (and "1" for 1), else the number with 4 significant digits. */
+    public static String pow2(double v) {
+        if (v == 1) {
             return "1";
         }
-        int e = Math.getExponent(s);
-        return Math.scalb(1.0, e) == s ? "2^" + e : String.format(Locale.ROOT, "%.3g", s);
+        int e = Math.getExponent(v);
+        return v > 0 && Math.scalb(1.0, e) == v ? "2^" + e : String.format(Locale.ROOT, "%.4g", v);
+    }
+
+    /** Parses "2^E" (E an integer) or a positive number: the gradient scale option. */
+    public static float parseScale(String text) {
+        String t = text.trim();
+        try {
+            float v = t.startsWith("2^") ? Math.scalb(1f, Integer.parseInt(t.substring(2))) : Float.parseFloat(t);
+            if (v > 0 && Float.isFinite(v)) {
+                return v;
+            }
+        } catch (NumberFormatException e) {
+            // reported below
+        }
+        throw new IllegalArgumentException("--grad-scale must be a positive number or 2^E (e.g. 2^-8, 0.00390625), "
+                + "got '" + text + "'");
     }
 
     /** The result as JSON: settings, rows, curves and both histograms. */

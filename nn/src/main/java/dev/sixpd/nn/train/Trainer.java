@@ -87,7 +87,10 @@ public final class Trainer {
         default void gradients(long step, List<Param> params, float multiplier) {
         }
 
-        /** After step {@code step} (1-based): its train loss, the validation loss (NaN if none), whether it was skipped and the loss scale the next step uses. */
+        /**
+         * After step {@code step} (1-based): its train loss, the validation loss (NaN if none at this step), whether
+         * it was skipped, and the loss scale the next step uses.
+         */
         default void step(long step, double loss, double valLoss, boolean skipped, float lossScale) {
         }
     }

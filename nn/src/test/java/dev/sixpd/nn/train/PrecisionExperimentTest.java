@@ -16,6 +16,7 @@ import java.util.List;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class PrecisionExperimentTest {
@@ -141,6 +142,20 @@ class PrecisionExperimentTest {
         assertTrue(lines[4].contains("2^14") && lines[4].contains("2.00%"), lines[4]);
         assertTrue(lines[5].contains("last 2 steps"), lines[5]);
         assertEquals("0", PrecisionExperiment.percent(0));
+    }
+
+    @Test
+    void gradScaleParsesPowersOfTwoAndNumbersAndNamesBadValues() {
+        assertEquals(0x1p-8f, PrecisionExperiment.parseScale("2^-8"));
+        assertEquals(0.5f, PrecisionExperiment.parseScale(" 0.5 "));
+        assertEquals("2^-8", PrecisionExperiment.pow2(0x1p-8));
+        assertEquals("1", PrecisionExperiment.pow2(1));
+        assertEquals("0.3000", PrecisionExperiment.pow2(0.3));
+        for (String bad : new String[]{"0", "-1", "2^x", "abc", "2^200"}) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> PrecisionExperiment.parseScale(bad));
+            assertTrue(e.getMessage().contains("--grad-scale") && e.getMessage().contains(bad), e.getMessage());
+        }
     }
 
     private static PrecisionExperiment.Row row(int i, double train, double val, long skipped, double flushed,
