@@ -70,6 +70,48 @@ public final class Trainer {
     private final Checkpoint.State resume;
     private final PrintStream out;
     private LongPredicate poison = step -> false;
+    private Observer observer = new Observer() { };
+    private float gradScale = 1f;
+
+    /**
+     * What a caller ({@link PrecisionExperiment}, tests) may see of a run, step by step. Both methods run on the
+     * training thread; the default methods do nothing.
+     */
+    interface Observer {
+        /**
+         * The gradients of step {@code step} (1-based) as backward left them: accumulated in FP32 (from activations
+         * and activation gradients stored in the working dtype), multiplied by {@code multiplier} = loss scale ×
+         * gradient scale, not yet stored in the working dtype. Called only for steps with a finite loss. Do not
+         * modify them.
+         */
+        default void gradients(long step, List<Param> params, float multiplier) {
+        }
+
+        /**
+         * After step {@code step} (1-based): its train loss, the validation loss (NaN if none at this step), whether
+         * it was skipped, and the loss scale the next step uses.
+         */
+        default void step(long step, double loss, double valLoss, boolean skipped, float lossScale) {
+        }
+    }
+
+    /** Lets {@code o} watch the run (replaces any earlier observer). */
+    void observe(Observer o) {
+        observer = o;
+    }
+
+    /**
+     * Multiplies the loss by {@code k} before backward and divides the gradients by {@code k} again in FP32 before
+     * the optimizer (after they were stored in the working dtype): the update is that of the unmultiplied loss,
+     * but the 16-bit activation and parameter gradients are {@code k} times smaller, as in a larger model whose
+     * gradients are that small. A power of two keeps the FP32 arithmetic exact. Default 1.
+     */
+    void gradScale(float k) {
+        if (!(k > 0) || !Float.isFinite(k)) {
+            throw new IllegalArgumentException("gradient scale must be a positive finite number, got " + k);
+        }
+        gradScale = k;
+    }
 
     /**
      * @param settings the run's settings (for a resumed run: as merged with the checkpoint's, see
@@ -186,7 +228,10 @@ public final class Trainer {
                         loss = Double.NaN;
                         break;
                     }
-                    model.backward(scaler.scale() / s.microBatches());
+                    model.backward(scaler.scale() * gradScale / s.microBatches());
+                }
+                if (Double.isFinite(loss)) {
+                    observer.gradients(step + 1, params, scaler.scale() * gradScale);
                 }
                 // 3. 16-bit gradients: what storing them in the working dtype flushes, then store them so;
                 //    unscale into FP32 and check for Inf/NaN (a scaled run skips such a step, shrinking the scale)
@@ -197,6 +242,9 @@ public final class Trainer {
                         gradStats.add(p.grad, 0, p.size());
                         Half.roundTo(dtype, p.grad, 0, p.size(), false);
                     }
+                }
+                if (Double.isFinite(loss) && gradScale != 1f) {
+                    Grads.scale(params, 1f / gradScale);
                 }
                 if (Double.isFinite(loss) && (dtype != DType.FP32 || scaler.mode() != LossScaler.Mode.NONE)) {
                     skipped = !scaler.unscaleAndCheck(params) && scaler.mode() != LossScaler.Mode.NONE;
@@ -236,6 +284,7 @@ public final class Trainer {
                     val = valNow;
                 }
                 writeLog(log, done, loss, valNow, tps, lr, norm, dtype, scaler, skipped, gradStats);
+                observer.step(done, loss, valNow, skipped, scaler.scale());
                 progress.step(done, loss, val, stepsDone * tokensPerStep / trainSeconds);
                 if (evalNow) {
                     progress.line(String.format(Locale.ROOT, "step %5d  train loss %.4f  val loss %.4f  lr %.3g"
