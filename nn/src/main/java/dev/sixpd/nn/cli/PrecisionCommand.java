@@ -69,6 +69,10 @@ public final class PrecisionCommand implements Callable<Integer> {
             + "before backward and the FP32 gradients divided by k before the optimizer: 2^E or a number (a power "
             + "of two keeps FP32 exact; default: " + GRAD_SCALE_TEXT + ")")
     String gradScale;
+    @Option(names = "--round-accumulator", paramLabel = "BLOCK", description = "two more runs, bf16-acc and "
+            + "fp16-dynamic-acc, whose weight matmuls round their running sum to the 16-bit dtype after every BLOCK "
+            + "products (1: a pure 16-bit accumulator). Slow (a simple kernel): try with --preset tiny")
+    Integer roundAccumulator;
     @Option(names = "--seed", paramLabel = "N", description = "seed of init and batches (default: " + SEED + ")")
     Long seed;
     @Option(names = "--threads", paramLabel = "N", description = "kernel threads (default: all cores)")
@@ -103,9 +107,15 @@ public final class PrecisionCommand implements Callable<Integer> {
         float k = PrecisionExperiment.parseScale(or(gradScale, GRAD_SCALE_TEXT));
         PrintStream stdout = System.out;
         stdout.printf(Locale.ROOT, "precision: %s preset, %d steps × batch %d, lr %s, seed %d, %d threads, gradient"
-                        + " scale k = %s; runs fp32, bf16, fp16, fp16-dynamic one after another%n", base.preset(),
-                nSteps, base.batch(), base.lr(), sd, base.threads(), PrecisionExperiment.pow2(k));
-        PrecisionExperiment.Result r = new PrecisionExperiment(base, k, dir, stdout).run();
+                        + " scale k = %s; runs %s one after another%n", base.preset(),
+                nSteps, base.batch(), base.lr(), sd, base.threads(), PrecisionExperiment.pow2(k),
+                String.join(", ", PrecisionExperiment.settings(or(roundAccumulator, 0)).stream()
+                        .map(PrecisionExperiment.Setting::name).toList()));
+        int acc = or(roundAccumulator, 0);
+        if (acc < 0) {
+            throw new UserException("--round-accumulator must be >= 1 products, got " + acc);
+        }
+        PrecisionExperiment.Result r = new PrecisionExperiment(base, k, acc, dir, stdout).run();
         stdout.println();
         stdout.print(PrecisionExperiment.table(r.rows()));
         stdout.println();

@@ -42,14 +42,28 @@ import java.util.Locale;
 public final class PrecisionExperiment {
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
-    /** One of the four settings: a file-friendly name, the working dtype and the loss scaling. */
-    public record Setting(String name, DType dtype, String lossScale) {
+    /**
+     * One setting: a file-friendly name, the working dtype, the loss scaling, and the products between roundings of
+     * the weight matmuls' accumulator to the working dtype (0: FP32 accumulator).
+     */
+    public record Setting(String name, DType dtype, String lossScale, int accumulatorBlock) {
     }
 
     /** The four settings, in table order. */
-    public static final List<Setting> SETTINGS = List.of(new Setting("fp32", DType.FP32, "none"),
-            new Setting("bf16", DType.BF16, "none"), new Setting("fp16", DType.FP16, "none"),
-            new Setting("fp16-dynamic", DType.FP16, "dynamic"));
+    public static final List<Setting> SETTINGS = List.of(new Setting("fp32", DType.FP32, "none", 0),
+            new Setting("bf16", DType.BF16, "none", 0), new Setting("fp16", DType.FP16, "none", 0),
+            new Setting("fp16-dynamic", DType.FP16, "dynamic", 0));
+
+    /** The four settings, and with {@code accumulatorBlock > 0} bf16 and fp16-dynamic with a 16-bit accumulator. */
+    public static List<Setting> settings(int accumulatorBlock) {
+        if (accumulatorBlock <= 0) {
+            return SETTINGS;
+        }
+        List<Setting> s = new ArrayList<>(SETTINGS);
+        s.add(new Setting("bf16-acc", DType.BF16, "none", accumulatorBlock));
+        s.add(new Setting("fp16-dynamic-acc", DType.FP16, "dynamic", accumulatorBlock));
+        return List.copyOf(s);
+    }
 
     /**
      * What one run ended with.
@@ -75,7 +89,7 @@ public final class PrecisionExperiment {
     /**
      * The experiment's outcome.
      *
-     * @param rows           one per setting, in {@link #SETTINGS} order
+     * @param rows           one per setting, in {@link #settings} order
      * @param curves         one per setting
      * @param unscaled       FP32 run: histogram of g·k over all steps (classified for FP16)
      * @param scaled         FP16 dynamic run: histogram of g·k·scale over all steps (classified for FP16)
@@ -89,6 +103,7 @@ public final class PrecisionExperiment {
     private final float gradScale;
     private final Path out;
     private final PrintStream report;
+    private final List<Setting> settings;
 
     /**
      * @param base      the run settings shared by all four (precision, loss scale, output and log are replaced)
@@ -97,6 +112,15 @@ public final class PrecisionExperiment {
      * @param report    where one line per finished run goes
      */
     public PrecisionExperiment(TrainSettings base, float gradScale, Path out, PrintStream report) {
+        this(base, gradScale, 0, out, report);
+    }
+
+    /**
+     * The experiment with two more runs when {@code accumulatorBlock > 0}: bf16 and fp16-dynamic with the weight
+     * matmuls' running sum rounded to the working dtype after every {@code accumulatorBlock} products.
+     */
+    public PrecisionExperiment(TrainSettings base, float gradScale, int accumulatorBlock, Path out,
+                               PrintStream report) {
         base.validate();
         if (!(gradScale > 0) || !Float.isFinite(gradScale)) {
             throw new IllegalArgumentException("--grad-scale must be a positive finite number, got " + gradScale);
@@ -105,6 +129,7 @@ public final class PrecisionExperiment {
         this.gradScale = gradScale;
         this.out = out;
         this.report = report;
+        this.settings = settings(accumulatorBlock);
     }
 
     /** Runs the four settings one after another and returns what they ended with. */
@@ -113,8 +138,9 @@ public final class PrecisionExperiment {
         List<Curve> curves = new ArrayList<>();
         GradStats unscaled = new GradStats(DType.FP16);
         GradStats scaled = new GradStats(DType.FP16);
-        for (Setting st : SETTINGS) {
-            GradStats hist = st.dtype() == DType.FP32 ? unscaled : st.lossScale().equals("dynamic") ? scaled : null;
+        for (Setting st : settings) {
+            GradStats hist = st.accumulatorBlock() > 0 ? null : st.dtype() == DType.FP32 ? unscaled
+                    : st.lossScale().equals("dynamic") ? scaled : null;
             runOne(st, hist, rows, curves);
         }
         return new Result(List.copyOf(rows), List.copyOf(curves), unscaled, scaled, gradScale, base);
@@ -131,6 +157,7 @@ public final class PrecisionExperiment {
         float[] lastScale = {1f};
         Trainer t = new Trainer(s, null, new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8));
         t.gradScale(gradScale);
+        t.roundAccumulator(st.accumulatorBlock());
         t.observe(new Trainer.Observer() {
             @Override
             public void gradients(long step, List<Param> params, float multiplier) {
@@ -185,7 +212,7 @@ public final class PrecisionExperiment {
             vv[i] = val.get(i);
         }
         curves.add(new Curve(st, tr, vs, vv));
-        report.printf(Locale.ROOT, "%-13s done in %5.1f s: train loss %.4f, val loss %.4f, flushed %s, skipped %d%s%n",
+        report.printf(Locale.ROOT, "%-16s done in %5.1f s: train loss %.4f, val loss %.4f, flushed %s, skipped %d%s%n",
                 st.name(), secs, trainLoss, valLoss, percent(row.flushedFraction()), row.skipped(),
                 error != null ? " (stopped: " + error + ")" : "");
         report.flush();
@@ -208,7 +235,7 @@ public final class PrecisionExperiment {
     public static String table(List<Row> rows) {
         StringBuilder b = new StringBuilder();
         int last = rows.isEmpty() ? 0 : rows.get(0).lastSteps();
-        b.append(String.format(Locale.ROOT, "%-13s %10s %9s %8s %8s %10s %10s %9s %8s%n", "run", "train loss",
+        b.append(String.format(Locale.ROOT, "%-16s %10s %9s %8s %8s %10s %10s %9s %8s%n", "run", "train loss",
                 "val loss", "vs fp32", "skipped", "flushed", "subnormal", "scale", "time"));
         double ref = Double.NaN;
         for (Row r : rows) {
@@ -218,13 +245,13 @@ public final class PrecisionExperiment {
         }
         for (Row r : rows) {
             double rel = 100 * (r.valLoss() / ref - 1);
-            b.append(String.format(Locale.ROOT, "%-13s %10.4f %9.4f %8s %8d %10s %10s %9s %7.1fs%n",
+            b.append(String.format(Locale.ROOT, "%-16s %10.4f %9.4f %8s %8d %10s %10s %9s %7.1fs%n",
                     r.setting().name(), r.trainLoss(), r.valLoss(),
                     Double.isFinite(rel) ? String.format(Locale.ROOT, "%+.1f%%", rel) : "-", r.skipped(),
                     percent(r.flushedFraction()), percent(r.subnormalFraction()), pow2(r.lossScale()),
                     r.seconds()));
             if (r.error() != null) {
-                b.append("              stopped early: ").append(r.error()).append('\n');
+                b.append("                 stopped early: ").append(r.error()).append('\n');
             }
         }
         b.append(String.format(Locale.ROOT, "train loss: mean of the last %d steps; val loss: at the end, vs fp32 "
@@ -283,6 +310,9 @@ public final class PrecisionExperiment {
             n.put("name", row.setting().name());
             n.put("precision", row.setting().dtype().name().toLowerCase(Locale.ROOT));
             n.put("loss_scale", row.setting().lossScale());
+            if (row.setting().accumulatorBlock() > 0) {
+                n.put("accumulator_rounded_every", row.setting().accumulatorBlock());
+            }
             n.put("train_loss", row.trainLoss());
             n.put("train_loss_last_steps", row.lastSteps());
             n.put("val_loss", row.valLoss());

@@ -3,6 +3,7 @@ package dev.sixpd.nn.train;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.sixpd.nn.Accumulator;
 import dev.sixpd.nn.Generator;
 import dev.sixpd.nn.Gpt;
 import dev.sixpd.nn.GptConfig;
@@ -72,6 +73,7 @@ public final class Trainer {
     private LongPredicate poison = step -> false;
     private Observer observer = new Observer() { };
     private float gradScale = 1f;
+    private int accumulatorBlock = 0;
 
     /**
      * What a caller ({@link PrecisionExperiment}, tests) may see of a run, step by step. Both methods run on the
@@ -93,6 +95,17 @@ public final class Trainer {
          */
         default void step(long step, double loss, double valLoss, boolean skipped, float lossScale) {
         }
+    }
+
+    /**
+     * Rounds the running sum of the weight matmuls to the working dtype after every {@code block} products
+     * ({@link Accumulator}; ignored in FP32); {@code 0}, the default, accumulates in FP32.
+     */
+    void roundAccumulator(int block) {
+        if (block < 0) {
+            throw new IllegalArgumentException("--round-accumulator must be >= 0 products (0: FP32), got " + block);
+        }
+        accumulatorBlock = block;
     }
 
     /** Lets {@code o} watch the run (replaces any earlier observer). */
@@ -175,6 +188,9 @@ public final class Trainer {
             p.setWorkingDtype(dtype);
         }
         model.setActivationDtype(dtype);
+        if (accumulatorBlock > 0 && dtype != DType.FP32) {
+            model.setAccumulator(new Accumulator(dtype, accumulatorBlock));
+        }
         LossScaler scaler = LossScaler.parse(s.lossScale());
         if (resume != null && resume.train().has("loss_scaler")) {
             JsonNode ls = resume.train().get("loss_scaler");

@@ -125,6 +125,26 @@ class PrecisionExperimentTest {
     }
 
     @Test
+    void aSixteenBitAccumulatorAddsTwoRunsThatDifferFromTheFp32AccumulatorOnes() throws Exception {
+        PrecisionExperiment.Result r = new PrecisionExperiment(tiny(2), 1f, 1, dir.resolve("acc"), quiet()).run();
+        assertEquals(6, r.rows().size());
+        PrecisionExperiment.Row bf16 = r.rows().get(1);
+        PrecisionExperiment.Row bf16acc = r.rows().get(4);
+        assertEquals("bf16-acc", bf16acc.setting().name());
+        assertEquals("fp16-dynamic-acc", r.rows().get(5).setting().name());
+        for (PrecisionExperiment.Row row : r.rows()) {
+            assertNull(row.error(), row.setting().name());
+            assertTrue(Double.isFinite(row.valLoss()), row.setting().name());
+        }
+        // the first step's loss (a forward with the same weights) already differs: BF16 keeps 8 bits of the sum
+        double first = r.curves().get(1).train()[0];
+        double firstAcc = r.curves().get(4).train()[0];
+        assertTrue(first != firstAcc, first + " vs " + firstAcc);
+        assertTrue(Math.abs(first - firstAcc) < 0.1 * first, first + " vs " + firstAcc);
+        assertTrue(bf16.valLoss() > 0);
+    }
+
+    @Test
     void tableHasOneLinePerRunWithRelativeValLossPercentagesAndScale() {
         List<PrecisionExperiment.Row> rows = List.of(
                 row(0, 1.5, 1.6, 0, 0, 0, 1),
