@@ -93,6 +93,11 @@ public final class PrecisionCommand implements Callable<Integer> {
         if (synthetic != null && synthetic < 1) {
             throw new UserException("--synthetic must be >= 1 characters, got " + synthetic);
         }
+        int acc = or(roundAccumulator, 0);
+        if (roundAccumulator != null && acc < 1) {
+            throw new UserException("--round-accumulator must be >= 1 products, got " + acc);
+        }
+        float k = PrecisionExperiment.parseScale(or(gradScale, GRAD_SCALE_TEXT));
         int nSteps = or(steps, STEPS);
         long sd = or(seed, SEED);
         TrainSettings.DataSpec d = data != null ? TrainSettings.DataSpec.file(data)
@@ -104,17 +109,13 @@ public final class PrecisionCommand implements Callable<Integer> {
                 or(threads, Runtime.getRuntime().availableProcessors()), dir, null,
                 or(evalEvery, Math.max(1, nSteps / 10)), or(evalWindows, 32), 0, 0, false, false, null, DType.FP32,
                 "none");
-        float k = PrecisionExperiment.parseScale(or(gradScale, GRAD_SCALE_TEXT));
+        base.validate();
         PrintStream stdout = System.out;
         stdout.printf(Locale.ROOT, "precision: %s preset, %d steps × batch %d, lr %s, seed %d, %d threads, gradient"
                         + " scale k = %s; runs %s one after another%n", base.preset(),
                 nSteps, base.batch(), base.lr(), sd, base.threads(), PrecisionExperiment.pow2(k),
-                String.join(", ", PrecisionExperiment.settings(or(roundAccumulator, 0)).stream()
+                String.join(", ", PrecisionExperiment.settings(acc).stream()
                         .map(PrecisionExperiment.Setting::name).toList()));
-        int acc = or(roundAccumulator, 0);
-        if (acc < 0) {
-            throw new UserException("--round-accumulator must be >= 1 products, got " + acc);
-        }
         PrecisionExperiment.Result r = new PrecisionExperiment(base, k, acc, dir, stdout).run();
         stdout.println();
         stdout.print(PrecisionExperiment.table(r.rows()));

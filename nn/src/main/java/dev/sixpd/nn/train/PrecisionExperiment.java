@@ -254,9 +254,10 @@ public final class PrecisionExperiment {
                 b.append("                 stopped early: ").append(r.error()).append('\n');
             }
         }
-        b.append(String.format(Locale.ROOT, "train loss: mean of the last %d steps; val loss: at the end, vs fp32 "
-                + "relative to the fp32 run's; flushed / subnormal: of the nonzero FP32 gradient values, all steps, "
-                + "in the run's dtype; scale: the loss scale at the end%n", last));
+        b.append(String.format(Locale.ROOT, "train loss: mean of the last %d steps; val loss: at the end (vs fp32: "
+                + "relative to the fp32 run's); scale: the loss scale at the end%n"
+                + "flushed / subnormal: of the nonzero FP32 parameter-gradient values of all steps, what storing them"
+                + " in the run's dtype makes zero / subnormal%n", last));
         return b.toString();
     }
 

@@ -153,7 +153,7 @@ class PrecisionExperimentTest {
                 row(3, 1.5, 1.6, 2, 0, 0.02, 16384));
         String t = PrecisionExperiment.table(rows);
         String[] lines = t.split("\n");
-        assertEquals(6, lines.length, t);
+        assertEquals(7, lines.length, t);
         assertTrue(lines[0].startsWith("run ") && lines[0].contains("flushed") && lines[0].contains("vs fp32"), t);
         assertTrue(lines[1].startsWith("fp32 ") && lines[1].contains("+0.0%"), lines[1]);
         assertTrue(lines[2].contains("+1.0%"), lines[2]);
