@@ -34,7 +34,8 @@ import java.util.concurrent.Callable;
                 "Flushed = nonzero FP32 parameter-gradient values that storing them in the run's dtype turns into "
                         + "zero, over all steps (counted before the rounding, no second backward; activation "
                         + "gradients that underflow inside backward are not counted, so this understates FP16's "
-                        + "loss). Default: about 3-4 minutes on 2 cores."},
+                        + "loss; --fp32-reference counts against an FP32 backward of the same step instead, at "
+                        + "about twice the cost). Default: about 3-4 minutes on 2 cores."},
         footer = {"", "Output (--out, default " + PrecisionCommand.OUT + "): table.txt, summary.json, loss.png, "
                 + "grad-histogram.png, <run>.jsonl (the train --log format), checkpoint-<run>/.",
                 "", "Examples:", "  sixpd precision", "  sixpd precision --preset tiny --steps 200 --grad-scale 1",
@@ -73,6 +74,10 @@ public final class PrecisionCommand implements Callable<Integer> {
             + "fp16-dynamic-acc, whose weight matmuls round their running sum to the 16-bit dtype after every BLOCK "
             + "products (1: a pure 16-bit accumulator). Slow (a simple kernel): try with --preset tiny")
     Integer roundAccumulator;
+    @Option(names = "--fp32-reference", description = "also run each 16-bit step's backward in FP32 and report "
+            + "the gradient values it makes nonzero that the 16-bit run has as zero (underflow anywhere in backward, "
+            + "not only in the final store); about 1.5-2x the time")
+    boolean fp32Reference;
     @Option(names = "--seed", paramLabel = "N", description = "seed of init and batches (default: " + SEED + ")")
     Long seed;
     @Option(names = "--threads", paramLabel = "N", description = "kernel threads (default: all cores)")
@@ -116,7 +121,7 @@ public final class PrecisionCommand implements Callable<Integer> {
                 nSteps, base.batch(), base.lr(), sd, base.threads(), PrecisionExperiment.pow2(k),
                 String.join(", ", PrecisionExperiment.settings(acc).stream()
                         .map(PrecisionExperiment.Setting::name).toList()));
-        PrecisionExperiment.Result r = new PrecisionExperiment(base, k, acc, dir, stdout).run();
+        PrecisionExperiment.Result r = new PrecisionExperiment(base, k, acc, fp32Reference, dir, stdout).run();
         stdout.println();
         stdout.print(PrecisionExperiment.table(r.rows()));
         stdout.println();

@@ -73,13 +73,15 @@ public final class PrecisionExperiment {
      * @param skipped           steps skipped because a gradient overflowed
      * @param flushedFraction   flushed / nonzero gradient values, over all steps
      * @param subnormalFraction subnormal / nonzero gradient values, over all steps
+     * @param refFlushedFraction with the FP32 reference: of the values nonzero in the FP32 reference backward, the
+     *                          fraction zero in the run's gradients, over all steps; NaN without it (or in FP32)
      * @param lossScale         the loss scale at the end (1 without scaling)
      * @param seconds           wall time of the run, setup and evaluation included
      * @param error             null, or why the run stopped early (e.g. a non-finite loss)
      */
     public record Row(Setting setting, double trainLoss, int lastSteps, double valLoss, long steps, long skipped,
-                      double flushedFraction, double subnormalFraction, long overflow, double lossScale,
-                      double seconds, String error) {
+                      double flushedFraction, double subnormalFraction, double refFlushedFraction, long overflow,
+                      double lossScale, double seconds, String error) {
     }
 
     /** Train loss of every step ({@code train[i]} is step i + 1) and the validation losses of one run. */
@@ -104,6 +106,7 @@ public final class PrecisionExperiment {
     private final Path out;
     private final PrintStream report;
     private final List<Setting> settings;
+    private final boolean fp32Reference;
 
     /**
      * @param base      the run settings shared by all four (precision, loss scale, output and log are replaced)
@@ -112,15 +115,17 @@ public final class PrecisionExperiment {
      * @param report    where one line per finished run goes
      */
     public PrecisionExperiment(TrainSettings base, float gradScale, Path out, PrintStream report) {
-        this(base, gradScale, 0, out, report);
+        this(base, gradScale, 0, false, out, report);
     }
 
     /**
      * The experiment with two more runs when {@code accumulatorBlock > 0}: bf16 and fp16-dynamic with the weight
-     * matmuls' running sum rounded to the working dtype after every {@code accumulatorBlock} products.
+     * matmuls' running sum rounded to the working dtype after every {@code accumulatorBlock} products; with
+     * {@code fp32Reference} every 16-bit step also runs an FP32 reference backward ({@link Trainer#fp32Reference})
+     * and the rows carry {@link Row#refFlushedFraction()}.
      */
-    public PrecisionExperiment(TrainSettings base, float gradScale, int accumulatorBlock, Path out,
-                               PrintStream report) {
+    public PrecisionExperiment(TrainSettings base, float gradScale, int accumulatorBlock, boolean fp32Reference,
+                               Path out, PrintStream report) {
         base.validate();
         if (!(gradScale > 0) || !Float.isFinite(gradScale)) {
             throw new IllegalArgumentException("--grad-scale must be a positive finite number, got " + gradScale);
@@ -130,6 +135,7 @@ public final class PrecisionExperiment {
         this.out = out;
         this.report = report;
         this.settings = settings(accumulatorBlock);
+        this.fp32Reference = fp32Reference;
     }
 
     /** Runs the four settings one after another and returns what they ended with. */
@@ -158,6 +164,8 @@ public final class PrecisionExperiment {
         Trainer t = new Trainer(s, null, new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8));
         t.gradScale(gradScale);
         t.roundAccumulator(st.accumulatorBlock());
+        t.fp32Reference(fp32Reference);
+        long[] ref = {0, 0};
         t.observe(new Trainer.Observer() {
             @Override
             public void gradients(long step, List<Param> params, float multiplier) {
@@ -181,6 +189,12 @@ public final class PrecisionExperiment {
                 }
                 lastScale[0] = lossScale;
             }
+
+            @Override
+            public void reference(long step, long nonzero, long flushed) {
+                ref[0] += nonzero;
+                ref[1] += flushed;
+            }
         });
         long t0 = System.nanoTime();
         String error = null;
@@ -199,7 +213,8 @@ public final class PrecisionExperiment {
         double trainLoss = train.isEmpty() ? Double.NaN : sum / last;
         double valLoss = val.isEmpty() || error != null ? Double.NaN : val.get(val.size() - 1);
         Row row = new Row(st, trainLoss, last, valLoss, train.size(), skipped[0], counts.flushedFraction(),
-                counts.subnormalFraction(), counts.overflow(), lastScale[0], secs, error);
+                counts.subnormalFraction(), ref[0] > 0 ? (double) ref[1] / ref[0] : Double.NaN, counts.overflow(),
+                lastScale[0], secs, error);
         rows.add(row);
         double[] tr = new double[train.size()];
         for (int i = 0; i < tr.length; i++) {
@@ -235,21 +250,24 @@ public final class PrecisionExperiment {
     public static String table(List<Row> rows) {
         StringBuilder b = new StringBuilder();
         int last = rows.isEmpty() ? 0 : rows.get(0).lastSteps();
-        b.append(String.format(Locale.ROOT, "%-16s %10s %9s %8s %8s %10s %10s %9s %8s%n", "run", "train loss",
-                "val loss", "vs fp32", "skipped", "flushed", "subnormal", "scale", "time"));
-        double ref = Double.NaN;
+        boolean ref = rows.stream().anyMatch(r -> !Double.isNaN(r.refFlushedFraction()));
+        String refHeader = ref ? String.format(Locale.ROOT, " %11s", "vs FP32 ref") : "";
+        b.append(String.format(Locale.ROOT, "%-16s %10s %9s %8s %8s %10s %10s%s %9s %8s%n", "run", "train loss",
+                "val loss", "vs fp32", "skipped", "flushed", "subnormal", refHeader, "scale", "time"));
+        double fp32 = Double.NaN;
         for (Row r : rows) {
             if (r.setting().dtype() == DType.FP32) {
-                ref = r.valLoss();
+                fp32 = r.valLoss();
             }
         }
         for (Row r : rows) {
-            double rel = 100 * (r.valLoss() / ref - 1);
-            b.append(String.format(Locale.ROOT, "%-16s %10.4f %9.4f %8s %8d %10s %10s %9s %7.1fs%n",
+            double rel = 100 * (r.valLoss() / fp32 - 1);
+            b.append(String.format(Locale.ROOT, "%-16s %10.4f %9.4f %8s %8d %10s %10s%s %9s %7.1fs%n",
                     r.setting().name(), r.trainLoss(), r.valLoss(),
                     Double.isFinite(rel) ? String.format(Locale.ROOT, "%+.1f%%", rel) : "-", r.skipped(),
-                    percent(r.flushedFraction()), percent(r.subnormalFraction()), pow2(r.lossScale()),
-                    r.seconds()));
+                    percent(r.flushedFraction()), percent(r.subnormalFraction()),
+                    ref ? String.format(Locale.ROOT, " %11s", Double.isNaN(r.refFlushedFraction()) ? "-"
+                            : percent(r.refFlushedFraction())) : "", pow2(r.lossScale()), r.seconds()));
             if (r.error() != null) {
                 b.append("                 stopped early: ").append(r.error()).append('\n');
             }
@@ -258,6 +276,10 @@ public final class PrecisionExperiment {
                 + "relative to the fp32 run's); scale: the loss scale at the end%n"
                 + "flushed / subnormal: of the nonzero FP32 parameter-gradient values of all steps, what storing them"
                 + " in the run's dtype makes zero / subnormal%n", last));
+        if (ref) {
+            b.append("vs FP32 ref: of the parameter-gradient values an FP32 backward of the same step makes nonzero,"
+                    + " the fraction that are zero in the run's (underflow anywhere in backward)\n");
+        }
         return b.toString();
     }
 
@@ -321,6 +343,9 @@ public final class PrecisionExperiment {
             n.put("skipped_steps", row.skipped());
             n.put("grad_flushed_frac", row.flushedFraction());
             n.put("grad_subnormal_frac", row.subnormalFraction());
+            if (!Double.isNaN(row.refFlushedFraction())) {
+                n.put("grad_flushed_frac_fp32_ref", row.refFlushedFraction());
+            }
             n.put("grad_overflow", row.overflow());
             n.put("final_loss_scale", row.lossScale());
             n.put("seconds", row.seconds());

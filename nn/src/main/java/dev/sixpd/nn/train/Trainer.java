@@ -74,6 +74,7 @@ public final class Trainer {
     private Observer observer = new Observer() { };
     private float gradScale = 1f;
     private int accumulatorBlock = 0;
+    private boolean fp32Reference = false;
 
     /**
      * What a caller ({@link PrecisionExperiment}, tests) may see of a run, step by step. Both methods run on the
@@ -95,6 +96,24 @@ public final class Trainer {
          */
         default void step(long step, double loss, double valLoss, boolean skipped, float lossScale) {
         }
+
+        /**
+         * With {@link #fp32Reference}: of the parameter-gradient values of step {@code step} that the FP32
+         * reference backward makes nonzero ({@code nonzero}), how many are zero in the working dtype's gradients
+         * ({@code flushed}).
+         */
+        default void reference(long step, long nonzero, long flushed) {
+        }
+    }
+
+    /**
+     * In a 16-bit run, also runs each step's forward and backward a second time with FP32 activations, activation
+     * gradients and accumulator (the same working weights, batch and loss multiplier), and counts the gradient
+     * values that are nonzero there but zero in the 16-bit run's gradients: underflow anywhere in backward, not
+     * only in the final store. Costs a second forward and backward per step (off by default; not in the ledger).
+     */
+    void fp32Reference(boolean on) {
+        fp32Reference = on;
     }
 
     /**
@@ -259,6 +278,13 @@ public final class Trainer {
                         Half.roundTo(dtype, p.grad, 0, p.size(), false);
                     }
                 }
+                double refFlushed = Double.NaN;
+                if (fp32Reference && Double.isFinite(loss) && dtype != DType.FP32) {
+                    long[] c = referenceFlushes(model, params, batch, microB, T,
+                            scaler.scale() * gradScale / s.microBatches());
+                    refFlushed = c[0] == 0 ? 0 : (double) c[1] / c[0];
+                    observer.reference(step + 1, c[0], c[1]);
+                }
                 if (Double.isFinite(loss) && gradScale != 1f) {
                     Grads.scale(params, 1f / gradScale);
                 }
@@ -299,7 +325,7 @@ public final class Trainer {
                     valNow = evaluate(model, valBatches, T);
                     val = valNow;
                 }
-                writeLog(log, done, loss, valNow, tps, lr, norm, dtype, scaler, skipped, gradStats);
+                writeLog(log, done, loss, valNow, tps, lr, norm, dtype, scaler, skipped, gradStats, refFlushed);
                 observer.step(done, loss, valNow, skipped, scaler.scale());
                 progress.step(done, loss, val, stepsDone * tokensPerStep / trainSeconds);
                 if (evalNow) {
@@ -345,6 +371,57 @@ public final class Trainer {
     }
 
     // ------------------------------------------------------------------------------------------------------------
+
+    /**
+     * The FP32 reference of one step (see {@link #fp32Reference}): keeps the 16-bit gradients, reruns the step's
+     * micro-batches with FP32 activations and accumulator, backward with {@code multiplier}, counts, and puts the
+     * 16-bit gradients back. Returns {values nonzero in the reference, of those zero in the 16-bit gradients}.
+     */
+    private static long[] referenceFlushes(Gpt model, List<Param> params, Dataset.Batch batch, int microB, int T,
+                                           float multiplier) {
+        float[][] kept = new float[params.size()][];
+        for (int i = 0; i < kept.length; i++) {
+            kept[i] = params.get(i).grad.clone();
+        }
+        DType dtype = model.activationDtype();
+        Accumulator acc = model.accumulator();
+        boolean ledger = Ledger.enabled();
+        Ledger.setEnabled(false);
+        try {
+            model.setActivationDtype(DType.FP32);
+            model.setAccumulator(Accumulator.FP32);
+            Grads.zero(params);
+            int[] x = new int[microB * T];
+            int[] y = new int[microB * T];
+            for (int m = 0; m < batch.batch() / microB; m++) {
+                System.arraycopy(batch.inputs(), m * microB * T, x, 0, microB * T);
+                System.arraycopy(batch.targets(), m * microB * T, y, 0, microB * T);
+                model.forward(x, y, microB, T);
+                model.backward(multiplier);
+            }
+        } finally {
+            model.setActivationDtype(dtype);
+            model.setAccumulator(acc);
+            Ledger.setEnabled(ledger);
+        }
+        long nonzero = 0;
+        long flushed = 0;
+        for (int i = 0; i < kept.length; i++) {
+            float[] ref = params.get(i).grad;
+            float[] g = kept[i];
+            for (int j = 0; j < g.length; j++) {
+                // nonzero (and finite) in FP32, zero in the 16-bit gradients
+                if (ref[j] != 0f && Float.isFinite(ref[j])) {
+                    nonzero++;
+                    if (g[j] == 0f) {
+                        flushed++;
+                    }
+                }
+            }
+            System.arraycopy(g, 0, ref, 0, g.length);
+        }
+        return new long[]{nonzero, flushed};
+    }
 
     /** Prints (and with {@code --ledger-json} writes) the FLOP/byte ledger of the training steps just run. */
     private void ledgerReport(GptConfig cfg, Gpt model, AdamW opt, int microB, int T, long steps,
@@ -447,8 +524,8 @@ public final class Trainer {
     }
 
     private static void writeLog(BufferedWriter log, long step, double loss, double val, double tps, double lr,
-                                 double norm, DType dtype, LossScaler scaler, boolean skipped, GradStats gs)
-            throws IOException {
+                                 double norm, DType dtype, LossScaler scaler, boolean skipped, GradStats gs,
+                                 double refFlushed) throws IOException {
         if (log == null) {
             return;
         }
@@ -472,6 +549,10 @@ public final class Trainer {
             o.put("grad_flushed_frac", gs.flushedFraction());
             o.put("grad_subnormal", gs.subnormal());
             o.put("grad_overflow", gs.overflow());
+            if (!Double.isNaN(refFlushed)) {
+                // against an FP32 reference backward of the same step (--fp32-reference)
+                o.put("grad_flushed_frac_fp32_ref", refFlushed);
+            }
         }
         log.write(JSON.writeValueAsString(o));
         log.newLine();
