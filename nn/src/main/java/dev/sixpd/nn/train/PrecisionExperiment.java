@@ -35,9 +35,15 @@ import java.util.Locale;
  * run's dtype would: <em>flushed</em> = nonzero in FP32, zero in the dtype; <em>subnormal</em> = lands as a
  * subnormal. This is the cheap measure (no second FP32 backward): activation gradients that already underflowed
  * inside backward show up as smaller or zero parameter gradients, not as flushed ones, so it understates FP16's
- * loss. The fractions are over all steps (sum of counts / sum of nonzero values). The histogram of log2|g| is that of
- * the FP32 run's gradients times k (what FP16 without scaling has to store), summed over all steps, beside that of
- * the dynamic run's gradients times its loss scale.
+ * loss. With the FP32 reference ({@link Trainer#fp32Reference}, a second forward and backward per step) the rows
+ * also carry the fraction of values nonzero in an FP32 backward of the same step but zero in the run's gradients,
+ * which counts underflow anywhere in backward. The fractions are over all steps (sum of counts / sum of nonzero
+ * values). Optionally two more runs round the weight matmuls' accumulator to 16 bits ({@link #settings(int)}).
+ * The histogram of log2|g| is that of the FP32 run's gradients times k (what FP16 without scaling has to store),
+ * summed over all steps, beside that of the dynamic run's gradients times its loss scale.
+ *
+ * <p>Not thread-safe; the runs go one after another on the calling thread (kernels use {@link
+ * dev.sixpd.tensor.Parallel} with the settings' thread count).
  */
 public final class PrecisionExperiment {
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);

@@ -56,6 +56,9 @@ import java.util.function.LongPredicate;
  *   <li>a non-finite loss or gradient norm stops the run, naming the step; the last checkpoint is kept;</li>
  *   <li>clip the global gradient norm, AdamW update with {@code lr(s)}.</li>
  * </ol>
+ * In a 16-bit run the gradients are stored in the working dtype after backward, then unscaled into FP32 (loss
+ * scale, and the gradient scale of {@link #gradScale}) before the optimizer; a step with Inf/NaN gradients is
+ * skipped when a loss scaler is on.
  * Same settings, seed and thread count give bit-identical losses; so does stopping and resuming from a checkpoint.
  */
 public final class Trainer {
