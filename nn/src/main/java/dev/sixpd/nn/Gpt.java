@@ -6,7 +6,6 @@ import dev.sixpd.tensor.CrossEntropy;
 import dev.sixpd.tensor.DType;
 import dev.sixpd.tensor.Encoder;
 import dev.sixpd.tensor.Gelu;
-import dev.sixpd.tensor.Gemm;
 import dev.sixpd.tensor.Half;
 import dev.sixpd.tensor.LayerNorm;
 import dev.sixpd.tensor.Ledger;
@@ -111,6 +110,8 @@ public final class Gpt {
 
     /** Storage dtype of activations: FP32, or BF16/FP16 (values rounded to that grid after each op). */
     private DType activationDtype = DType.FP32;
+    /** Accumulator of the weight matmuls (Linear layers, LM head); FP32 by default. */
+    private Accumulator accumulator = Accumulator.FP32;
 
     // the batch of the last forward, for backward
     private int lastB;
@@ -299,6 +300,18 @@ public final class Gpt {
         activationDtype = dtype;
     }
 
+    /**
+     * Sets the accumulator of the weight matmuls (the Linear layers and the LM head, forward and backward; not
+     * attention's); {@link Accumulator#FP32} by default.
+     */
+    public void setAccumulator(Accumulator acc) {
+        accumulator = java.util.Objects.requireNonNull(acc, "accumulator");
+    }
+
+    public Accumulator accumulator() {
+        return accumulator;
+    }
+
     public DType activationDtype() {
         return activationDtype;
     }
@@ -325,7 +338,7 @@ public final class Gpt {
             // final LayerNorm, then logits = lnf · wteᵀ (the LM head is the token embedding)
             LayerNorm.forward(lnf, lnfMean, lnfRstd, res3[L - 1], lnfw.working(), lnfb.working(), N, C);
             act(lnf, N * C);
-            Gemm.gemm(false, true, N, V, C, 1f, lnf, 0, C, wte.working(), 0, C, 0f, logits, 0, V);
+            accumulator.gemm(false, true, N, V, C, 1f, lnf, 0, C, wte.working(), 0, C, 0f, logits, 0, V);
             act(logits, N * V);
             lastB = B;
             lastT = T;
@@ -355,22 +368,22 @@ public final class Gpt {
         // attention sub-block
         LayerNorm.forward(ln1[l], ln1Mean[l], ln1Rstd[l], x, ln1w[l].working(), ln1b[l].working(), N, C);
         act(ln1[l], N * C);
-        Linear.forward(qkv[l], ln1[l], qkvw[l].working(), qkvb[l].working(), N, C, 3 * C);
+        Linear.forward(accumulator, qkv[l], ln1[l], qkvw[l].working(), qkvb[l].working(), N, C, 3 * C);
         act(qkv[l], 3 * N * C);
         Attention.forward(atty[l], att[l], qkv[l], B, T, C, NH);
         act(atty[l], N * C);
         act(att[l], B * NH * T * T);
-        Linear.forward(res2[l], atty[l], attprojw[l].working(), attprojb[l].working(), N, C, C);
+        Linear.forward(accumulator, res2[l], atty[l], attprojw[l].working(), attprojb[l].working(), N, C, C);
         addInPlace(res2[l], x, N * C);  // res2 = x + attn
         act(res2[l], N * C);
         // MLP sub-block
         LayerNorm.forward(ln2[l], ln2Mean[l], ln2Rstd[l], res2[l], ln2w[l].working(), ln2b[l].working(), N, C);
         act(ln2[l], N * C);
-        Linear.forward(fch[l], ln2[l], fcw[l].working(), fcb[l].working(), N, C, 4 * C);
+        Linear.forward(accumulator, fch[l], ln2[l], fcw[l].working(), fcb[l].working(), N, C, 4 * C);
         act(fch[l], 4 * N * C);
         Gelu.forward(fchGelu[l], fch[l], 4 * N * C);
         act(fchGelu[l], 4 * N * C);
-        Linear.forward(res3[l], fchGelu[l], fcprojw[l].working(), fcprojb[l].working(), N, 4 * C, C);
+        Linear.forward(accumulator, res3[l], fchGelu[l], fcprojw[l].working(), fcprojb[l].working(), N, 4 * C, C);
         addInPlace(res3[l], res2[l], N * C);  // res3 = res2 + mlp
         act(res3[l], N * C);
     }
@@ -401,8 +414,8 @@ public final class Gpt {
             CrossEntropy.backward(dlogits, probs, lastTargets, lossScale / N, N, V);
             act(dlogits, N * V);
             // LM head: dlnf = dlogits · wte (NN), dwte += dlogitsᵀ · lnf (TN)
-            Gemm.gemm(false, false, N, C, V, 1f, dlogits, 0, V, wte.working(), 0, C, 0f, dln, 0, C);
-            Gemm.gemm(true, false, V, C, N, 1f, dlogits, 0, V, lnf, 0, C, 1f, wte.grad, 0, C);
+            accumulator.gemm(false, false, N, C, V, 1f, dlogits, 0, V, wte.working(), 0, C, 0f, dln, 0, C);
+            accumulator.gemm(true, false, V, C, N, 1f, dlogits, 0, V, lnf, 0, C, 1f, wte.grad, 0, C);
             act(dln, N * C);
             // final LayerNorm: dres = d(last block's output)
             Arrays.fill(dres, 0, N * C, 0f);
@@ -434,14 +447,14 @@ public final class Gpt {
         float[] x = blockInput(l);
         // MLP: res3 = res2 + c_proj(gelu(c_fc(ln_2(res2))))
         Arrays.fill(dfchGelu, 0, 4 * N * C, 0f);
-        Linear.backward(dfchGelu, fcprojw[l].grad, fcprojb[l].grad, dres, fchGelu[l], fcprojw[l].working(),
+        Linear.backward(accumulator, dfchGelu, fcprojw[l].grad, fcprojb[l].grad, dres, fchGelu[l], fcprojw[l].working(),
                 N, 4 * C, C);
         act(dfchGelu, 4 * N * C);
         Arrays.fill(dfch, 0, 4 * N * C, 0f);
         Gelu.backward(dfch, fch[l], dfchGelu, 4 * N * C);
         act(dfch, 4 * N * C);
         Arrays.fill(dln, 0, N * C, 0f);
-        Linear.backward(dln, fcw[l].grad, fcb[l].grad, dfch, ln2[l], fcw[l].working(), N, C, 4 * C);
+        Linear.backward(accumulator, dln, fcw[l].grad, fcb[l].grad, dfch, ln2[l], fcw[l].working(), N, C, 4 * C);
         act(dln, N * C);
         // dres += d ln_2 input: now the gradient of res2
         LayerNorm.backward(dres, ln2w[l].grad, ln2b[l].grad, dln, res2[l], ln2w[l].working(), ln2Mean[l],
@@ -449,14 +462,15 @@ public final class Gpt {
         act(dres, N * C);
         // attention: res2 = x + c_proj(attention(c_attn(ln_1(x))))
         Arrays.fill(datty, 0, N * C, 0f);
-        Linear.backward(datty, attprojw[l].grad, attprojb[l].grad, dres, atty[l], attprojw[l].working(), N, C, C);
+        Linear.backward(accumulator, datty, attprojw[l].grad, attprojb[l].grad, dres, atty[l], attprojw[l].working(),
+                N, C, C);
         act(datty, N * C);
         Arrays.fill(dqkv, 0, 3 * N * C, 0f);
         Arrays.fill(datt, 0, B * NH * T * T, 0f);
         Attention.backward(dqkv, datt, datty, qkv[l], att[l], B, T, C, NH);
         act(dqkv, 3 * N * C);
         Arrays.fill(dln, 0, N * C, 0f);
-        Linear.backward(dln, qkvw[l].grad, qkvb[l].grad, dqkv, ln1[l], qkvw[l].working(), N, C, 3 * C);
+        Linear.backward(accumulator, dln, qkvw[l].grad, qkvb[l].grad, dqkv, ln1[l], qkvw[l].working(), N, C, 3 * C);
         act(dln, N * C);
         // dres += d ln_1 input: now the gradient of x
         LayerNorm.backward(dres, ln1w[l].grad, ln1b[l].grad, dln, x, ln1w[l].working(), ln1Mean[l], ln1Rstd[l],

@@ -22,8 +22,14 @@ final class Linear {
      * Forward: {@code out [N, OC] = inp [N, IC] · weight [OC, IC]ᵀ + bias [OC]} (bias may be null). Overwrites out.
      */
     static void forward(float[] out, float[] inp, float[] weight, float[] bias, int N, int IC, int OC) {
+        forward(Accumulator.FP32, out, inp, weight, bias, N, IC, OC);
+    }
+
+    /** {@link #forward} with the matmul accumulated by {@code acc}. */
+    static void forward(Accumulator acc, float[] out, float[] inp, float[] weight, float[] bias, int N, int IC,
+                        int OC) {
         // out = inp · weightᵀ (NT: weight rows are the output channels)
-        Gemm.gemm(false, true, N, OC, IC, 1f, inp, 0, IC, weight, 0, IC, 0f, out, 0, OC);
+        acc.gemm(false, true, N, OC, IC, 1f, inp, 0, IC, weight, 0, IC, 0f, out, 0, OC);
         if (bias == null) {
             return;
         }
@@ -48,10 +54,16 @@ final class Linear {
      */
     static void backward(float[] dinp, float[] dweight, float[] dbias, float[] dout, float[] inp, float[] weight,
                          int N, int IC, int OC) {
+        backward(Accumulator.FP32, dinp, dweight, dbias, dout, inp, weight, N, IC, OC);
+    }
+
+    /** {@link #backward} with both matmuls accumulated by {@code acc}. */
+    static void backward(Accumulator acc, float[] dinp, float[] dweight, float[] dbias, float[] dout, float[] inp,
+                         float[] weight, int N, int IC, int OC) {
         // dinp [N, IC] += dout [N, OC] · weight [OC, IC]  (NN)
-        Gemm.gemm(false, false, N, IC, OC, 1f, dout, 0, OC, weight, 0, IC, 1f, dinp, 0, IC);
+        acc.gemm(false, false, N, IC, OC, 1f, dout, 0, OC, weight, 0, IC, 1f, dinp, 0, IC);
         // dweight [OC, IC] += doutᵀ [OC, N] · inp [N, IC]  (TN)
-        Gemm.gemm(true, false, OC, IC, N, 1f, dout, 0, OC, inp, 0, IC, 1f, dweight, 0, IC);
+        acc.gemm(true, false, OC, IC, N, 1f, dout, 0, OC, inp, 0, IC, 1f, dweight, 0, IC);
         if (dbias == null) {
             return;
         }

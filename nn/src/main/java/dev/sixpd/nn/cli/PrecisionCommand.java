@@ -34,7 +34,8 @@ import java.util.concurrent.Callable;
                 "Flushed = nonzero FP32 parameter-gradient values that storing them in the run's dtype turns into "
                         + "zero, over all steps (counted before the rounding, no second backward; activation "
                         + "gradients that underflow inside backward are not counted, so this understates FP16's "
-                        + "loss). Default: about 3-4 minutes on 2 cores."},
+                        + "loss; --fp32-reference counts against an FP32 backward of the same step instead, at "
+                        + "about twice the cost). Default: about 3-4 minutes on 2 cores."},
         footer = {"", "Output (--out, default " + PrecisionCommand.OUT + "): table.txt, summary.json, loss.png, "
                 + "grad-histogram.png, <run>.jsonl (the train --log format), checkpoint-<run>/.",
                 "", "Examples:", "  sixpd precision", "  sixpd precision --preset tiny --steps 200 --grad-scale 1",
@@ -69,6 +70,14 @@ public final class PrecisionCommand implements Callable<Integer> {
             + "before backward and the FP32 gradients divided by k before the optimizer: 2^E or a number (a power "
             + "of two keeps FP32 exact; default: " + GRAD_SCALE_TEXT + ")")
     String gradScale;
+    @Option(names = "--round-accumulator", paramLabel = "BLOCK", description = "two more runs, bf16-acc and "
+            + "fp16-dynamic-acc, whose weight matmuls round their running sum to the 16-bit dtype after every BLOCK "
+            + "products (1: a pure 16-bit accumulator). Slow (a simple kernel): try with --preset tiny")
+    Integer roundAccumulator;
+    @Option(names = "--fp32-reference", description = "also run each 16-bit step's backward in FP32 and report "
+            + "the gradient values it makes nonzero that the 16-bit run has as zero (underflow anywhere in backward, "
+            + "not only in the final store); about 1.5-2x the time")
+    boolean fp32Reference;
     @Option(names = "--seed", paramLabel = "N", description = "seed of init and batches (default: " + SEED + ")")
     Long seed;
     @Option(names = "--threads", paramLabel = "N", description = "kernel threads (default: all cores)")
@@ -89,6 +98,11 @@ public final class PrecisionCommand implements Callable<Integer> {
         if (synthetic != null && synthetic < 1) {
             throw new UserException("--synthetic must be >= 1 characters, got " + synthetic);
         }
+        int acc = or(roundAccumulator, 0);
+        if (roundAccumulator != null && acc < 1) {
+            throw new UserException("--round-accumulator must be >= 1 products, got " + acc);
+        }
+        float k = PrecisionExperiment.parseScale(or(gradScale, GRAD_SCALE_TEXT));
         int nSteps = or(steps, STEPS);
         long sd = or(seed, SEED);
         TrainSettings.DataSpec d = data != null ? TrainSettings.DataSpec.file(data)
@@ -100,12 +114,14 @@ public final class PrecisionCommand implements Callable<Integer> {
                 or(threads, Runtime.getRuntime().availableProcessors()), dir, null,
                 or(evalEvery, Math.max(1, nSteps / 10)), or(evalWindows, 32), 0, 0, false, false, null, DType.FP32,
                 "none");
-        float k = PrecisionExperiment.parseScale(or(gradScale, GRAD_SCALE_TEXT));
+        base.validate();
         PrintStream stdout = System.out;
         stdout.printf(Locale.ROOT, "precision: %s preset, %d steps × batch %d, lr %s, seed %d, %d threads, gradient"
-                        + " scale k = %s; runs fp32, bf16, fp16, fp16-dynamic one after another%n", base.preset(),
-                nSteps, base.batch(), base.lr(), sd, base.threads(), PrecisionExperiment.pow2(k));
-        PrecisionExperiment.Result r = new PrecisionExperiment(base, k, dir, stdout).run();
+                        + " scale k = %s; runs %s one after another%n", base.preset(),
+                nSteps, base.batch(), base.lr(), sd, base.threads(), PrecisionExperiment.pow2(k),
+                String.join(", ", PrecisionExperiment.settings(acc).stream()
+                        .map(PrecisionExperiment.Setting::name).toList()));
+        PrecisionExperiment.Result r = new PrecisionExperiment(base, k, acc, fp32Reference, dir, stdout).run();
         stdout.println();
         stdout.print(PrecisionExperiment.table(r.rows()));
         stdout.println();

@@ -30,9 +30,10 @@ final class PrecisionCharts {
         }
     }
 
-    /** One colour per setting, in {@link PrecisionExperiment#SETTINGS} order. */
+    /** One colour per setting, in {@link PrecisionExperiment#settings} order. */
     private static final Color[] COLORS = {new Color(0x33, 0x33, 0x33), new Color(0x1f, 0x77, 0xb4),
-        new Color(0xd6, 0x27, 0x28), new Color(0x2c, 0xa0, 0x2c)};
+        new Color(0xd6, 0x27, 0x28), new Color(0x2c, 0xa0, 0x2c), new Color(0x94, 0x67, 0xbd),
+        new Color(0xff, 0x7f, 0x0e)};
     private static final Color FP16_COLOR = new Color(0xd6, 0x27, 0x28);
     private static final Color BF16_COLOR = new Color(0x1f, 0x77, 0xb4);
 

@@ -35,21 +35,41 @@ import java.util.Locale;
  * run's dtype would: <em>flushed</em> = nonzero in FP32, zero in the dtype; <em>subnormal</em> = lands as a
  * subnormal. This is the cheap measure (no second FP32 backward): activation gradients that already underflowed
  * inside backward show up as smaller or zero parameter gradients, not as flushed ones, so it understates FP16's
- * loss. The fractions are over all steps (sum of counts / sum of nonzero values). The histogram of log2|g| is that of
- * the FP32 run's gradients times k (what FP16 without scaling has to store), summed over all steps, beside that of
- * the dynamic run's gradients times its loss scale.
+ * loss. With the FP32 reference ({@link Trainer#fp32Reference}, a second forward and backward per step) the rows
+ * also carry the fraction of values nonzero in an FP32 backward of the same step but zero in the run's gradients,
+ * which counts underflow anywhere in backward. The fractions are over all steps (sum of counts / sum of nonzero
+ * values). Optionally two more runs round the weight matmuls' accumulator to 16 bits ({@link #settings(int)}).
+ * The histogram of log2|g| is that of the FP32 run's gradients times k (what FP16 without scaling has to store),
+ * summed over all steps, beside that of the dynamic run's gradients times its loss scale.
+ *
+ * <p>Not thread-safe; the runs go one after another on the calling thread (kernels use {@link
+ * dev.sixpd.tensor.Parallel} with the settings' thread count).
  */
 public final class PrecisionExperiment {
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
-    /** One of the four settings: a file-friendly name, the working dtype and the loss scaling. */
-    public record Setting(String name, DType dtype, String lossScale) {
+    /**
+     * One setting: a file-friendly name, the working dtype, the loss scaling, and the products between roundings of
+     * the weight matmuls' accumulator to the working dtype (0: FP32 accumulator).
+     */
+    public record Setting(String name, DType dtype, String lossScale, int accumulatorBlock) {
     }
 
     /** The four settings, in table order. */
-    public static final List<Setting> SETTINGS = List.of(new Setting("fp32", DType.FP32, "none"),
-            new Setting("bf16", DType.BF16, "none"), new Setting("fp16", DType.FP16, "none"),
-            new Setting("fp16-dynamic", DType.FP16, "dynamic"));
+    public static final List<Setting> SETTINGS = List.of(new Setting("fp32", DType.FP32, "none", 0),
+            new Setting("bf16", DType.BF16, "none", 0), new Setting("fp16", DType.FP16, "none", 0),
+            new Setting("fp16-dynamic", DType.FP16, "dynamic", 0));
+
+    /** The four settings, and with {@code accumulatorBlock > 0} bf16 and fp16-dynamic with a 16-bit accumulator. */
+    public static List<Setting> settings(int accumulatorBlock) {
+        if (accumulatorBlock <= 0) {
+            return SETTINGS;
+        }
+        List<Setting> s = new ArrayList<>(SETTINGS);
+        s.add(new Setting("bf16-acc", DType.BF16, "none", accumulatorBlock));
+        s.add(new Setting("fp16-dynamic-acc", DType.FP16, "dynamic", accumulatorBlock));
+        return List.copyOf(s);
+    }
 
     /**
      * What one run ended with.
@@ -59,13 +79,15 @@ public final class PrecisionExperiment {
      * @param skipped           steps skipped because a gradient overflowed
      * @param flushedFraction   flushed / nonzero gradient values, over all steps
      * @param subnormalFraction subnormal / nonzero gradient values, over all steps
+     * @param refFlushedFraction with the FP32 reference: of the values nonzero in the FP32 reference backward, the
+     *                          fraction zero in the run's gradients, over all steps; NaN without it (or in FP32)
      * @param lossScale         the loss scale at the end (1 without scaling)
      * @param seconds           wall time of the run, setup and evaluation included
      * @param error             null, or why the run stopped early (e.g. a non-finite loss)
      */
     public record Row(Setting setting, double trainLoss, int lastSteps, double valLoss, long steps, long skipped,
-                      double flushedFraction, double subnormalFraction, long overflow, double lossScale,
-                      double seconds, String error) {
+                      double flushedFraction, double subnormalFraction, double refFlushedFraction, long overflow,
+                      double lossScale, double seconds, String error) {
     }
 
     /** Train loss of every step ({@code train[i]} is step i + 1) and the validation losses of one run. */
@@ -75,7 +97,7 @@ public final class PrecisionExperiment {
     /**
      * The experiment's outcome.
      *
-     * @param rows           one per setting, in {@link #SETTINGS} order
+     * @param rows           one per setting, in {@link #settings} order
      * @param curves         one per setting
      * @param unscaled       FP32 run: histogram of g·k over all steps (classified for FP16)
      * @param scaled         FP16 dynamic run: histogram of g·k·scale over all steps (classified for FP16)
@@ -89,6 +111,8 @@ public final class PrecisionExperiment {
     private final float gradScale;
     private final Path out;
     private final PrintStream report;
+    private final List<Setting> settings;
+    private final boolean fp32Reference;
 
     /**
      * @param base      the run settings shared by all four (precision, loss scale, output and log are replaced)
@@ -97,6 +121,17 @@ public final class PrecisionExperiment {
      * @param report    where one line per finished run goes
      */
     public PrecisionExperiment(TrainSettings base, float gradScale, Path out, PrintStream report) {
+        this(base, gradScale, 0, false, out, report);
+    }
+
+    /**
+     * The experiment with two more runs when {@code accumulatorBlock > 0}: bf16 and fp16-dynamic with the weight
+     * matmuls' running sum rounded to the working dtype after every {@code accumulatorBlock} products; with
+     * {@code fp32Reference} every 16-bit step also runs an FP32 reference backward ({@link Trainer#fp32Reference})
+     * and the rows carry {@link Row#refFlushedFraction()}.
+     */
+    public PrecisionExperiment(TrainSettings base, float gradScale, int accumulatorBlock, boolean fp32Reference,
+                               Path out, PrintStream report) {
         base.validate();
         if (!(gradScale > 0) || !Float.isFinite(gradScale)) {
             throw new IllegalArgumentException("--grad-scale must be a positive finite number, got " + gradScale);
@@ -105,6 +140,8 @@ public final class PrecisionExperiment {
         this.gradScale = gradScale;
         this.out = out;
         this.report = report;
+        this.settings = settings(accumulatorBlock);
+        this.fp32Reference = fp32Reference;
     }
 
     /** Runs the four settings one after another and returns what they ended with. */
@@ -113,8 +150,9 @@ public final class PrecisionExperiment {
         List<Curve> curves = new ArrayList<>();
         GradStats unscaled = new GradStats(DType.FP16);
         GradStats scaled = new GradStats(DType.FP16);
-        for (Setting st : SETTINGS) {
-            GradStats hist = st.dtype() == DType.FP32 ? unscaled : st.lossScale().equals("dynamic") ? scaled : null;
+        for (Setting st : settings) {
+            GradStats hist = st.accumulatorBlock() > 0 ? null : st.dtype() == DType.FP32 ? unscaled
+                    : st.lossScale().equals("dynamic") ? scaled : null;
             runOne(st, hist, rows, curves);
         }
         return new Result(List.copyOf(rows), List.copyOf(curves), unscaled, scaled, gradScale, base);
@@ -131,6 +169,9 @@ public final class PrecisionExperiment {
         float[] lastScale = {1f};
         Trainer t = new Trainer(s, null, new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8));
         t.gradScale(gradScale);
+        t.roundAccumulator(st.accumulatorBlock());
+        t.fp32Reference(fp32Reference);
+        long[] ref = {0, 0};
         t.observe(new Trainer.Observer() {
             @Override
             public void gradients(long step, List<Param> params, float multiplier) {
@@ -154,6 +195,12 @@ public final class PrecisionExperiment {
                 }
                 lastScale[0] = lossScale;
             }
+
+            @Override
+            public void reference(long step, long nonzero, long flushed) {
+                ref[0] += nonzero;
+                ref[1] += flushed;
+            }
         });
         long t0 = System.nanoTime();
         String error = null;
@@ -172,7 +219,8 @@ public final class PrecisionExperiment {
         double trainLoss = train.isEmpty() ? Double.NaN : sum / last;
         double valLoss = val.isEmpty() || error != null ? Double.NaN : val.get(val.size() - 1);
         Row row = new Row(st, trainLoss, last, valLoss, train.size(), skipped[0], counts.flushedFraction(),
-                counts.subnormalFraction(), counts.overflow(), lastScale[0], secs, error);
+                counts.subnormalFraction(), ref[0] > 0 ? (double) ref[1] / ref[0] : Double.NaN, counts.overflow(),
+                lastScale[0], secs, error);
         rows.add(row);
         double[] tr = new double[train.size()];
         for (int i = 0; i < tr.length; i++) {
@@ -185,7 +233,7 @@ public final class PrecisionExperiment {
             vv[i] = val.get(i);
         }
         curves.add(new Curve(st, tr, vs, vv));
-        report.printf(Locale.ROOT, "%-13s done in %5.1f s: train loss %.4f, val loss %.4f, flushed %s, skipped %d%s%n",
+        report.printf(Locale.ROOT, "%-16s done in %5.1f s: train loss %.4f, val loss %.4f, flushed %s, skipped %d%s%n",
                 st.name(), secs, trainLoss, valLoss, percent(row.flushedFraction()), row.skipped(),
                 error != null ? " (stopped: " + error + ")" : "");
         report.flush();
@@ -208,28 +256,36 @@ public final class PrecisionExperiment {
     public static String table(List<Row> rows) {
         StringBuilder b = new StringBuilder();
         int last = rows.isEmpty() ? 0 : rows.get(0).lastSteps();
-        b.append(String.format(Locale.ROOT, "%-13s %10s %9s %8s %8s %10s %10s %9s %8s%n", "run", "train loss",
-                "val loss", "vs fp32", "skipped", "flushed", "subnormal", "scale", "time"));
-        double ref = Double.NaN;
+        boolean ref = rows.stream().anyMatch(r -> !Double.isNaN(r.refFlushedFraction()));
+        String refHeader = ref ? String.format(Locale.ROOT, " %11s", "vs FP32 ref") : "";
+        b.append(String.format(Locale.ROOT, "%-16s %10s %9s %8s %8s %10s %10s%s %9s %8s%n", "run", "train loss",
+                "val loss", "vs fp32", "skipped", "flushed", "subnormal", refHeader, "scale", "time"));
+        double fp32 = Double.NaN;
         for (Row r : rows) {
             if (r.setting().dtype() == DType.FP32) {
-                ref = r.valLoss();
+                fp32 = r.valLoss();
             }
         }
         for (Row r : rows) {
-            double rel = 100 * (r.valLoss() / ref - 1);
-            b.append(String.format(Locale.ROOT, "%-13s %10.4f %9.4f %8s %8d %10s %10s %9s %7.1fs%n",
+            double rel = 100 * (r.valLoss() / fp32 - 1);
+            b.append(String.format(Locale.ROOT, "%-16s %10.4f %9.4f %8s %8d %10s %10s%s %9s %7.1fs%n",
                     r.setting().name(), r.trainLoss(), r.valLoss(),
                     Double.isFinite(rel) ? String.format(Locale.ROOT, "%+.1f%%", rel) : "-", r.skipped(),
-                    percent(r.flushedFraction()), percent(r.subnormalFraction()), pow2(r.lossScale()),
-                    r.seconds()));
+                    percent(r.flushedFraction()), percent(r.subnormalFraction()),
+                    ref ? String.format(Locale.ROOT, " %11s", Double.isNaN(r.refFlushedFraction()) ? "-"
+                            : percent(r.refFlushedFraction())) : "", pow2(r.lossScale()), r.seconds()));
             if (r.error() != null) {
-                b.append("              stopped early: ").append(r.error()).append('\n');
+                b.append("                 stopped early: ").append(r.error()).append('\n');
             }
         }
-        b.append(String.format(Locale.ROOT, "train loss: mean of the last %d steps; val loss: at the end, vs fp32 "
-                + "relative to the fp32 run's; flushed / subnormal: of the nonzero FP32 gradient values, all steps, "
-                + "in the run's dtype; scale: the loss scale at the end%n", last));
+        b.append(String.format(Locale.ROOT, "train loss: mean of the last %d steps; val loss: at the end (vs fp32: "
+                + "relative to the fp32 run's); scale: the loss scale at the end%n"
+                + "flushed / subnormal: of the nonzero FP32 parameter-gradient values of all steps, what storing them"
+                + " in the run's dtype makes zero / subnormal%n", last));
+        if (ref) {
+            b.append("vs FP32 ref: of the parameter-gradient values an FP32 backward of the same step makes nonzero,"
+                    + " the fraction that are zero in the run's (underflow anywhere in backward)\n");
+        }
         return b.toString();
     }
 
@@ -283,6 +339,9 @@ public final class PrecisionExperiment {
             n.put("name", row.setting().name());
             n.put("precision", row.setting().dtype().name().toLowerCase(Locale.ROOT));
             n.put("loss_scale", row.setting().lossScale());
+            if (row.setting().accumulatorBlock() > 0) {
+                n.put("accumulator_rounded_every", row.setting().accumulatorBlock());
+            }
             n.put("train_loss", row.trainLoss());
             n.put("train_loss_last_steps", row.lastSteps());
             n.put("val_loss", row.valLoss());
@@ -290,6 +349,9 @@ public final class PrecisionExperiment {
             n.put("skipped_steps", row.skipped());
             n.put("grad_flushed_frac", row.flushedFraction());
             n.put("grad_subnormal_frac", row.subnormalFraction());
+            if (!Double.isNaN(row.refFlushedFraction())) {
+                n.put("grad_flushed_frac_fp32_ref", row.refFlushedFraction());
+            }
             n.put("grad_overflow", row.overflow());
             n.put("final_loss_scale", row.lossScale());
             n.put("seconds", row.seconds());

@@ -3,6 +3,7 @@ package dev.sixpd.nn.train;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.sixpd.nn.Accumulator;
 import dev.sixpd.nn.Generator;
 import dev.sixpd.nn.Gpt;
 import dev.sixpd.nn.GptConfig;
@@ -55,6 +56,9 @@ import java.util.function.LongPredicate;
  *   <li>a non-finite loss or gradient norm stops the run, naming the step; the last checkpoint is kept;</li>
  *   <li>clip the global gradient norm, AdamW update with {@code lr(s)}.</li>
  * </ol>
+ * In a 16-bit run the gradients are stored in the working dtype after backward, then unscaled into FP32 (loss
+ * scale, and the gradient scale of {@link #gradScale}) before the optimizer; a step with Inf/NaN gradients is
+ * skipped when a loss scaler is on.
  * Same settings, seed and thread count give bit-identical losses; so does stopping and resuming from a checkpoint.
  */
 public final class Trainer {
@@ -72,6 +76,8 @@ public final class Trainer {
     private LongPredicate poison = step -> false;
     private Observer observer = new Observer() { };
     private float gradScale = 1f;
+    private int accumulatorBlock = 0;
+    private boolean fp32Reference = false;
 
     /**
      * What a caller ({@link PrecisionExperiment}, tests) may see of a run, step by step. Both methods run on the
@@ -93,6 +99,35 @@ public final class Trainer {
          */
         default void step(long step, double loss, double valLoss, boolean skipped, float lossScale) {
         }
+
+        /**
+         * With {@link #fp32Reference}: of the parameter-gradient values of step {@code step} that the FP32
+         * reference backward makes nonzero ({@code nonzero}), how many are zero in the working dtype's gradients
+         * ({@code flushed}).
+         */
+        default void reference(long step, long nonzero, long flushed) {
+        }
+    }
+
+    /**
+     * In a 16-bit run, also runs each step's forward and backward a second time with FP32 activations, activation
+     * gradients and accumulator (the same working weights, batch and loss multiplier), and counts the gradient
+     * values that are nonzero there but zero in the 16-bit run's gradients: underflow anywhere in backward, not
+     * only in the final store. Costs a second forward and backward per step (off by default; not in the ledger).
+     */
+    void fp32Reference(boolean on) {
+        fp32Reference = on;
+    }
+
+    /**
+     * Rounds the running sum of the weight matmuls to the working dtype after every {@code block} products
+     * ({@link Accumulator}; ignored in FP32); {@code 0}, the default, accumulates in FP32.
+     */
+    void roundAccumulator(int block) {
+        if (block < 0) {
+            throw new IllegalArgumentException("--round-accumulator must be >= 0 products (0: FP32), got " + block);
+        }
+        accumulatorBlock = block;
     }
 
     /** Lets {@code o} watch the run (replaces any earlier observer). */
@@ -175,6 +210,9 @@ public final class Trainer {
             p.setWorkingDtype(dtype);
         }
         model.setActivationDtype(dtype);
+        if (accumulatorBlock > 0 && dtype != DType.FP32) {
+            model.setAccumulator(new Accumulator(dtype, accumulatorBlock));
+        }
         LossScaler scaler = LossScaler.parse(s.lossScale());
         if (resume != null && resume.train().has("loss_scaler")) {
             JsonNode ls = resume.train().get("loss_scaler");
@@ -243,6 +281,13 @@ public final class Trainer {
                         Half.roundTo(dtype, p.grad, 0, p.size(), false);
                     }
                 }
+                double refFlushed = Double.NaN;
+                if (fp32Reference && Double.isFinite(loss) && dtype != DType.FP32) {
+                    long[] c = referenceFlushes(model, params, batch, microB, T,
+                            scaler.scale() * gradScale / s.microBatches());
+                    refFlushed = c[0] == 0 ? 0 : (double) c[1] / c[0];
+                    observer.reference(step + 1, c[0], c[1]);
+                }
                 if (Double.isFinite(loss) && gradScale != 1f) {
                     Grads.scale(params, 1f / gradScale);
                 }
@@ -283,7 +328,7 @@ public final class Trainer {
                     valNow = evaluate(model, valBatches, T);
                     val = valNow;
                 }
-                writeLog(log, done, loss, valNow, tps, lr, norm, dtype, scaler, skipped, gradStats);
+                writeLog(log, done, loss, valNow, tps, lr, norm, dtype, scaler, skipped, gradStats, refFlushed);
                 observer.step(done, loss, valNow, skipped, scaler.scale());
                 progress.step(done, loss, val, stepsDone * tokensPerStep / trainSeconds);
                 if (evalNow) {
@@ -329,6 +374,57 @@ public final class Trainer {
     }
 
     // ------------------------------------------------------------------------------------------------------------
+
+    /**
+     * The FP32 reference of one step (see {@link #fp32Reference}): keeps the 16-bit gradients, reruns the step's
+     * micro-batches with FP32 activations and accumulator, backward with {@code multiplier}, counts, and puts the
+     * 16-bit gradients back. Returns {values nonzero in the reference, of those zero in the 16-bit gradients}.
+     */
+    private static long[] referenceFlushes(Gpt model, List<Param> params, Dataset.Batch batch, int microB, int T,
+                                           float multiplier) {
+        float[][] kept = new float[params.size()][];
+        for (int i = 0; i < kept.length; i++) {
+            kept[i] = params.get(i).grad.clone();
+        }
+        DType dtype = model.activationDtype();
+        Accumulator acc = model.accumulator();
+        boolean ledger = Ledger.enabled();
+        Ledger.setEnabled(false);
+        try {
+            model.setActivationDtype(DType.FP32);
+            model.setAccumulator(Accumulator.FP32);
+            Grads.zero(params);
+            int[] x = new int[microB * T];
+            int[] y = new int[microB * T];
+            for (int m = 0; m < batch.batch() / microB; m++) {
+                System.arraycopy(batch.inputs(), m * microB * T, x, 0, microB * T);
+                System.arraycopy(batch.targets(), m * microB * T, y, 0, microB * T);
+                model.forward(x, y, microB, T);
+                model.backward(multiplier);
+            }
+        } finally {
+            model.setActivationDtype(dtype);
+            model.setAccumulator(acc);
+            Ledger.setEnabled(ledger);
+        }
+        long nonzero = 0;
+        long flushed = 0;
+        for (int i = 0; i < kept.length; i++) {
+            float[] ref = params.get(i).grad;
+            float[] g = kept[i];
+            for (int j = 0; j < g.length; j++) {
+                // nonzero (and finite) in FP32, zero in the 16-bit gradients
+                if (ref[j] != 0f && Float.isFinite(ref[j])) {
+                    nonzero++;
+                    if (g[j] == 0f) {
+                        flushed++;
+                    }
+                }
+            }
+            System.arraycopy(g, 0, ref, 0, g.length);
+        }
+        return new long[]{nonzero, flushed};
+    }
 
     /**
      * Prints the FLOP/byte ledger of the training steps just run: its summary, or with {@code --ledger} the whole
@@ -432,8 +528,8 @@ public final class Trainer {
     }
 
     private static void writeLog(BufferedWriter log, long step, double loss, double val, double tps, double lr,
-                                 double norm, DType dtype, LossScaler scaler, boolean skipped, GradStats gs)
-            throws IOException {
+                                 double norm, DType dtype, LossScaler scaler, boolean skipped, GradStats gs,
+                                 double refFlushed) throws IOException {
         if (log == null) {
             return;
         }
@@ -457,6 +553,10 @@ public final class Trainer {
             o.put("grad_flushed_frac", gs.flushedFraction());
             o.put("grad_subnormal", gs.subnormal());
             o.put("grad_overflow", gs.overflow());
+            if (!Double.isNaN(refFlushed)) {
+                // against an FP32 reference backward of the same step (--fp32-reference)
+                o.put("grad_flushed_frac_fp32_ref", refFlushed);
+            }
         }
         log.write(JSON.writeValueAsString(o));
         log.newLine();

@@ -86,7 +86,8 @@ class PrecisionExperimentTest {
     @Test
     void fp16WithoutScalingFlushesTinyGradientsAndDynamicScalingFlushesFewer() throws Exception {
         // k = 2^-16 puts most gradients near or below FP16's smallest subnormal 2^-24
-        PrecisionExperiment.Result r = new PrecisionExperiment(tiny(3), 0x1p-16f, dir.resolve("p"), quiet()).run();
+        PrecisionExperiment.Result r = new PrecisionExperiment(tiny(3), 0x1p-16f, 0, true, dir.resolve("p"), quiet())
+                .run();
         PrecisionExperiment.Row fp16 = r.rows().get(2);
         PrecisionExperiment.Row dyn = r.rows().get(3);
         assertEquals("fp16", fp16.setting().name());
@@ -95,6 +96,15 @@ class PrecisionExperimentTest {
                 + dyn.flushedFraction() + " vs " + fp16.flushedFraction());
         // BF16 has FP32's exponent range: nothing flushes
         assertEquals(0, r.rows().get(1).flushedFraction());
+        // against the FP32 reference backward, FP16 without scaling also loses what underflowed inside backward
+        assertTrue(Double.isNaN(r.rows().get(0).refFlushedFraction()), "no reference for the fp32 run");
+        assertTrue(fp16.refFlushedFraction() > fp16.flushedFraction(), fp16.refFlushedFraction() + " vs "
+                + fp16.flushedFraction());
+        assertTrue(dyn.refFlushedFraction() < fp16.refFlushedFraction() / 10, dyn.refFlushedFraction() + " vs "
+                + fp16.refFlushedFraction());
+        assertTrue(r.rows().get(1).refFlushedFraction() < 0.01, "bf16: " + r.rows().get(1).refFlushedFraction());
+        String t = PrecisionExperiment.table(r.rows());
+        assertTrue(t.contains("vs FP32 ref"), t);
     }
 
     @Test
@@ -125,6 +135,27 @@ class PrecisionExperimentTest {
     }
 
     @Test
+    void aSixteenBitAccumulatorAddsTwoRunsThatDifferFromTheFp32AccumulatorOnes() throws Exception {
+        PrecisionExperiment.Result r = new PrecisionExperiment(tiny(2), 1f, 1, false, dir.resolve("acc"), quiet())
+                .run();
+        assertEquals(6, r.rows().size());
+        PrecisionExperiment.Row bf16 = r.rows().get(1);
+        PrecisionExperiment.Row bf16acc = r.rows().get(4);
+        assertEquals("bf16-acc", bf16acc.setting().name());
+        assertEquals("fp16-dynamic-acc", r.rows().get(5).setting().name());
+        for (PrecisionExperiment.Row row : r.rows()) {
+            assertNull(row.error(), row.setting().name());
+            assertTrue(Double.isFinite(row.valLoss()), row.setting().name());
+        }
+        // the first step's loss (a forward with the same weights) already differs: BF16 keeps 8 bits of the sum
+        double first = r.curves().get(1).train()[0];
+        double firstAcc = r.curves().get(4).train()[0];
+        assertTrue(first != firstAcc, first + " vs " + firstAcc);
+        assertTrue(Math.abs(first - firstAcc) < 0.1 * first, first + " vs " + firstAcc);
+        assertTrue(bf16.valLoss() > 0);
+    }
+
+    @Test
     void tableHasOneLinePerRunWithRelativeValLossPercentagesAndScale() {
         List<PrecisionExperiment.Row> rows = List.of(
                 row(0, 1.5, 1.6, 0, 0, 0, 1),
@@ -133,7 +164,7 @@ class PrecisionExperimentTest {
                 row(3, 1.5, 1.6, 2, 0, 0.02, 16384));
         String t = PrecisionExperiment.table(rows);
         String[] lines = t.split("\n");
-        assertEquals(6, lines.length, t);
+        assertEquals(7, lines.length, t);
         assertTrue(lines[0].startsWith("run ") && lines[0].contains("flushed") && lines[0].contains("vs fp32"), t);
         assertTrue(lines[1].startsWith("fp32 ") && lines[1].contains("+0.0%"), lines[1]);
         assertTrue(lines[2].contains("+1.0%"), lines[2]);
@@ -161,6 +192,6 @@ class PrecisionExperimentTest {
     private static PrecisionExperiment.Row row(int i, double train, double val, long skipped, double flushed,
                                                double subnormal, double scale) {
         return new PrecisionExperiment.Row(PrecisionExperiment.SETTINGS.get(i), train, 2, val, 20, skipped, flushed,
-                subnormal, 0, scale, 1.25, null);
+                subnormal, Double.NaN, 0, scale, 1.25, null);
     }
 }
