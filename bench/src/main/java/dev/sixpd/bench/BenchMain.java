@@ -69,6 +69,14 @@ public final class BenchMain implements Callable<Integer> {
     static CommandLine commandLine() {
         CommandLine cl = new CommandLine(new BenchMain());
         cl.setAllowSubcommandsAsOptionParameters(true); // `--only gemm,step` names families, not subcommands
+        // a wrong argument value (unknown preset, family, baseline) is the user's to fix: its message, no trace
+        cl.setExecutionExceptionHandler((e, line, parsed) -> {
+            if (e instanceof IllegalArgumentException) {
+                line.getErr().println("sixpd bench: " + e.getMessage());
+                return 2;
+            }
+            throw e;
+        });
         for (Family f : Family.values()) {
             // `gemm` and `step` are the direct side-by-side commands; `--only gemm,step` runs their JMH benchmarks
             if (f != Family.GEMM && f != Family.STEP) {
