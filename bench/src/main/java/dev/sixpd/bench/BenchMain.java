@@ -28,7 +28,8 @@ import picocli.CommandLine.Option;
             "  ./sixpd bench step --preset medium --threads 1 sixpd vs PyTorch, one training step",
             "  ./sixpd bench jmh GemmBenchmark -p threads=1   JMH's own command line (`jmh -h`: its options)",
             ""},
-        subcommands = {GemmCommand.class, StepCommand.class, PeakCommand.class, JmhCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {GemmCommand.class, StepCommand.class, PeakCommand.class, JmhCommand.class,
+            CommandLine.HelpCommand.class})
 public final class BenchMain implements Callable<Integer> {
     @Option(names = "--full", description = "the whole suite: every GEMM shape, 3 warm-up + 5 measured iterations"
             + " of 1 s (quick: 2 GEMM shapes, 2 + 3 iterations of 0.5 s)")

@@ -115,12 +115,12 @@ final class GemmCommand implements Callable<Integer> {
                 double theirs = r.openblas() == null ? Double.NaN : r.openblas()[0];
                 double nv = r.naive() == null ? Double.NaN : r.naive()[0];
                 double bk = r.blocked() == null ? Double.NaN : r.blocked()[0];
-                System.out.printf(Locale.ROOT, "%-16s %5d %5d %5d %3s  %8.1f %8.1f  %6.2f  %8.2f %8.2f  %7.1f×   GFLOP/s"
-                                + " (sixpd %.1f-%.1f, OpenBLAS %.1f-%.1f)%n", s.name(), s.m(), s.n(), s.k(), op,
-                        r.sixpd()[0], theirs, r.sixpd()[0] / theirs, nv, bk, r.sixpd()[0] / bk, r.sixpd()[1],
-                        r.sixpd()[2],
-                        r.openblas() == null ? Double.NaN : r.openblas()[1],
-                        r.openblas() == null ? Double.NaN : r.openblas()[2]);
+                System.out.printf(Locale.ROOT, "%-16s %5d %5d %5d %3s  %8.1f %8s  %6s  %8s %8s  %8s   GFLOP/s (sixpd"
+                                + " %.1f-%.1f%s)%n", s.name(), s.m(), s.n(), s.k(), op, r.sixpd()[0],
+                        cell(theirs, "%.1f"), cell(r.sixpd()[0] / theirs, "%.2f"), cell(nv, "%.2f"), cell(bk, "%.2f"),
+                        cell(r.sixpd()[0] / bk, "%.1f×"), r.sixpd()[1], r.sixpd()[2], r.openblas() == null ? ""
+                                : String.format(Locale.ROOT, ", OpenBLAS %.1f-%.1f", r.openblas()[1],
+                                        r.openblas()[2]));
             }
         }
         return 0;
@@ -151,6 +151,11 @@ final class GemmCommand implements Callable<Integer> {
         sb.append(",\"reps\":").append(reps).append(",\"millis_per_rep\":").append(millis);
         sb.append(",\"lanes\":").append(Vectors.LANES);
         return sb.append('}').toString();
+    }
+
+    /** {@code x} formatted, or "–" when it was not measured (NaN). */
+    private static String cell(double x, String format) {
+        return Double.isFinite(x) ? String.format(Locale.ROOT, format, x) : "–";
     }
 
     /** {@code "<name>_gflops": median, "speedup_vs_<name>": sixpd ÷ it} (single-threaded baseline), or null. */

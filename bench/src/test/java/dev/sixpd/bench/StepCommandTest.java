@@ -91,12 +91,14 @@ class StepCommandTest {
         assertTrue(Double.isNaN(r.ratio()) && Double.isNaN(r.torchMfu()) && Double.isNaN(r.mfuNominal()));
         String md = StepCommand.markdown(List.of(r));
         assertTrue(md.contains("install python3-torch"), md);
-        assertTrue(StepCommand.json(List.of(r), dev.sixpd.tensor.Peak.nominal()).contains("\"torch_tokens_per_s\":null"));
+        assertTrue(StepCommand.json(List.of(r), dev.sixpd.tensor.Peak.nominal())
+                .contains("\"torch_tokens_per_s\":null"));
     }
 
     @Test
     void peerOutputIsParsed() throws IOException {
-        String out = "some warning from torch\n{\"peer\": \"pytorch\", \"version\": \"1.13.0a0\", \"preset\": \"small\","
+        String out = "some warning from torch\n{\"peer\": \"pytorch\", \"version\": \"1.13.0a0\","
+                + " \"preset\": \"small\","
                 + " \"threads\": 2, \"batch\": 16, \"context\": 128, \"params\": 816768, \"step_ms\": 61.5,"
                 + " \"tokens_per_s\": 33300.8}\n";
         TorchPeer.Result r = TorchPeer.parse(out);
