@@ -37,10 +37,14 @@ import org.openjdk.jmh.runner.options.VerboseMode;
  * <p>Modes, chosen for a shared 2-core machine (every run is one forked JVM, about 0.7 s of start-up and setup):
  * <ul>
  * <li>quick ({@code full=false}): GEMM only at {@value #QUICK_GEMM_SQUARE} and the model's {@code fc.fwd} shape;
- * 2 warm-up iterations and 3 measured ones of {@value #QUICK_MILLIS} ms, 1 fork; the ceilings in 1 s each. About
- * 33 runs of ~3.2 s: roughly 2 minutes for everything, under 3 on a busy machine.</li>
+ * 2 warm-up iterations and 3 measured ones of {@value #QUICK_MILLIS} ms, 1 fork; the plain-Java GEMM baselines
+ * ({@link GemmBaselines}) on one thread, {@code blocked} at n = 1024 and {@code naive} at n = 512; the ceilings in
+ * 1 s each. 35 runs of ~3.2 s: measured 120 s for everything at load ~3 ({@code ./sixpd bench} leaves the
+ * training step out of the quick run; {@code --only step} runs it on the tiny preset).</li>
  * <li>full: every {@code @Param} value of every benchmark (GEMM: square 128–2048 and all 15 Linear shapes of the
- * model, forward and backward), 3 warm-up and 5 measured iterations of 1 s, 1 fork; ceilings in 3 s each.</li>
+ * model, forward and backward), 3 warm-up and 5 measured iterations of 1 s, 1 fork; baselines on squares 128–1024
+ * and the forward shapes; the training step (tiny and medium) on its own 3 × 3 s + 5 × 4 s iterations; ceilings in
+ * 3 s each.</li>
  * </ul>
  * JMH's error (99.9% confidence half-width) is kept with each result; with 3 iterations it is wide, which is honest.
  *
