@@ -70,6 +70,7 @@ public final class BenchMain implements Callable<Integer> {
     static CommandLine commandLine() {
         CommandLine cl = new CommandLine(new BenchMain());
         cl.setAllowSubcommandsAsOptionParameters(true); // `--only gemm,step` names families, not subcommands
+        cl.setUsageHelpWidth(120); // the descriptions hold command lines; wrapping them at 80 breaks them up
         // a wrong argument value (unknown preset, family, baseline) is the user's to fix: its message, no trace
         cl.setExecutionExceptionHandler((e, line, parsed) -> {
             if (e instanceof IllegalArgumentException) {
