@@ -8,7 +8,11 @@ the thread pools, or PyTorch oversubscribes the cores:
     OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 OMP_WAIT_POLICY=PASSIVE \
         /usr/bin/python3 bench/peers/torch_gpt_step.py --preset medium --threads 1
 
-Prints one JSON object: preset, threads, tokens_per_s (median over the timed steps), step_ms, params.
+Prints one JSON object: preset, threads, tokens_per_s (median over the timed steps), step_ms, params, autocast.
+
+--autocast bf16 runs the forward pass (and the loss) under torch.autocast("cpu", dtype=torch.bfloat16): matmuls in
+bf16 through oneDNN, which uses the CPU's bf16 instructions where it has them (AVX512_BF16, AMX) and emulates them
+otherwise. Not comparable FP32-with-FP32: `sixpd bench step --torch-bf16` reports it as a separate row.
 """
 import argparse
 import json
@@ -80,6 +84,8 @@ def main():
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--warmup", type=int, default=3)
     ap.add_argument("--steps", type=int, default=10)
+    ap.add_argument("--autocast", default="none", choices=["none", "bf16"],
+                    help="bf16: forward under torch.autocast('cpu', dtype=torch.bfloat16)")
     a = ap.parse_args()
     L, C, NH, T, B = PRESETS[a.preset]
     B = a.batch or B
@@ -93,7 +99,11 @@ def main():
     for i in range(a.warmup + a.steps):
         t0 = time.perf_counter()
         opt.zero_grad(set_to_none=True)
-        loss = model(idx, tgt)
+        if a.autocast == "bf16":
+            with torch.autocast(device_type="cpu", dtype=torch.bfloat16):
+                loss = model(idx, tgt)
+        else:
+            loss = model(idx, tgt)
         loss.backward()
         opt.step()
         dt = time.perf_counter() - t0
@@ -103,7 +113,7 @@ def main():
     print(json.dumps({
         "peer": "pytorch", "version": torch.__version__, "preset": a.preset, "threads": a.threads,
         "batch": B, "context": T, "params": sum(p.numel() for p in model.parameters()),
-        "step_ms": round(med * 1e3, 2), "tokens_per_s": round(B * T / med, 1),
+        "step_ms": round(med * 1e3, 2), "tokens_per_s": round(B * T / med, 1), "autocast": a.autocast,
     }))
 
 

@@ -28,7 +28,8 @@ import picocli.CommandLine.Option;
             "  ./sixpd bench step --preset medium --threads 1 sixpd vs PyTorch, one training step",
             "  ./sixpd bench jmh GemmBenchmark -p threads=1   JMH's own command line (`jmh -h`: its options)",
             ""},
-        subcommands = {GemmCommand.class, StepCommand.class, PeakCommand.class, JmhCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {GemmCommand.class, StepCommand.class, PeakCommand.class, JmhCommand.class,
+            CommandLine.HelpCommand.class})
 public final class BenchMain implements Callable<Integer> {
     @Option(names = "--full", description = "the whole suite: every GEMM shape, 3 warm-up + 5 measured iterations"
             + " of 1 s (quick: 2 GEMM shapes, 2 + 3 iterations of 0.5 s)")
@@ -69,6 +70,15 @@ public final class BenchMain implements Callable<Integer> {
     static CommandLine commandLine() {
         CommandLine cl = new CommandLine(new BenchMain());
         cl.setAllowSubcommandsAsOptionParameters(true); // `--only gemm,step` names families, not subcommands
+        cl.setUsageHelpWidth(120); // the descriptions hold command lines; wrapping them at 80 breaks them up
+        // a wrong argument value (unknown preset, family, baseline) is the user's to fix: its message, no trace
+        cl.setExecutionExceptionHandler((e, line, parsed) -> {
+            if (e instanceof IllegalArgumentException) {
+                line.getErr().println("sixpd bench: " + e.getMessage());
+                return 2;
+            }
+            throw e;
+        });
         for (Family f : Family.values()) {
             // `gemm` and `step` are the direct side-by-side commands; `--only gemm,step` runs their JMH benchmarks
             if (f != Family.GEMM && f != Family.STEP) {

@@ -36,6 +36,11 @@ import org.openjdk.jmh.infra.Blackhole;
  * the C2-compiled micro-kernel is what is timed. The ledger is switched off so only the kernel is timed. OpenBLAS
  * works on native copies of the same inputs; when it is not installed its benchmark reports the skip and does nothing.
  *
+ * <p>Baselines ({@link GemmBaselines}, single-threaded whatever {@code threads} says): {@code naive}, the textbook
+ * triple loop, and {@code blocked}, a cache-blocked scalar loop; what the Vector API buys is sixpd's rate over
+ * theirs. The naive loop needs seconds per call from n = 1024 on: run it on small shapes, e.g.
+ * {@code -p shape=square512:512:512:512:N:N -p threads=1} ({@link KernelSuite} does).
+ *
  * <p>Run: {@code ./sixpd bench jmh GemmBenchmark -p shape=square1024:1024:1024:1024:N:N -p threads=1}.
  */
 @State(Scope.Benchmark)
@@ -121,6 +126,24 @@ public class GemmBenchmark {
     public void sixpd(Flops f, Blackhole bh) {
         f.gflop += s.flops() * 1e-9;
         Gemm.gemm(s.transA(), s.transB(), s.m(), s.n(), s.k(), 1f, a, 0, lda, b, 0, ldb, 0f, c, 0, s.n());
+        bh.consume(c[c.length - 1]);
+        bh.consume(c);
+    }
+
+    /** Baseline: the textbook triple loop ({@link GemmBaselines#naive}), one thread. */
+    @Benchmark
+    public void naive(Flops f, Blackhole bh) {
+        f.gflop += s.flops() * 1e-9;
+        GemmBaselines.naive(s.transA(), s.transB(), s.m(), s.n(), s.k(), 1f, a, lda, b, ldb, 0f, c, s.n());
+        bh.consume(c[c.length - 1]);
+        bh.consume(c);
+    }
+
+    /** Baseline: cache-blocked scalar Java ({@link GemmBaselines#blocked}), one thread. */
+    @Benchmark
+    public void blocked(Flops f, Blackhole bh) {
+        f.gflop += s.flops() * 1e-9;
+        GemmBaselines.blocked(s.transA(), s.transB(), s.m(), s.n(), s.k(), 1f, a, lda, b, ldb, 0f, c, s.n());
         bh.consume(c[c.length - 1]);
         bh.consume(c);
     }

@@ -17,7 +17,9 @@ import picocli.CommandLine.Option;
             "Examples:",
             "  ./sixpd bench gemm --size 1024 --threads 1 --json",
             "  ./sixpd bench gemm --m 2048 --n 1152 --k 384 --tb",
-            "  ./sixpd bench gemm --model --threads 2      (every Linear shape of the default model)"})
+            "  ./sixpd bench gemm --model --threads 2      (every Linear shape of the default model)",
+            "Baselines in the same run (one thread, plain Java, what the Vector API buys): naive = the textbook",
+            "triple loop (seconds per call at n=1024), blocked = cache-blocked scalar loop; --baselines none skips."})
 final class GemmCommand implements Callable<Integer> {
     @Option(names = "--size", defaultValue = "1024", description = "square size n (M = N = K = n), default 1024")
     int size;
@@ -58,6 +60,10 @@ final class GemmCommand implements Callable<Integer> {
     @Option(names = "--no-openblas", description = "skip the OpenBLAS baseline")
     boolean noOpenblas;
 
+    @Option(names = "--baselines", split = ",", defaultValue = "naive,blocked", paramLabel = "naive|blocked|none",
+            description = "plain-Java baselines to time, single-threaded (default ${DEFAULT-VALUE})")
+    List<String> baselines;
+
     @Option(names = "--json", description = "print one JSON object per shape")
     boolean json;
 
@@ -73,6 +79,18 @@ final class GemmCommand implements Callable<Integer> {
             String name = (m == null && n == null && k == null) ? "square" + size : "custom";
             shapes.add(new GemmShapes.Shape(name, mm, nn, kk, ta, tb));
         }
+        boolean naive = false;
+        boolean blocked = false;
+        for (String bl : baselines) {
+            switch (bl.trim()) {
+                case "naive" -> naive = true;
+                case "blocked" -> blocked = true;
+                case "none" -> {
+                }
+                default -> throw new IllegalArgumentException("unknown baseline '" + bl
+                        + "': use naive, blocked, both (naive,blocked) or none");
+            }
+        }
         Optional<OpenBlas> blas = noOpenblas ? Optional.empty() : OpenBlas.load();
         if (!noOpenblas && blas.isEmpty()) {
             System.err.println("sixpd bench gemm: " + OpenBlas.MISSING);
@@ -81,21 +99,28 @@ final class GemmCommand implements Callable<Integer> {
             System.out.printf(Locale.ROOT, "sixpd Gemm (Vector API, %d lanes) vs %s; %d threads; median of %d x %d ms"
                     + "%n", Vectors.LANES, blas.map(b -> "OpenBLAS " + b.config()).orElse("no OpenBLAS"), threads,
                     reps, millis);
-            System.out.printf(Locale.ROOT, "%-16s %5s %5s %5s %3s  %8s %8s  %6s%n", "shape", "M", "N", "K", "op",
-                    "sixpd", "OpenBLAS", "ratio");
+            System.out.printf(Locale.ROOT, "%-16s %5s %5s %5s %3s  %8s %8s  %6s  %8s %8s  %8s%n", "shape", "M", "N",
+                    "K", "op", "sixpd", "OpenBLAS", "ratio", "naive", "blocked", "×blocked");
         }
         for (GemmShapes.Shape s : shapes) {
             GemmMeasure.Result r = GemmMeasure.run(s, threads, beta, reps, millis, blas);
+            if (naive || blocked) {
+                double[][] bl = GemmMeasure.baselines(s, naive, blocked, millis);
+                r = r.withBaselines(bl[0], bl[1]);
+            }
             if (json) {
                 System.out.println(toJson(r));
             } else {
                 String op = (s.transA() ? "T" : "N") + (s.transB() ? "T" : "N");
                 double theirs = r.openblas() == null ? Double.NaN : r.openblas()[0];
-                System.out.printf(Locale.ROOT, "%-16s %5d %5d %5d %3s  %8.1f %8.1f  %6.2f   GFLOP/s (sixpd %.1f-%.1f,"
-                                + " OpenBLAS %.1f-%.1f)%n", s.name(), s.m(), s.n(), s.k(), op, r.sixpd()[0], theirs,
-                        r.sixpd()[0] / theirs, r.sixpd()[1], r.sixpd()[2],
-                        r.openblas() == null ? Double.NaN : r.openblas()[1],
-                        r.openblas() == null ? Double.NaN : r.openblas()[2]);
+                double nv = r.naive() == null ? Double.NaN : r.naive()[0];
+                double bk = r.blocked() == null ? Double.NaN : r.blocked()[0];
+                System.out.printf(Locale.ROOT, "%-16s %5d %5d %5d %3s  %8.1f %8s  %6s  %8s %8s  %8s   GFLOP/s (sixpd"
+                                + " %.1f-%.1f%s)%n", s.name(), s.m(), s.n(), s.k(), op, r.sixpd()[0],
+                        cell(theirs, "%.1f"), cell(r.sixpd()[0] / theirs, "%.2f"), cell(nv, "%.2f"), cell(bk, "%.2f"),
+                        cell(r.sixpd()[0] / bk, "%.1f×"), r.sixpd()[1], r.sixpd()[2], r.openblas() == null ? ""
+                                : String.format(Locale.ROOT, ", OpenBLAS %.1f-%.1f", r.openblas()[1],
+                                        r.openblas()[2]));
             }
         }
         return 0;
@@ -121,8 +146,25 @@ final class GemmCommand implements Callable<Integer> {
         } else {
             sb.append(",\"openblas_gflops\":null");
         }
+        appendBaseline(sb, "naive", r.naive(), r.sixpd()[0]);
+        appendBaseline(sb, "blocked", r.blocked(), r.sixpd()[0]);
         sb.append(",\"reps\":").append(reps).append(",\"millis_per_rep\":").append(millis);
         sb.append(",\"lanes\":").append(Vectors.LANES);
         return sb.append('}').toString();
+    }
+
+    /** {@code x} formatted, or "–" when it was not measured (NaN). */
+    private static String cell(double x, String format) {
+        return Double.isFinite(x) ? String.format(Locale.ROOT, format, x) : "–";
+    }
+
+    /** {@code "<name>_gflops": median, "speedup_vs_<name>": sixpd ÷ it} (single-threaded baseline), or null. */
+    private static void appendBaseline(StringBuilder sb, String name, double[] g, double sixpd) {
+        if (g == null) {
+            sb.append(",\"").append(name).append("_gflops\":null");
+            return;
+        }
+        sb.append(",\"").append(name).append("_gflops\":").append(Json.num(g[0]));
+        sb.append(",\"speedup_vs_").append(name).append("\":").append(Json.num(sixpd / g[0]));
     }
 }

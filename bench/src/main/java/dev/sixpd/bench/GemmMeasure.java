@@ -18,8 +18,56 @@ import java.util.Optional;
  * from stealing cycles from sixpd's threads.
  */
 final class GemmMeasure {
-    /** GFLOP/s of both sides: {median, min, max}; openblas is null when not measured. */
-    record Result(GemmShapes.Shape shape, int threads, double[] sixpd, double[] openblas, String openblasConfig) {
+    /**
+     * GFLOP/s of each side: {median, min, max}; openblas is null when not measured, naive and blocked (the
+     * single-threaded {@link GemmBaselines}) when not asked for.
+     */
+    record Result(GemmShapes.Shape shape, int threads, double[] sixpd, double[] openblas, String openblasConfig,
+            double[] naive, double[] blocked) {
+        Result(GemmShapes.Shape shape, int threads, double[] sixpd, double[] openblas, String openblasConfig) {
+            this(shape, threads, sixpd, openblas, openblasConfig, null, null);
+        }
+
+        Result withBaselines(double[] naive, double[] blocked) {
+            return new Result(shape, threads, sixpd, openblas, openblasConfig, naive, blocked);
+        }
+    }
+
+    /** Repetitions of a baseline measurement (the naive loop takes seconds per call at n = 1024). */
+    static final int BASELINE_REPS = 3;
+
+    /**
+     * The plain-Java baselines on the same shape, one thread, after sixpd and OpenBLAS: {@code naive} and/or
+     * {@code blocked}, each warmed up by one block of 200 ms (at least one call), then {@value #BASELINE_REPS}
+     * blocks of at least {@code millis} ms. Returns {naive, blocked}, each {median, min, max} or null.
+     */
+    static double[][] baselines(GemmShapes.Shape s, boolean naive, boolean blocked, long millis) {
+        int aCols = s.transA() ? s.m() : s.k();
+        int bCols = s.transB() ? s.k() : s.n();
+        Rng rng = new Rng(42);
+        float[] a = new float[s.m() * s.k()];
+        float[] b = new float[s.k() * s.n()];
+        float[] c = new float[s.m() * s.n()];
+        rng.fillNormal(a, 0, 1);
+        rng.fillNormal(b, 0, 1);
+        double[][] out = new double[2][];
+        Runnable[] calls = {
+            naive ? () -> GemmBaselines.naive(s.transA(), s.transB(), s.m(), s.n(), s.k(), 1f, a, aCols, b, bCols, 0f,
+                    c, s.n()) : null,
+            blocked ? () -> GemmBaselines.blocked(s.transA(), s.transB(), s.m(), s.n(), s.k(), 1f, a, aCols, b, bCols,
+                    0f, c, s.n()) : null};
+        for (int i = 0; i < 2; i++) {
+            if (calls[i] == null) {
+                continue;
+            }
+            block(calls[i], s.flops(), 200);
+            double[] g = new double[BASELINE_REPS];
+            for (int r = 0; r < g.length; r++) {
+                g[r] = block(calls[i], s.flops(), millis);
+            }
+            out[i] = Stats.medianMinMax(g);
+        }
+        return out;
     }
 
     private GemmMeasure() {

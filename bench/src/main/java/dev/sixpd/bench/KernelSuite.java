@@ -37,10 +37,14 @@ import org.openjdk.jmh.runner.options.VerboseMode;
  * <p>Modes, chosen for a shared 2-core machine (every run is one forked JVM, about 0.7 s of start-up and setup):
  * <ul>
  * <li>quick ({@code full=false}): GEMM only at {@value #QUICK_GEMM_SQUARE} and the model's {@code fc.fwd} shape;
- * 2 warm-up iterations and 3 measured ones of {@value #QUICK_MILLIS} ms, 1 fork; the ceilings in 1 s each. About
- * 33 runs of ~3.2 s: roughly 2 minutes for everything, under 3 on a busy machine.</li>
+ * 2 warm-up iterations and 3 measured ones of {@value #QUICK_MILLIS} ms, 1 fork; the plain-Java GEMM baselines
+ * ({@link GemmBaselines}) on one thread, {@code blocked} at n = 1024 and {@code naive} at n = 512; the ceilings in
+ * 1 s each. 35 runs of ~3.2 s: measured 120 s for everything at load ~3 ({@code ./sixpd bench} leaves the
+ * training step out of the quick run; {@code --only step} runs it on the tiny preset).</li>
  * <li>full: every {@code @Param} value of every benchmark (GEMM: square 128–2048 and all 15 Linear shapes of the
- * model, forward and backward), 3 warm-up and 5 measured iterations of 1 s, 1 fork; ceilings in 3 s each.</li>
+ * model, forward and backward), 3 warm-up and 5 measured iterations of 1 s, 1 fork; baselines on squares 128–1024
+ * and the forward shapes; the training step (tiny and medium) on its own 3 × 3 s + 5 × 4 s iterations; ceilings in
+ * 3 s each.</li>
  * </ul>
  * JMH's error (99.9% confidence half-width) is kept with each result; with 3 iterations it is wide, which is honest.
  *
@@ -147,6 +151,9 @@ public final class KernelSuite {
         if (!kernels.isEmpty()) {
             runsOf.add(options(full, kernels, verbose, ts));
         }
+        if (families.contains(Family.GEMM)) {
+            runsOf.addAll(baselineOptionsList(full, verbose)); // single-threaded, slow: their own shapes
+        }
         if (families.contains(Family.STEP)) {
             runsOf.add(stepOptions(full, verbose, ts)); // seconds per call: its own iteration times
         }
@@ -204,6 +211,9 @@ public final class KernelSuite {
         for (Family f : families) {
             b.include(f.includeRegex());
         }
+        if (families.contains(Family.GEMM)) {
+            b.exclude(BASELINES); // run by baselineOptions, one thread, on shapes they finish in time
+        }
         if (families.contains(Family.GEMM) && OpenBlas.load().isEmpty()) {
             System.err.println("sixpd bench: " + OpenBlas.MISSING + "; the OpenBLAS rows are skipped");
             b.exclude("GemmBenchmark\\.openblas");
@@ -224,6 +234,51 @@ public final class KernelSuite {
                     .measurementIterations(3).measurementTime(TimeValue.milliseconds(QUICK_MILLIS));
         }
         return b.build();
+    }
+
+    /** The JMH regex of GEMM's plain-Java baselines. */
+    static final String BASELINES = "GemmBenchmark\\.(naive|blocked)$";
+    /** Baseline shapes, quick: the blocked loop at the quick square, the naive one (seconds per call) at 512. */
+    static final String QUICK_BASELINE_NAIVE = "square512:512:512:512:N:N";
+
+    /**
+     * The JMH options of GEMM's baselines ({@link GemmBaselines}): one thread (they are single-threaded). Quick:
+     * {@code blocked} at {@value #QUICK_GEMM_SQUARE} and {@code naive} (seconds per call at n = 1024) at
+     * {@value #QUICK_BASELINE_NAIVE}, 1 + 3 iterations; full: both at square 128–1024 and the model's forward
+     * shapes, 2 + 3 iterations of 1 s (each lasts at least one call).
+     */
+    static List<Options> baselineOptionsList(boolean full, VerboseMode verbose) {
+        List<Options> out = new ArrayList<>();
+        if (!full) {
+            out.add(baseline(verbose, "blocked", 1, 3, TimeValue.milliseconds(QUICK_MILLIS), QUICK_GEMM_SQUARE));
+            out.add(baseline(verbose, "naive", 1, 3, TimeValue.milliseconds(QUICK_MILLIS), QUICK_BASELINE_NAIVE));
+        } else {
+            List<String> shapes = new ArrayList<>(List.of("square128:128:128:128:N:N", "square256:256:256:256:N:N",
+                    "square512:512:512:512:N:N", QUICK_GEMM_SQUARE));
+            for (GemmShapes.Shape s : GemmShapes.model()) {
+                if (s.name().endsWith(".fwd")) {
+                    shapes.add(s.param());
+                }
+            }
+            out.add(baseline(verbose, "(naive|blocked)", 2, 3, TimeValue.seconds(1), shapes.toArray(new String[0])));
+        }
+        return out;
+    }
+
+    private static Options baseline(VerboseMode verbose, String methods, int warmups, int iterations, TimeValue t,
+            String... shapes) {
+        return new OptionsBuilder()
+                .mode(Mode.Throughput).timeUnit(TimeUnit.SECONDS)
+                .forks(1)
+                .jvmArgsAppend(forkFlags())
+                .shouldFailOnError(true)
+                .verbosity(verbose)
+                .include("dev\\.sixpd\\.bench\\.GemmBenchmark\\." + methods + "$")
+                .param("threads", "1")
+                .param("shape", shapes)
+                .warmupIterations(warmups).warmupTime(t)
+                .measurementIterations(iterations).measurementTime(t)
+                .build();
     }
 
     /**
@@ -307,7 +362,8 @@ public final class KernelSuite {
      */
     static double[] cost(String cls, String method, String shape) {
         return switch (cls + "." + method) {
-            case "GemmBenchmark.sixpd", "GemmBenchmark.openblas" -> gemmCost(shape);
+            case "GemmBenchmark.sixpd", "GemmBenchmark.openblas", "GemmBenchmark.naive", "GemmBenchmark.blocked" ->
+                    gemmCost(shape);
             case "AttentionBenchmark.forward" -> c(AttentionBenchmark.FORWARD_FLOPS, AttentionBenchmark.FORWARD_BYTES);
             case "AttentionBenchmark.backward" ->
                     c(AttentionBenchmark.BACKWARD_FLOPS, AttentionBenchmark.BACKWARD_BYTES);

@@ -87,7 +87,9 @@ public final class Report {
                 + " | % of bound |\n");
         sb.append("|---|---:|---:|---:|---:|---:|---:|---:|---|---:|\n");
         boolean aboveRoof = false;
+        boolean abovePeak = false;
         for (Point p : points()) {
+            abovePeak |= p.result().flopsPerOp() > 0 && p.pctMeasuredPeak() > 105;
             Result r = p.result();
             String calls = num(r.opsPerSec()) + (Double.isFinite(r.opsPerSecError())
                     ? " ± " + num(r.opsPerSecError()) : "");
@@ -107,6 +109,11 @@ public final class Report {
                 + "(compute-bound) or of the streaming bandwidth (memory-bound); calls/s ± JMH's 99.9% error.\n");
         if (aboveRoof) {
             sb.append("* above the DRAM bandwidth: the working set stays (partly) in the caches.\n");
+        }
+        if (abovePeak) {
+            sb.append("Some kernel ran above the measured FMA peak of its thread count: other load disturbed the peak"
+                    + " measurement (it runs after the benchmarks, for seconds). Check `uptime` and rerun on a quiet"
+                    + " machine, or compare with `./sixpd bench peak`.\n");
         }
         return sb.toString();
     }

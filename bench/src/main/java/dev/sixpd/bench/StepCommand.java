@@ -35,6 +35,7 @@ import picocli.CommandLine.Option;
             "Examples:",
             "  ./sixpd bench step                              small and medium, 1 and all threads",
             "  ./sixpd bench step --preset medium --threads 1 --json out/bench/step.json",
+            "  ./sixpd bench step --preset medium --torch-bf16   (PyTorch bf16 autocast as separate rows)",
             "  ./sixpd bench jmh TrainingStepBenchmark -p preset=tiny -p threads=1   (JMH)"})
 final class StepCommand implements Callable<Integer> {
     @Option(names = "--preset", split = ",", defaultValue = "small,medium", paramLabel = "NAME[,NAME...]",
@@ -62,6 +63,10 @@ final class StepCommand implements Callable<Integer> {
 
     @Option(names = "--no-torch", description = "skip the PyTorch peer")
     boolean noTorch;
+
+    @Option(names = "--torch-bf16", description = "also run PyTorch with bf16 autocast (oneDNN's bf16 instructions,"
+            + " which the Vector API cannot reach), reported as separate rows")
+    boolean torchBf16;
 
     @Option(names = "--python", defaultValue = "/usr/bin/python3", description = "the interpreter with PyTorch"
             + " (default ${DEFAULT-VALUE}, Debian's python3-torch)")
@@ -162,10 +167,14 @@ final class StepCommand implements Callable<Integer> {
         long optimizer = d.flops(Ledger.Phase.OPTIMIZER) / steps;
         double nom = nominal.gflopsPerCore() * Math.min(threads, nominal.cores());
         TorchPeer.Result torch = null;
+        TorchPeer.Result bf16 = null;
         String note = peerNote;
         if (peer != null) {
             try {
-                torch = peer.run(step.preset(), threads, warmup, steps);
+                torch = peer.run(step.preset(), threads, warmup, steps, false);
+                if (torchBf16) {
+                    bf16 = peer.run(step.preset(), threads, warmup, steps, true);
+                }
             } catch (java.io.IOException e) {
                 note = "PyTorch peer failed: " + e.getMessage();
                 human.println(note);
@@ -174,7 +183,7 @@ final class StepCommand implements Callable<Integer> {
         }
         return new StepRow(step.preset(), threads, step.batch(), step.config().context(), step.parameterCount(),
                 steps, mmm[0], mmm[1], mmm[2], model, optimizer, peak, Double.isFinite(nom) ? nom : Double.NaN, torch,
-                note);
+                note, bf16);
     }
 
     /**
@@ -232,6 +241,23 @@ final class StepCommand implements Callable<Integer> {
                     .append(" | ").append(r.torch() == null ? "–" : Report.pct(100 * r.torchMfu())).append(" |\n");
         }
         sb.append('\n');
+        if (rows.stream().anyMatch(r -> r.torchBf16() != null)) {
+            sb.append("PyTorch with bf16 autocast (matmuls in bf16 through oneDNN: not FP32-with-FP32; on a CPU"
+                    + " without bf16 instructions oneDNN emulates them):\n\n");
+            sb.append("| preset | threads | PyTorch bf16 tokens/s | PyTorch FP32 tokens/s | sixpd FP32 tokens/s |"
+                    + " sixpd FP32 / PyTorch bf16 |\n|---|---:|---:|---:|---:|---:|\n");
+            for (StepRow r : rows) {
+                if (r.torchBf16() != null) {
+                    sb.append("| ").append(r.preset()).append(" | ").append(r.threads())
+                            .append(" | ").append(Report.num(r.torchBf16().tokensPerS()))
+                            .append(" | ").append(r.torch() == null ? "–" : Report.num(r.torch().tokensPerS()))
+                            .append(" | ").append(Report.num(r.tokensPerS()))
+                            .append(" | ").append(String.format(Locale.ROOT, "%.2f×",
+                                    r.tokensPerS() / r.torchBf16().tokensPerS())).append(" |\n");
+                }
+            }
+            sb.append('\n');
+        }
         if (!rows.isEmpty()) {
             StepRow r = rows.get(0);
             sb.append(String.format(Locale.ROOT, "model FLOPs/step = the ledger's forward + backward FLOPs of the timed"
@@ -279,6 +305,10 @@ final class StepCommand implements Callable<Integer> {
                         .append(",\"torch_version\":\"").append(Json.esc(r.torch().version())).append('"')
                         .append(",\"ratio_vs_torch\":").append(Json.num(r.ratio()))
                         .append(",\"torch_mfu\":").append(Json.num(r.torchMfu()));
+                if (r.torchBf16() != null) {
+                    sb.append(",\"torch_bf16_autocast_tokens_per_s\":").append(Json.num(r.torchBf16().tokensPerS()))
+                            .append(",\"torch_bf16_autocast_step_ms\":").append(Json.num(r.torchBf16().stepMs()));
+                }
             } else {
                 sb.append(",\"torch_tokens_per_s\":null,\"torch_note\":\"")
                         .append(Json.esc(r.torchNote() == null ? "" : r.torchNote())).append('"');

@@ -15,10 +15,12 @@ package dev.sixpd.bench;
  * @param nominalGflops the nominal peak at {@code threads} threads (NaN if unknown)
  * @param torch the PyTorch peer's result, or null
  * @param torchNote why there is no PyTorch result (null if there is one)
+ * @param torchBf16 the PyTorch peer with bf16 autocast ({@code --torch-bf16}), or null: a separate row, not
+ *        FP32-with-FP32
  */
 record StepRow(String preset, int threads, int batch, int context, long params, int steps, double stepMs,
         double stepMsMin, double stepMsMax, long modelFlops, long optimizerFlops, double peakGflops,
-        double nominalGflops, TorchPeer.Result torch, String torchNote) {
+        double nominalGflops, TorchPeer.Result torch, String torchNote, TorchPeer.Result torchBf16) {
 
     /** Tokens per step, {@code batch · context}. */
     long tokens() {

@@ -37,8 +37,8 @@ final class SuiteRun {
         PrintStream human = jsonToStdout ? System.err : System.out;
         int[] ts = KernelSuite.threadCounts(threads);
         human.printf(Locale.ROOT, "sixpd bench: %s suite, families %s, threads %s; then the ceilings (FMA peak, triad"
-                + " bandwidth). Check `uptime`: other load skews every figure.%n", full ? "full" : "quick",
-                names(families), java.util.Arrays.toString(ts));
+                + " bandwidth). Load average now %s: other load skews every figure.%n", full ? "full" : "quick",
+                names(families), java.util.Arrays.toString(ts), StepCommand.loadAverage());
         long t0 = System.nanoTime();
         Report r = KernelSuite.run(full, families, VerboseMode.NORMAL, new ProgressFormat(human), ts);
         human.println();

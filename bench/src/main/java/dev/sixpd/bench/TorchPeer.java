@@ -96,11 +96,19 @@ final class TorchPeer {
         return Optional.empty();
     }
 
-    /** The peer's command line. */
+    /** The peer's command line (FP32). */
     List<String> command(String preset, int threads, int warmup, int steps) {
+        return command(preset, threads, warmup, steps, false);
+    }
+
+    /** The peer's command line; {@code bf16}: forward under {@code torch.autocast("cpu", bfloat16)}. */
+    List<String> command(String preset, int threads, int warmup, int steps, boolean bf16) {
         List<String> c = new ArrayList<>(List.of(python.toString(), script.toString(), "--preset", preset,
                 "--threads", Integer.toString(threads), "--warmup", Integer.toString(warmup), "--steps",
                 Integer.toString(steps)));
+        if (bf16) {
+            c.addAll(List.of("--autocast", "bf16"));
+        }
         return c;
     }
 
@@ -112,8 +120,9 @@ final class TorchPeer {
     }
 
     /** Runs the peer and parses its output; an error names the command and shows its output. */
-    Result run(String preset, int threads, int warmup, int steps) throws IOException, InterruptedException {
-        List<String> cmd = command(preset, threads, warmup, steps);
+    Result run(String preset, int threads, int warmup, int steps, boolean bf16) throws IOException,
+            InterruptedException {
+        List<String> cmd = command(preset, threads, warmup, steps, bf16);
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
         pb.environment().putAll(environment(threads));
         Process p = pb.start();

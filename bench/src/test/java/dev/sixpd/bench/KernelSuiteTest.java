@@ -86,4 +86,22 @@ class KernelSuiteTest {
         assertTrue(full.getMeasurementTime().hasValue() == false); // the benchmark's own 4 s iterations
         assertEquals(Family.STEP, Family.parse("step"));
     }
+
+    @Test
+    void baselinesRunSingleThreadedOnShapesTheyFinish() {
+        List<Options> quick = KernelSuite.baselineOptionsList(false, VerboseMode.SILENT);
+        assertEquals(2, quick.size());
+        assertEquals(List.of("dev\\.sixpd\\.bench\\.GemmBenchmark\\.blocked$"), quick.get(0).getIncludes());
+        assertEquals(List.of(KernelSuite.QUICK_GEMM_SQUARE), List.copyOf(quick.get(0).getParameter("shape").get()));
+        assertEquals(List.of("square512:512:512:512:N:N"), List.copyOf(quick.get(1).getParameter("shape").get()));
+        assertEquals(List.of("1"), List.copyOf(quick.get(1).getParameter("threads").get()));
+        List<Options> full = KernelSuite.baselineOptionsList(true, VerboseMode.SILENT);
+        assertEquals(1, full.size());
+        assertEquals(4 + 5, full.get(0).getParameter("shape").get().size()); // squares 128-1024, 5 forward shapes
+        // the main GEMM run leaves them out
+        Options main = KernelSuite.options(false, EnumSet.of(Family.GEMM), VerboseMode.SILENT, new int[] {1});
+        assertTrue(main.getExcludes().contains(KernelSuite.BASELINES));
+        assertArrayEquals(KernelSuite.gemmCost("x:2:3:4:N:N"), KernelSuite.cost("GemmBenchmark", "naive",
+                "x:2:3:4:N:N"));
+    }
 }

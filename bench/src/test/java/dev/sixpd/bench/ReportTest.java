@@ -137,4 +137,13 @@ class ReportTest {
         // 2 roofs + 3 plotted kernels (the FLOP-less conversion has no place on log axes)
         assertEquals(5, sample().chart().getSeriesMap().size());
     }
+
+    @Test
+    void aKernelAboveTheMeasuredPeakIsFlagged() {
+        // 2 threads: a GEMM at 300 GFLOP/s against a measured 200 (disturbed) peak
+        Report r = new Report(List.of(new Result("gemm", 2, 1e9, 1e6, 300)), List.of(ONE, TWO));
+        assertTrue(r.markdown().contains("above the measured FMA peak"), r.markdown());
+        Report ok = new Report(List.of(new Result("gemm", 2, 1e9, 1e6, 150)), List.of(ONE, TWO));
+        assertTrue(!ok.markdown().contains("above the measured FMA peak"));
+    }
 }

@@ -57,7 +57,7 @@ class StepCommandTest {
         TorchPeer.Result torch = new TorchPeer.Result("medium", 1, 8, 256, 10_770_816, 2000, 1024, "1.13.0");
         // 8·256 = 2048 tokens in 1,600 ms: 1,280 tokens/s; PyTorch 1,024 tokens/s -> 1.25x
         StepRow r = new StepRow("medium", 1, 8, 256, 10_770_816, 10, 1600, 1500, 1700, 140_000_000_000L,
-                170_000_000L, 100, 78.25, torch, null);
+                170_000_000L, 100, 78.25, torch, null, null);
         assertEquals(2048, r.tokens());
         assertEquals(1280, r.tokensPerS(), 1e-9);
         assertEquals(1.25, r.ratio(), 1e-12);
@@ -73,18 +73,32 @@ class StepCommandTest {
     }
 
     @Test
+    void bf16AutocastIsASeparateTable() {
+        TorchPeer.Result fp32 = new TorchPeer.Result("medium", 1, 8, 256, 1, 2000, 1024, "1.13.0");
+        TorchPeer.Result bf16 = new TorchPeer.Result("medium", 1, 8, 256, 1, 1000, 2048, "1.13.0");
+        StepRow r = new StepRow("medium", 1, 8, 256, 1, 10, 1600, 1500, 1700, 140_000_000_000L, 0, 100, 78.25, fp32,
+                null, bf16);
+        String md = StepCommand.markdown(List.of(r));
+        assertTrue(md.contains("| medium | 1 | 2048 | 1024 | 1280 | 0.63× |"), md);
+        assertTrue(StepCommand.json(List.of(r), dev.sixpd.tensor.Peak.nominal())
+                .contains("\"torch_bf16_autocast_tokens_per_s\":2048.000"));
+    }
+
+    @Test
     void withoutThePeerTheRowSaysWhy() {
         StepRow r = new StepRow("small", 2, 16, 128, 1, 10, 100, 90, 110, 1_000_000_000L, 0, 150, Double.NaN, null,
-                "PyTorch peer skipped: /usr/bin/python3 not found; " + TorchPeer.INSTALL);
+                "PyTorch peer skipped: /usr/bin/python3 not found; " + TorchPeer.INSTALL, null);
         assertTrue(Double.isNaN(r.ratio()) && Double.isNaN(r.torchMfu()) && Double.isNaN(r.mfuNominal()));
         String md = StepCommand.markdown(List.of(r));
         assertTrue(md.contains("install python3-torch"), md);
-        assertTrue(StepCommand.json(List.of(r), dev.sixpd.tensor.Peak.nominal()).contains("\"torch_tokens_per_s\":null"));
+        assertTrue(StepCommand.json(List.of(r), dev.sixpd.tensor.Peak.nominal())
+                .contains("\"torch_tokens_per_s\":null"));
     }
 
     @Test
     void peerOutputIsParsed() throws IOException {
-        String out = "some warning from torch\n{\"peer\": \"pytorch\", \"version\": \"1.13.0a0\", \"preset\": \"small\","
+        String out = "some warning from torch\n{\"peer\": \"pytorch\", \"version\": \"1.13.0a0\","
+                + " \"preset\": \"small\","
                 + " \"threads\": 2, \"batch\": 16, \"context\": 128, \"params\": 816768, \"step_ms\": 61.5,"
                 + " \"tokens_per_s\": 33300.8}\n";
         TorchPeer.Result r = TorchPeer.parse(out);
@@ -121,6 +135,8 @@ class StepCommandTest {
         assertEquals("2", TorchPeer.environment(2).get("MKL_NUM_THREADS"));
         assertEquals("PASSIVE", TorchPeer.environment(2).get("OMP_WAIT_POLICY"));
         assertTrue(TorchPeer.defaultScript().toString().endsWith("torch_gpt_step.py"));
+        assertEquals(List.of("/usr/bin/python3", "bench/peers/torch_gpt_step.py", "--preset", "tiny", "--threads",
+                "1", "--warmup", "3", "--steps", "10", "--autocast", "bf16"), p.command("tiny", 1, 3, 10, true));
     }
 
     @Test
