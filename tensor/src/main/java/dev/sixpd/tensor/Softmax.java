@@ -82,8 +82,8 @@ public final class Softmax {
      * {@link #rowForward}, returning the row's max and its sum of {@code exp(x - max)} packed as two float bit
      * patterns ({@code max} high, {@code sum} low) for {@link CrossEntropy}'s log-sum-exp.
      *
-     * <p>The partial last vector is handled as a vector, not with scalar {@code Math.exp}: its lanes at or past
-     * {@code n} are set to -inf, so they take no part in the max, exp to exact zeros, and (when the vector fits
+     * <p>The partial last vector is handled as a vector, not with a scalar exp: its lanes at or past
+     * {@code n} are set to -inf, so they take no part in the max, {@link Vectors#exp} makes exact zeros of them, and (when the vector fits
      * inside the row) are stored as the first masked zeros.
      */
     static long rowForwardMaxSum(float[] out, float[] inp, int off, int n, int cols) {
@@ -110,12 +110,12 @@ public final class Softmax {
         FloatVector vm = FloatVector.broadcast(S, max);
         FloatVector acc = FloatVector.zero(S);
         for (int i = 0; i < full; i += L) {
-            FloatVector e = FloatVector.fromArray(S, inp, off + i).sub(vm).lanewise(VectorOperators.EXP);
+            FloatVector e = Vectors.exp(FloatVector.fromArray(S, inp, off + i).sub(vm));
             e.intoArray(out, off + i);
             acc = acc.add(e);
         }
         if (tail) {
-            FloatVector e = vt.sub(vm).lanewise(VectorOperators.EXP);
+            FloatVector e = Vectors.exp(vt.sub(vm));
             storeTail(e, out, off + full, wide, m);
             acc = acc.add(e);
         }
@@ -164,7 +164,7 @@ public final class Softmax {
         // exp and sum
         float sum = 0f;
         for (int i = 0; i < n; i++) {
-            float e = (float) Math.exp(inp[off + i] - max);
+            float e = Vectors.exp(inp[off + i] - max);
             out[off + i] = e;
             sum += e;
         }
