@@ -60,8 +60,9 @@ final class GemmCommand implements Callable<Integer> {
     @Option(names = "--no-openblas", description = "skip the OpenBLAS baseline")
     boolean noOpenblas;
 
-    @Option(names = "--baselines", split = ",", defaultValue = "naive,blocked", paramLabel = "naive|blocked|none",
-            description = "plain-Java baselines to time, single-threaded (default ${DEFAULT-VALUE})")
+    @Option(names = "--baselines", split = ",", paramLabel = "naive|blocked|none",
+            description = "plain-Java baselines to time, single-threaded (default naive,blocked; none with --model, "
+                    + "where the naive loop takes minutes per shape)")
     List<String> baselines;
 
     @Option(names = "--json", description = "print one JSON object per shape")
@@ -81,6 +82,9 @@ final class GemmCommand implements Callable<Integer> {
         }
         boolean naive = false;
         boolean blocked = false;
+        if (baselines == null) {
+            baselines = model ? List.of("none") : List.of("naive", "blocked");
+        }
         for (String bl : baselines) {
             switch (bl.trim()) {
                 case "naive" -> naive = true;

@@ -14,8 +14,9 @@ import java.util.Optional;
  * both sides alike. A block repeats the call until at least {@code millis} ms have passed and counts
  * {@code 2·M·N·K} FLOPs per call. Results are the median (and min, max) GFLOP/s over the repetitions.
  *
- * <p>OpenBLAS's pthread workers spin for a while after a call; a short sleep after each OpenBLAS block keeps them
- * from stealing cycles from sixpd's threads.
+ * <p>OpenBLAS's pthread workers spin for a while after a call; a sleep after each OpenBLAS block keeps them from
+ * stealing cycles from sixpd's threads: 100 ms on one thread, 1 s with several (with 100 ms, sixpd on 2 threads
+ * measured 83 GFLOP/s at n=1024, alone 158; with 1 s, 157).
  */
 final class GemmMeasure {
     /**
@@ -112,7 +113,7 @@ final class GemmMeasure {
                 g1[r] = block(mine, s.flops(), millis);
                 if (theirs != null) {
                     g2[r] = block(theirs, s.flops(), millis);
-                    Thread.sleep(100);
+                    Thread.sleep(threads > 1 ? 1000 : 100);
                 }
             }
             return new Result(s, threads, Stats.medianMinMax(g1), theirs == null ? null : Stats.medianMinMax(g2),
