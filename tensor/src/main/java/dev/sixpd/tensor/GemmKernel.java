@@ -33,12 +33,14 @@ final class GemmKernel {
     static final int MR = 4;
     /** Columns of the micro-tile: two vectors. */
     static final int NR = 2 * L;
-    /** K block: a KC×NR B micro-panel of 16 KiB (KC 256 at 8 lanes, 128 at 16) plus an MR×KC A panel stay in a
-     * 32 KiB L1 while the micro-kernel streams them. */
-    static final int KC = block("sixpd.gemm.kc", Math.max(64, 4096 / NR), 1);
-    /** M block: the packed MC×KC A block (144 KiB) stays in L2. Multiple of MR. */
+    /** K block: 1024 at 8 lanes (512 at 16), so every K of the default model is one block and each C tile is loaded
+     * and stored once. The KC×NR B micro-panel (64 KiB) then streams from L2 rather than sitting in L1, which costs
+     * less than the C traffic and call overhead of more blocks: KC 256 measured 72–78 GFLOP/s at n=1024 on one
+     * Zen 3 core, KC 1024 91 (bench/NOTES.md, step 13). */
+    static final int KC = block("sixpd.gemm.kc", Math.max(64, 16384 / NR), 1);
+    /** M block: rows of A packed at a time (MC×KC floats, 576 KiB at KC 1024). Multiple of MR. */
     static final int MC = block("sixpd.gemm.mc", 144, MR);
-    /** N block: the packed KC×NC B block (3 MiB at NC = 3072) lives in L3; 3072 covers every N of the default
+    /** N block: the packed KC×NC B block (12 MiB at NC = 3072) lives in L3; 3072 covers every N of the default
      * model, so A is packed once per K block. Multiple of NR. */
     static final int NC = block("sixpd.gemm.nc", 3072, NR);
     /** Below this many multiply-adds a GEMM runs on the calling thread: a fork/join costs ~10–50 µs. */

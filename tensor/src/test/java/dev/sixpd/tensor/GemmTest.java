@@ -130,7 +130,7 @@ class GemmTest {
     @Test
     void largerSizesCrossBlockBoundaries() {
         int[][] shapes = {{127, 130, 129}, {130, 127, 257}, {64, 300, 520}, {257, 33, 300}, {6, 1000, 17},
-            {1000, 6, 31}, {200, 64, 64}};
+            {1000, 6, 31}, {200, 64, 64}, {37, 45, GemmKernel.KC + 3}, {21, 50, 2 * GemmKernel.KC + 1}};
         long seed = 100;
         for (boolean[] t : TRANS) {
             for (int[] s : shapes) {
@@ -259,7 +259,7 @@ class GemmTest {
     @Test
     void deterministicForEachThreadCount() {
         // row split, row split with K > KC, column split (more column panels than row panels)
-        int[][] shapes = {{130, 127, 300}, {300, 520, 64}, {2048 / 8, 1152 / 4, 384}, {65, 384, 600}};
+        int[][] shapes = {{130, 127, GemmKernel.KC + 37}, {300, 520, 64}, {2048 / 8, 1152 / 4, 384}, {65, 384, 600}};
         long seed = 400;
         for (boolean[] t : TRANS) {
             for (int[] s : shapes) {
