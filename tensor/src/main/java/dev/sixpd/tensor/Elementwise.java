@@ -176,14 +176,22 @@ public final class Elementwise {
 
     /** {@code out[n,c] += bias[c]} for {@code out [N, C]}, {@code bias [C]}: {@code N·C} FLOPs. */
     public static void addBias(float[] out, float[] bias, int N, int C) {
-        checkBias("addBias", out, bias, N, C);
+        addBias(out, 0, C, bias, N, C);
+    }
+
+    /**
+     * {@code out[oo + n·ldo + c] += bias[c]} for {@code n < N, c < C}: the bias of a layer whose output is a column
+     * slice of wider rows (e.g. a q, k or v projection writing into a fused qkv buffer). {@code N·C} FLOPs.
+     */
+    public static void addBias(float[] out, int oo, int ldo, float[] bias, int N, int C) {
+        checkBias("addBias", out, oo, ldo, bias, N, C);
         Ledger.add(Ledger.Kind.ELEMENTWISE, (long) N * C, 4L * (2L * N * C + C));
         if (C == 0) {
             return;
         }
         Parallel.forRange(N, Math.max(1, GRAIN / C), (from, to) -> {
             for (int n = from; n < to; n++) {
-                int o = n * C;
+                int o = oo + n * ldo;
                 int c = 0;
                 for (int up = S.loopBound(C); c < up; c += S.length()) {
                     FloatVector.fromArray(S, out, o + c).add(FloatVector.fromArray(S, bias, c)).intoArray(out, o + c);
@@ -195,21 +203,33 @@ public final class Elementwise {
         });
     }
 
-    /** Scalar twin of {@link #addBias}. */
+    /** Scalar twin of {@link #addBias(float[], float[], int, int)}. */
     public static void addBiasScalar(float[] out, float[] bias, int N, int C) {
-        checkBias("addBiasScalar", out, bias, N, C);
+        addBiasScalar(out, 0, C, bias, N, C);
+    }
+
+    /** Scalar twin of {@link #addBias(float[], int, int, float[], int, int)}. */
+    public static void addBiasScalar(float[] out, int oo, int ldo, float[] bias, int N, int C) {
+        checkBias("addBiasScalar", out, oo, ldo, bias, N, C);
         Ledger.add(Ledger.Kind.ELEMENTWISE, (long) N * C, 4L * (2L * N * C + C));
         for (int n = 0; n < N; n++) {
             for (int c = 0; c < C; c++) {
-                out[n * C + c] += bias[c];
+                out[oo + n * ldo + c] += bias[c];
             }
         }
     }
 
     static void checkBias(String what, float[] mat, float[] vec, int N, int C) {
-        if (N < 0 || C < 0 || mat.length < (long) N * C || vec.length < C) {
+        checkBias(what, mat, 0, C, vec, N, C);
+    }
+
+    /** Checks that {@code mat} holds rows {@code oo + n·ld + [0, C)} for {@code n < N} and {@code vec} holds C. */
+    static void checkBias(String what, float[] mat, int oo, int ld, float[] vec, int N, int C) {
+        if (N < 0 || C < 0 || oo < 0 || ld < C || vec.length < C
+                || (N > 0 && C > 0 && mat.length < oo + (long) (N - 1) * ld + C)) {
             throw new IllegalArgumentException(what + ": arrays of lengths " + mat.length + " and " + vec.length
-                    + " do not fit [N=" + N + ", C=" + C + "] and [C]");
+                    + " do not fit [N=" + N + ", C=" + C + "] at offset " + oo + " with row stride " + ld
+                    + " and [C]");
         }
     }
 }

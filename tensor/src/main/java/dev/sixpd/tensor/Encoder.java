@@ -147,4 +147,74 @@ public final class Encoder {
             }
         }
     }
+    // ---------------------------------------------------------------- token embedding alone (no position table)
+
+    /**
+     * Token embedding without a position table (RoPE models): {@code out[n, :] = wte[tokens[n], :]} for
+     * {@code n < N}; overwrites {@code out [N, C]}. A gather: 0 FLOPs, bytes of the rows read and written.
+     */
+    public static void lookup(float[] out, int[] tokens, float[] wte, int N, int C) {
+        checkLookup(tokens, wte, N, C, out.length);
+        account(0, 4L * N + 8L * N * C);
+        Parallel.forRange(N, GRAIN_ROWS, (from, to) -> {
+            for (int n = from; n < to; n++) {
+                System.arraycopy(wte, tokens[n] * C, out, n * C, C);
+            }
+        });
+    }
+
+    /** Scalar twin of {@link #lookup}. */
+    public static void lookupScalar(float[] out, int[] tokens, float[] wte, int N, int C) {
+        checkLookup(tokens, wte, N, C, out.length);
+        account(0, 4L * N + 8L * N * C);
+        for (int n = 0; n < N; n++) {
+            for (int c = 0; c < C; c++) {
+                out[n * C + c] = wte[tokens[n] * C + c];
+            }
+        }
+    }
+
+    /**
+     * Backward of {@link #lookup}: ACCUMULATES {@code dwte[tokens[n], :] += dout[n, :]}, {@code N·C} FLOPs. Split
+     * over channel slices, each walking the positions in order, so the sums do not depend on the thread count.
+     */
+    public static void lookupBackward(float[] dwte, float[] dout, int[] tokens, int N, int C) {
+        checkLookup(tokens, dwte, N, C, dout.length);
+        account((long) N * C, 4L * N + 12L * N * C);
+        int lanes = S.length();
+        int chunks = (C + lanes - 1) / lanes;
+        int grain = (long) N * C < 1 << 15 ? Math.max(1, chunks) : 1;
+        Parallel.forRange(chunks, grain, (from, to) -> {
+            int c0 = from * lanes;
+            int c1 = Math.min(C, to * lanes);
+            for (int n = 0; n < N; n++) {
+                accumulate(dwte, tokens[n] * C, dout, n * C, c0, c1);
+            }
+        });
+    }
+
+    /** Scalar twin of {@link #lookupBackward}. */
+    public static void lookupBackwardScalar(float[] dwte, float[] dout, int[] tokens, int N, int C) {
+        checkLookup(tokens, dwte, N, C, dout.length);
+        account((long) N * C, 4L * N + 12L * N * C);
+        for (int n = 0; n < N; n++) {
+            for (int c = 0; c < C; c++) {
+                dwte[tokens[n] * C + c] += dout[n * C + c];
+            }
+        }
+    }
+
+    private static void checkLookup(int[] tokens, float[] wte, int N, int C, int outLen) {
+        if (N < 0 || C < 0 || outLen < (long) N * C || tokens.length < N) {
+            throw new IllegalArgumentException("Encoder.lookup: arrays too small for N=" + N + " C=" + C + ": out "
+                    + outLen + ", tokens " + tokens.length);
+        }
+        int V = C == 0 ? Integer.MAX_VALUE : wte.length / C;
+        for (int i = 0; i < N; i++) {
+            if (tokens[i] < 0 || tokens[i] >= V) {
+                throw new IllegalArgumentException("Encoder: token " + tokens[i] + " at position " + i
+                        + " is outside the vocabulary [0, " + V + ")");
+            }
+        }
+    }
 }

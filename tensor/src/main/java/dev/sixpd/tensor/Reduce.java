@@ -155,7 +155,12 @@ public final class Reduce {
      * depend on the thread count. {@code N·C} FLOPs.
      */
     public static void sumRows(float[] out, float[] x, int N, int C) {
-        Elementwise.checkBias("Reduce.sumRows", x, out, N, C);
+        sumRows(out, x, 0, C, N, C);
+    }
+
+    /** As {@link #sumRows(float[], float[], int, int)} over the column slice {@code x[xo + n·ldx + c]}. */
+    public static void sumRows(float[] out, float[] x, int xo, int ldx, int N, int C) {
+        Elementwise.checkBias("Reduce.sumRows", x, xo, ldx, out, N, C);
         Ledger.add(Ledger.Kind.ELEMENTWISE, (long) N * C, 4L * ((long) N * C + 2L * C));
         int L = S.length();
         int chunks = (C + L - 1) / L;
@@ -164,7 +169,7 @@ public final class Reduce {
             int c0 = from * L;
             int c1 = Math.min(C, to * L);
             for (int n = 0; n < N; n++) {
-                int o = n * C;
+                int o = xo + n * ldx;
                 int c = c0;
                 for (int up = c0 + S.loopBound(c1 - c0); c < up; c += L) {
                     FloatVector.fromArray(S, out, c).add(FloatVector.fromArray(S, x, o + c)).intoArray(out, c);
@@ -176,13 +181,18 @@ public final class Reduce {
         });
     }
 
-    /** Scalar twin of {@link #sumRows}. */
+    /** Scalar twin of {@link #sumRows(float[], float[], int, int)}. */
     public static void sumRowsScalar(float[] out, float[] x, int N, int C) {
-        Elementwise.checkBias("Reduce.sumRowsScalar", x, out, N, C);
+        sumRowsScalar(out, x, 0, C, N, C);
+    }
+
+    /** Scalar twin of {@link #sumRows(float[], float[], int, int, int, int)}. */
+    public static void sumRowsScalar(float[] out, float[] x, int xo, int ldx, int N, int C) {
+        Elementwise.checkBias("Reduce.sumRowsScalar", x, xo, ldx, out, N, C);
         Ledger.add(Ledger.Kind.ELEMENTWISE, (long) N * C, 4L * ((long) N * C + 2L * C));
         for (int n = 0; n < N; n++) {
             for (int c = 0; c < C; c++) {
-                out[c] += x[n * C + c];
+                out[c] += x[xo + n * ldx + c];
             }
         }
     }

@@ -105,6 +105,39 @@ class ElementwiseTest {
     }
 
     @Test
+    void biasAddAndColumnSumsOnAColumnSlice() {
+        // a [N, W] buffer whose columns [off, off + C) are the layer's output (a q/k/v slice of fused qkv rows)
+        Rng r = new Rng(63);
+        for (int[] s : new int[][] {{1, 1, 0, 1}, {5, 3, 2, 9}, {13, 17, 5, 29}, {7, 67, 1, 70}}) {
+            int N = s[0], C = s[1], off = s[2], W = s[3];
+            float[] x = randn(r, N * W), bias = randn(r, C), o0 = randn(r, C);
+            double[] ref = d(x);
+            double[] cs = d(o0);
+            for (int n = 0; n < N; n++) {
+                for (int c = 0; c < C; c++) {
+                    ref[n * W + off + c] = (double) x[n * W + off + c] + bias[c];
+                    cs[c] += x[n * W + off + c];
+                }
+            }
+            for (boolean scalar : new boolean[] {false, true}) {
+                float[] y = x.clone();
+                float[] o = o0.clone();
+                if (scalar) {
+                    Elementwise.addBiasScalar(y, off, W, bias, N, C);
+                    Reduce.sumRowsScalar(o, x, off, W, N, C);
+                } else {
+                    Elementwise.addBias(y, off, W, bias, N, C);
+                    Reduce.sumRows(o, x, off, W, N, C);
+                }
+                // columns outside the slice are untouched (tolerance 0 there: compared to x itself)
+                close("addBias slice " + scalar + " N=" + N + " C=" + C, ref, y, 1e-30, 1e-7);
+                close("sumRows slice " + scalar + " N=" + N + " C=" + C, cs, o, 1e-5 * (N + 1), 1e-5);
+            }
+        }
+        assertThrows(IllegalArgumentException.class, () -> Elementwise.addBias(new float[10], 2, 5, new float[4], 2, 4));
+    }
+
+    @Test
     void reductionsMatchReference() {
         Rng r = new Rng(62);
         for (int n : NS) {

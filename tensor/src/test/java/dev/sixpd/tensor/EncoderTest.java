@@ -102,4 +102,49 @@ class EncoderTest {
         assertThrows(IllegalArgumentException.class,
                 () -> Encoder.forward(new float[10], new int[] {0, 0}, new float[5], new float[5], 1, 2, 5));
     }
+    @Test
+    void lookupAndItsBackwardMatchReferenceAtOddSizes() {
+        Rng r = new Rng(3);
+        int V = 6;
+        for (int[] s : new int[][] {{1, 1}, {7, 3}, {13, 17}, {5, 67}, {0, 5}}) {
+            int N = s[0], C = s[1];
+            int[] tok = new int[N];
+            for (int i = 0; i < N; i++) {
+                tok[i] = r.nextInt(V);
+            }
+            float[] wte = randn(r, V * C);
+            double[] dwte = d(wte);
+            double[] w = d(randn(r, N * C));
+            java.util.function.Supplier<double[]> ref = () -> {
+                double[] o = new double[N * C];
+                for (int n = 0; n < N; n++) {
+                    for (int c = 0; c < C; c++) {
+                        o[n * C + c] = dwte[tok[n] * C + c];
+                    }
+                }
+                return o;
+            };
+            for (boolean scalar : new boolean[] {false, true}) {
+                String what = "lookup " + (scalar ? "scalar" : "vector") + " N=" + N + " C=" + C;
+                float[] out = new float[N * C];
+                float[] g0 = randn(r, wte.length);
+                float[] g = g0.clone();
+                float[] dout = new float[N * C];
+                for (int i = 0; i < dout.length; i++) {
+                    dout[i] = (float) w[i];
+                }
+                if (scalar) {
+                    Encoder.lookupScalar(out, tok, wte, N, C);
+                    Encoder.lookupBackwardScalar(g, dout, tok, N, C);
+                } else {
+                    Encoder.lookup(out, tok, wte, N, C);
+                    Encoder.lookupBackward(g, dout, tok, N, C);
+                }
+                close(what + " out", ref.get(), out, 0, 0);
+                close(what + " dwte", numGrad(ref, dwte, w), delta(g, g0), 1e-5, 1e-5);
+            }
+        }
+        assertThrows(IllegalArgumentException.class,
+                () -> Encoder.lookup(new float[5], new int[] {6}, new float[6 * 5], 1, 5));
+    }
 }
