@@ -4,22 +4,30 @@ import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * Causal multi-head self-attention on a fused QKV activation, GPT-2 / llm.c layout.
+ * Causal self-attention on a fused QKV activation: multi-head (GPT-2 / llm.c layout) and grouped-query (LLaMA 2/3
+ * style, {@code KVH} K/V heads shared by groups of {@code NH/KVH} query heads; {@code KVH = 1} is multi-query).
  *
- * <p>Shapes: {@code qkv [B, T, 3C]} holds q, k, v side by side ({@code qkv[b,t, 0:C]} = q, {@code C:2C} = k,
- * {@code 2C:3C} = v); head {@code h} of each is the contiguous slice {@code h·hs : (h+1)·hs} with
- * {@code hs = C / NH}. {@code att [B, NH, T, T]} receives the softmax probabilities (saved for backward; the masked
- * upper triangle is written as zeros). {@code out [B, T, C]} receives the heads' outputs side by side.
+ * <p>Shapes, grouped-query form ({@code NH} query heads, {@code KVH} K/V heads of size {@code HS}, {@code NH} a
+ * multiple of {@code KVH}): {@code qkv [B, T, W]} with {@code W = (NH + 2·KVH)·HS} holds q, k, v side by side:
+ * query head {@code h} at columns {@code [h·HS, (h+1)·HS)}, K head {@code g} at {@code NH·HS + g·HS}, V head
+ * {@code g} at {@code (NH + KVH)·HS + g·HS}. Query head {@code h} attends with K/V head {@code g = h / (NH/KVH)}
+ * (consecutive query heads share a K/V head, as Hugging Face's {@code repeat_kv}). {@code att [B, NH, T, T]}
+ * receives the softmax probabilities (saved for backward; the masked upper triangle is written as zeros).
+ * {@code out [B, T, NH·HS]} receives the heads' outputs side by side.
  * <pre>
- *   att[b,h,t,t2] = softmax_{t2 <= t}( q[b,t,h]·k[b,t2,h] / sqrt(hs) )
- *   out[b,t,h]    = Σ_{t2 <= t} att[b,h,t,t2] · v[b,t2,h]
+ *   att[b,h,t,t2] = softmax_{t2 <= t}( q[b,t,h]·k[b,t2,g(h)] / sqrt(HS) )
+ *   out[b,t,h]    = Σ_{t2 <= t} att[b,h,t,t2] · v[b,t2,g(h)]
  * </pre>
+ * The multi-head methods taking {@code (C, NH)} are the case {@code KVH = NH}, {@code HS = C/NH}, {@code W = 3C}
+ * ({@code qkv[b,t, 0:C]} = q, {@code C:2C} = k, {@code 2C:3C} = v) and delegate to the grouped-query ones.
  *
  * <p>Causal skipping: the kernels compute only the unmasked pairs {@code t2 <= t}, i.e. {@code T(T+1)/2} per
  * (b, h), and the ledger records exactly that: see {@link #matmulFlopsForward} and {@link #matmulFlopsBackward}
  * (kind {@link Ledger.Kind#ATTENTION_MATMUL}) and {@link #softmaxFlopsForward}/{@link #softmaxFlopsBackward}
  * (kind {@link Ledger.Kind#SOFTMAX}, which includes the 1/sqrt(hs) scaling). The textbook full-context count
- * {@code 4·B·T²·C} forward is, for large T, about twice the {@code 2·B·C·T·(T+1)} executed here.
+ * {@code 4·B·T²·C} forward is, for large T, about twice the {@code 2·B·C·T·(T+1)} executed here. Sharing K/V
+ * heads saves memory and K/V projection work but no attention FLOPs: every query head still takes its scores
+ * against T keys and its weighted sum of T values.
  *
  * <p>What the vector kernels execute beyond that count: they work in register tiles of 6 rows × 2 vectors, and the
  * tiles that straddle the diagonal are computed whole. For the score-shaped products (QKᵀ, dO·Vᵀ) that is about
@@ -28,8 +36,10 @@ import jdk.incubator.vector.VectorSpecies;
  * zeros) and are not part of the function, so the ledger does not count them; it records the useful work, which
  * is also what the scalar twins execute.
  *
- * <p>The vector kernels run one task per (b, h) pair; every output element belongs to one (b, h), so results are
- * bit-identical for any thread count. Thread-safe except for the {@link Ledger} accounting.
+ * <p>The vector forward runs one task per (b, h) pair; the vector backward one task per (b, g) pair, which
+ * processes its {@code NH/KVH} query heads in order, because they all accumulate into the same dK and dV. Every
+ * output element belongs to one task and is computed in a fixed order, so results are bit-identical for any thread
+ * count. Thread-safe except for the {@link Ledger} accounting.
  */
 public final class Attention {
     private static final VectorSpecies<Float> S = Vectors.SPECIES;
@@ -51,12 +61,29 @@ public final class Attention {
     }
 
     /**
+     * Grouped-query form of {@link #matmulFlopsForward(int, int, int, int)}: {@code 2·B·(NH·HS)·T·(T+1)}, the same
+     * as multi-head attention with {@code C = NH·HS}; it does not depend on {@code KVH} (shared K/V heads save no
+     * attention FLOPs), which is taken so the call reads like the kernel's.
+     */
+    public static long matmulFlopsForward(int B, int T, int NH, int KVH, int HS) {
+        return 2L * B * ((long) NH * HS) * T * (T + 1);
+    }
+
+    /**
      * Matmul FLOPs one backward call records (kind ATTENTION_MATMUL): dA = dO·Vᵀ, dV += Aᵀ·dO, dQ += dS·K,
      * dK += dSᵀ·Q over the unmasked pairs only, {@code 2·hs} each per pair: {@code 4·B·C·T·(T+1)}, exactly twice
      * the forward.
      */
     public static long matmulFlopsBackward(int B, int T, int C, int NH) {
         return 4L * B * C * T * (T + 1);
+    }
+
+    /**
+     * Grouped-query form of {@link #matmulFlopsBackward(int, int, int, int)}: {@code 4·B·(NH·HS)·T·(T+1)},
+     * independent of {@code KVH} (a shared K/V head's dK and dV sum one product per query head).
+     */
+    public static long matmulFlopsBackward(int B, int T, int NH, int KVH, int HS) {
+        return 4L * B * ((long) NH * HS) * T * (T + 1);
     }
 
     /**
@@ -67,11 +94,21 @@ public final class Attention {
         return 6L * pairs(B, T, NH) + (long) B * NH * T;
     }
 
+    /** Grouped-query form of {@link #softmaxFlopsForward(int, int, int, int)}: the same count, per query head. */
+    public static long softmaxFlopsForward(int B, int T, int NH, int KVH, int HS) {
+        return 6L * pairs(B, T, NH) + (long) B * NH * T;
+    }
+
     /**
      * Softmax FLOPs one backward call records (kind SOFTMAX): per pair the row dot Σ att·datt (2), att·(datt - s)
      * (2) and the 1/sqrt(hs) scale (1): {@code 5·pairs}.
      */
     public static long softmaxFlopsBackward(int B, int T, int C, int NH) {
+        return 5L * pairs(B, T, NH);
+    }
+
+    /** Grouped-query form of {@link #softmaxFlopsBackward(int, int, int, int)}: the same count, per query head. */
+    public static long softmaxFlopsBackward(int B, int T, int NH, int KVH, int HS) {
         return 5L * pairs(B, T, NH);
     }
 
@@ -87,6 +124,24 @@ public final class Attention {
         return C / NH;
     }
 
+    /** Checks the grouped-query sizes; returns the qkv row width {@code W = (NH + 2·KVH)·HS}. */
+    private static int rowWidth(String what, int B, int T, int NH, int KVH, int HS) {
+        if (B < 0 || T < 0 || HS < 0 || NH <= 0 || KVH <= 0) {
+            throw new IllegalArgumentException("Attention." + what + ": bad sizes B=" + B + " T=" + T + " NH=" + NH
+                    + " KVH=" + KVH + " HS=" + HS + " (need B, T, HS >= 0 and NH, KVH >= 1)");
+        }
+        if (NH % KVH != 0) {
+            throw new IllegalArgumentException("Attention." + what + ": NH=" + NH + " query heads are not a multiple"
+                    + " of KVH=" + KVH + " K/V heads; each K/V head must serve the same number of query heads");
+        }
+        long w = ((long) NH + 2L * KVH) * HS;
+        if (w > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("Attention." + what + ": row width (NH + 2·KVH)·HS = " + w
+                    + " does not fit an int");
+        }
+        return (int) w;
+    }
+
     private static void checkLen(String what, String name, float[] a, long need) {
         if (a.length < need) {
             throw new IllegalArgumentException("Attention." + what + ": " + name + " has length " + a.length
@@ -94,55 +149,73 @@ public final class Attention {
         }
     }
 
-    private static void accountForward(int B, int T, int C, int NH) {
-        Ledger.add(Ledger.Kind.ATTENTION_MATMUL, matmulFlopsForward(B, T, C, NH), 4L * B * T * 4 * C);
-        Ledger.add(Ledger.Kind.SOFTMAX, softmaxFlopsForward(B, T, C, NH), 4L * B * NH * T * T);
+    private static void accountForward(int B, int T, int NH, int KVH, int HS) {
+        long W = ((long) NH + 2L * KVH) * HS;
+        // read qkv, write out
+        Ledger.add(Ledger.Kind.ATTENTION_MATMUL, matmulFlopsForward(B, T, NH, KVH, HS),
+                4L * B * T * (W + (long) NH * HS));
+        Ledger.add(Ledger.Kind.SOFTMAX, softmaxFlopsForward(B, T, NH, KVH, HS), 4L * B * NH * T * T);
     }
 
-    private static void accountBackward(int B, int T, int C, int NH) {
-        Ledger.add(Ledger.Kind.ATTENTION_MATMUL, matmulFlopsBackward(B, T, C, NH), 4L * B * T * (3 * C + C + 6 * C));
-        Ledger.add(Ledger.Kind.SOFTMAX, softmaxFlopsBackward(B, T, C, NH), 4L * B * NH * T * T * 3);
+    private static void accountBackward(int B, int T, int NH, int KVH, int HS) {
+        long W = ((long) NH + 2L * KVH) * HS;
+        // read qkv and dout, read and write dqkv
+        Ledger.add(Ledger.Kind.ATTENTION_MATMUL, matmulFlopsBackward(B, T, NH, KVH, HS),
+                4L * B * T * (3 * W + (long) NH * HS));
+        Ledger.add(Ledger.Kind.SOFTMAX, softmaxFlopsBackward(B, T, NH, KVH, HS), 4L * B * NH * T * T * 3);
     }
 
     /**
-     * Forward: overwrites {@code out [B, T, C]} and {@code att [B, NH, T, T]} from {@code qkv [B, T, 3C]}. Vector
-     * API, one task per (b, h).
+     * Multi-head forward: overwrites {@code out [B, T, C]} and {@code att [B, NH, T, T]} from
+     * {@code qkv [B, T, 3C]}. The grouped-query {@link #forward(float[], float[], float[], int, int, int, int, int)}
+     * with {@code KVH = NH}, {@code HS = C/NH}.
      */
     public static void forward(float[] out, float[] att, float[] qkv, int B, int T, int C, int NH) {
         int hs = headSize("forward", B, T, C, NH);
-        checkLen("forward", "out", out, (long) B * T * C);
+        forward(out, att, qkv, B, T, NH, NH, hs);
+    }
+
+    /**
+     * Grouped-query forward: overwrites {@code out [B, T, NH·HS]} and {@code att [B, NH, T, T]} from
+     * {@code qkv [B, T, (NH + 2·KVH)·HS]} (layout in the class comment). Vector API, one task per (b, h).
+     */
+    public static void forward(float[] out, float[] att, float[] qkv, int B, int T, int NH, int KVH, int HS) {
+        int W = rowWidth("forward", B, T, NH, KVH, HS);
+        checkLen("forward", "out", out, (long) B * T * NH * HS);
         checkLen("forward", "att", att, (long) B * NH * T * T);
-        checkLen("forward", "qkv", qkv, 3L * B * T * C);
-        accountForward(B, T, C, NH);
-        float scale = (float) (1.0 / Math.sqrt(hs));
+        checkLen("forward", "qkv", qkv, (long) B * T * W);
+        accountForward(B, T, NH, KVH, HS);
+        float scale = (float) (1.0 / Math.sqrt(HS));
         Parallel.forRange(B * NH, 1, (from, to) -> {
-            float[] kt = new float[hs * T];
+            float[] kt = new float[HS * T];
             for (int bh = from; bh < to; bh++) {
-                forwardHead(out, att, qkv, kt, bh / NH, bh % NH, T, C, NH, hs, scale);
+                forwardHead(out, att, qkv, kt, bh / NH, bh % NH, T, NH, KVH, HS, scale);
             }
         });
     }
 
-    private static void forwardHead(float[] out, float[] att, float[] qkv, float[] kt, int b, int h, int T, int C,
-            int NH, int hs, float scale) {
-        int C3 = 3 * C;
+    private static void forwardHead(float[] out, float[] att, float[] qkv, float[] kt, int b, int h, int T, int NH,
+            int KVH, int hs, float scale) {
+        int W = (NH + 2 * KVH) * hs;
+        int C = NH * hs;
+        int g = h / (NH / KVH);
         int attBase = (b * NH + h) * T * T;
-        int q = b * T * C3 + h * hs;
-        int k = q + C;
-        int v = q + 2 * C;
+        int q = b * T * W + h * hs;
+        int k = b * T * W + C + g * hs;
+        int v = b * T * W + C + KVH * hs + g * hs;
         // kt[d, t] = k[t, d]: Kᵀ packed so the score rows come out of vector FMAs without horizontal sums
-        transpose(kt, qkv, k, C3, T, hs);
+        transpose(kt, qkv, k, W, T, hs);
         // blocks of RB query rows, so each block's scores stay in L1 between the three steps
         for (int t0 = 0; t0 < T; t0 += RB) {
             int t1 = Math.min(T, t0 + RB);
             // att[t, t2] = scale · q[t]·k[t2] for t2 <= t (diagonal tiles also fill a few masked entries)
-            matmul(t0, t1, T, hs, qkv, q, C3, 1, kt, 0, T, att, attBase, T, scale, false, CAUSAL_N);
+            matmul(t0, t1, T, hs, qkv, q, W, 1, kt, 0, T, att, attBase, T, scale, false, CAUSAL_N);
             // softmax over each row's unmasked prefix; exact zeros after it
             for (int t = t0; t < t1; t++) {
                 Softmax.rowForward(att, att, attBase + t * T, t + 1, T);
             }
             // out[t] = Σ_{t2 <= t} att[t, t2] · v[t2]
-            matmul(t0, t1, hs, T, att, attBase, T, 1, qkv, v, C3, out, b * T * C + h * hs, C, 1f, false,
+            matmul(t0, t1, hs, T, att, attBase, T, 1, qkv, v, W, out, b * T * C + h * hs, C, 1f, false,
                     CAUSAL_K_UPTO);
         }
     }
@@ -313,25 +386,37 @@ public final class Attention {
         }
     }
 
-    /** Scalar twin of {@link #forward}. */
+
+    /** Scalar twin of {@link #forward(float[], float[], float[], int, int, int, int)}. */
     public static void forwardScalar(float[] out, float[] att, float[] qkv, int B, int T, int C, int NH) {
         int hs = headSize("forwardScalar", B, T, C, NH);
-        checkLen("forwardScalar", "out", out, (long) B * T * C);
+        forwardScalar(out, att, qkv, B, T, NH, NH, hs);
+    }
+
+    /** Scalar twin of {@link #forward(float[], float[], float[], int, int, int, int, int)}. */
+    public static void forwardScalar(float[] out, float[] att, float[] qkv, int B, int T, int NH, int KVH,
+            int HS) {
+        int W = rowWidth("forwardScalar", B, T, NH, KVH, HS);
+        checkLen("forwardScalar", "out", out, (long) B * T * NH * HS);
         checkLen("forwardScalar", "att", att, (long) B * NH * T * T);
-        checkLen("forwardScalar", "qkv", qkv, 3L * B * T * C);
-        accountForward(B, T, C, NH);
-        float scale = (float) (1.0 / Math.sqrt(hs));
-        int C3 = 3 * C;
+        checkLen("forwardScalar", "qkv", qkv, (long) B * T * W);
+        accountForward(B, T, NH, KVH, HS);
+        float scale = (float) (1.0 / Math.sqrt(HS));
+        int C = NH * HS;
+        int group = NH / KVH;
         for (int b = 0; b < B; b++) {
             for (int h = 0; h < NH; h++) {
+                // column offsets of this query head and of its K/V head
+                int kc = C + (h / group) * HS;
+                int vc = C + KVH * HS + (h / group) * HS;
                 for (int t = 0; t < T; t++) {
-                    int q = (b * T + t) * C3 + h * hs;
+                    int q = (b * T + t) * W + h * HS;
                     int row = ((b * NH + h) * T + t) * T;
                     // scores for t2 <= t
                     for (int t2 = 0; t2 <= t; t2++) {
-                        int k = (b * T + t2) * C3 + C + h * hs;
+                        int k = (b * T + t2) * W + kc;
                         float s = 0f;
-                        for (int i = 0; i < hs; i++) {
+                        for (int i = 0; i < HS; i++) {
                             s += qkv[q + i] * qkv[k + i];
                         }
                         att[row + t2] = s * scale;
@@ -339,11 +424,11 @@ public final class Attention {
                     // masked softmax
                     Softmax.rowForwardScalar(att, att, row, t + 1, T);
                     // weighted sum of values
-                    int o = (b * T + t) * C + h * hs;
-                    for (int i = 0; i < hs; i++) {
+                    int o = (b * T + t) * C + h * HS;
+                    for (int i = 0; i < HS; i++) {
                         float s = 0f;
                         for (int t2 = 0; t2 <= t; t2++) {
-                            s += att[row + t2] * qkv[(b * T + t2) * C3 + 2 * C + h * hs + i];
+                            s += att[row + t2] * qkv[(b * T + t2) * W + vc + i];
                         }
                         out[o + i] = s;
                     }
@@ -353,48 +438,70 @@ public final class Attention {
     }
 
     /**
-     * Backward. ACCUMULATES into {@code dqkv [B, T, 3C]}; {@code datt [B, NH, T, T]} is scratch and is overwritten
-     * (on return it holds the gradient of the scaled scores, {@code dpre} below, with exact zeros above the diagonal;
-     * the scalar twin leaves the masked entries as they were). {@code att} must be the probabilities saved by
-     * {@link #forward}. Vector API, one task per (b, h).
+     * Multi-head backward: the grouped-query
+     * {@link #backward(float[], float[], float[], float[], float[], int, int, int, int, int)} with {@code KVH = NH},
+     * {@code HS = C/NH}; {@code dqkv [B, T, 3C]}, {@code dout [B, T, C]}.
+     */
+    public static void backward(float[] dqkv, float[] datt, float[] dout, float[] qkv, float[] att, int B, int T,
+            int C, int NH) {
+        int hs = headSize("backward", B, T, C, NH);
+        backward(dqkv, datt, dout, qkv, att, B, T, NH, NH, hs);
+    }
+
+    /**
+     * Grouped-query backward. ACCUMULATES into {@code dqkv [B, T, (NH + 2·KVH)·HS]}; {@code datt [B, NH, T, T]} is
+     * scratch and is overwritten (on return it holds the gradient of the scaled scores, {@code dpre} below, with
+     * exact zeros above the diagonal; the scalar twin leaves the masked entries as they were). {@code att} must be
+     * the probabilities saved by {@link #forward}; {@code dout [B, T, NH·HS]}. Vector API, one task per (b, g) that
+     * runs the group's query heads in order, so a shared head's dK and dV sum their contributions in a fixed order.
      * <pre>
      *   datt[t,t2] = dout[t]·v[t2]                       dv[t2] += att[t,t2]·dout[t]
      *   dpre[t,t2] = att[t,t2]·(datt[t,t2] - Σ_j att[t,j]·datt[t,j]) / sqrt(hs)
      *   dq[t]     += Σ_t2 dpre[t,t2]·k[t2]               dk[t2] += dpre[t,t2]·q[t]
      * </pre>
+     * (k, v, dk, dv those of K/V head {@code g(h)}, summed over the query heads h of the group.)
      */
     public static void backward(float[] dqkv, float[] datt, float[] dout, float[] qkv, float[] att, int B, int T,
-            int C, int NH) {
-        int hs = headSize("backward", B, T, C, NH);
-        checkBackward("backward", dqkv, datt, dout, qkv, att, B, T, C, NH);
-        accountBackward(B, T, C, NH);
-        float scale = (float) (1.0 / Math.sqrt(hs));
-        Parallel.forRange(B * NH, 1, (from, to) -> {
-            float[] vt = new float[hs * T];
-            for (int bh = from; bh < to; bh++) {
-                backwardHead(dqkv, datt, dout, qkv, att, vt, bh / NH, bh % NH, T, C, NH, hs, scale);
+            int NH, int KVH, int HS) {
+        int W = rowWidth("backward", B, T, NH, KVH, HS);
+        checkBackward("backward", dqkv, datt, dout, qkv, att, B, T, NH, W, (long) NH * HS);
+        accountBackward(B, T, NH, KVH, HS);
+        float scale = (float) (1.0 / Math.sqrt(HS));
+        int group = NH / KVH;
+        Parallel.forRange(B * KVH, 1, (from, to) -> {
+            float[] vt = new float[HS * T];
+            for (int bg = from; bg < to; bg++) {
+                int b = bg / KVH;
+                int g = bg % KVH;
+                // vt[d, t] = v[t, d] for the group's shared V head
+                transpose(vt, qkv, b * T * W + NH * HS + KVH * HS + g * HS, W, T, HS);
+                for (int h = g * group; h < (g + 1) * group; h++) {
+                    backwardHead(dqkv, datt, dout, qkv, att, vt, b, h, T, NH, KVH, HS, scale);
+                }
             }
         });
     }
 
     private static void checkBackward(String what, float[] dqkv, float[] datt, float[] dout, float[] qkv,
-            float[] att, int B, int T, int C, int NH) {
-        checkLen(what, "dqkv", dqkv, 3L * B * T * C);
-        checkLen(what, "qkv", qkv, 3L * B * T * C);
+            float[] att, int B, int T, int NH, int W, long C) {
+        checkLen(what, "dqkv", dqkv, (long) B * T * W);
+        checkLen(what, "qkv", qkv, (long) B * T * W);
         checkLen(what, "datt", datt, (long) B * NH * T * T);
         checkLen(what, "att", att, (long) B * NH * T * T);
         checkLen(what, "dout", dout, (long) B * T * C);
     }
 
+    /** Query head h's share of the backward; {@code vt} holds its V head transposed. */
     private static void backwardHead(float[] dqkv, float[] datt, float[] dout, float[] qkv, float[] att,
-            float[] vt, int b, int h, int T, int C, int NH, int hs, float scale) {
-        int C3 = 3 * C;
+            float[] vt, int b, int h, int T, int NH, int KVH, int hs, float scale) {
+        int W = (NH + 2 * KVH) * hs;
+        int C = NH * hs;
+        int g = h / (NH / KVH);
         int attBase = (b * NH + h) * T * T;
-        int q = b * T * C3 + h * hs;
-        int k = q + C;
-        int v = q + 2 * C;
+        int q = b * T * W + h * hs;
+        int k = b * T * W + C + g * hs;
+        int v = b * T * W + C + KVH * hs + g * hs;
         int go = b * T * C + h * hs;
-        transpose(vt, qkv, v, C3, T, hs);
         // blocks of RB query rows, so each block's score gradients stay in L1 between the three steps
         for (int t0 = 0; t0 < T; t0 += RB) {
             int t1 = Math.min(T, t0 + RB);
@@ -405,12 +512,12 @@ public final class Attention {
                 softmaxBackwardRow(datt, att, attBase + t * T, t + 1, T, scale);
             }
             // dq[t] += Σ_{t2 <= t} datt[t, t2] · k[t2]
-            matmul(t0, t1, hs, T, datt, attBase, T, 1, qkv, k, C3, dqkv, q, C3, 1f, true, CAUSAL_K_UPTO);
+            matmul(t0, t1, hs, T, datt, attBase, T, 1, qkv, k, W, dqkv, q, W, 1f, true, CAUSAL_K_UPTO);
         }
         // dv[t2] += Σ_{t >= t2} att[t, t2] · dout[t]   (Aᵀ by swapped strides)
-        matmul(0, T, hs, T, att, attBase, 1, T, dout, go, C, dqkv, v, C3, 1f, true, CAUSAL_K_FROM);
+        matmul(0, T, hs, T, att, attBase, 1, T, dout, go, C, dqkv, v, W, 1f, true, CAUSAL_K_FROM);
         // dk[t2] += Σ_{t >= t2} datt[t, t2] · q[t]
-        matmul(0, T, hs, T, datt, attBase, 1, T, qkv, q, C3, dqkv, k, C3, 1f, true, CAUSAL_K_FROM);
+        matmul(0, T, hs, T, datt, attBase, 1, T, qkv, q, W, dqkv, k, W, 1f, true, CAUSAL_K_FROM);
     }
 
     /** In place: {@code d[j] = scale·p[j]·(d[j] - Σ_{j' < n} p[j']·d[j'])} for j < n, zero for n <= j < cols. */
@@ -428,25 +535,37 @@ public final class Attention {
         java.util.Arrays.fill(d, off + n, off + cols, 0f);
     }
 
-    /** Scalar twin of {@link #backward}. */
+
+    /** Scalar twin of {@link #backward(float[], float[], float[], float[], float[], int, int, int, int)}. */
     public static void backwardScalar(float[] dqkv, float[] datt, float[] dout, float[] qkv, float[] att, int B,
             int T, int C, int NH) {
         int hs = headSize("backwardScalar", B, T, C, NH);
-        checkBackward("backwardScalar", dqkv, datt, dout, qkv, att, B, T, C, NH);
-        accountBackward(B, T, C, NH);
-        float scale = (float) (1.0 / Math.sqrt(hs));
-        int C3 = 3 * C;
+        backwardScalar(dqkv, datt, dout, qkv, att, B, T, NH, NH, hs);
+    }
+
+    /** Scalar twin of {@link #backward(float[], float[], float[], float[], float[], int, int, int, int, int)}. */
+    public static void backwardScalar(float[] dqkv, float[] datt, float[] dout, float[] qkv, float[] att, int B,
+            int T, int NH, int KVH, int HS) {
+        int W = rowWidth("backwardScalar", B, T, NH, KVH, HS);
+        checkBackward("backwardScalar", dqkv, datt, dout, qkv, att, B, T, NH, W, (long) NH * HS);
+        accountBackward(B, T, NH, KVH, HS);
+        float scale = (float) (1.0 / Math.sqrt(HS));
+        int C = NH * HS;
+        int group = NH / KVH;
         for (int b = 0; b < B; b++) {
             for (int h = 0; h < NH; h++) {
+                // column offsets of this query head's K/V head
+                int kc = C + (h / group) * HS;
+                int vc = C + KVH * HS + (h / group) * HS;
                 for (int t = 0; t < T; t++) {
                     int row = ((b * NH + h) * T + t) * T;
-                    int go = (b * T + t) * C + h * hs;
-                    int q = (b * T + t) * C3 + h * hs;
+                    int go = (b * T + t) * C + h * HS;
+                    int q = (b * T + t) * W + h * HS;
                     // through the weighted sum of values
                     for (int t2 = 0; t2 <= t; t2++) {
-                        int v = (b * T + t2) * C3 + 2 * C + h * hs;
+                        int v = (b * T + t2) * W + vc;
                         float s = 0f;
-                        for (int i = 0; i < hs; i++) {
+                        for (int i = 0; i < HS; i++) {
                             s += dout[go + i] * qkv[v + i];
                             dqkv[v + i] += att[row + t2] * dout[go + i];
                         }
@@ -462,9 +581,9 @@ public final class Attention {
                     }
                     // through the scores q·k
                     for (int t2 = 0; t2 <= t; t2++) {
-                        int k = (b * T + t2) * C3 + C + h * hs;
+                        int k = (b * T + t2) * W + kc;
                         float d = datt[row + t2];
-                        for (int i = 0; i < hs; i++) {
+                        for (int i = 0; i < HS; i++) {
                             dqkv[q + i] += d * qkv[k + i];
                             dqkv[k + i] += d * qkv[q + i];
                         }
