@@ -25,7 +25,7 @@ public record Accumulator(DType dtype, int block) {
     }
 
     /** {@code C = alpha·op(A)·op(B) + beta·C} with this accumulator (arguments as {@link Gemm#gemm}). */
-    void gemm(boolean transA, boolean transB, int M, int N, int K, float alpha, float[] a, int aOff, int lda,
+    public void gemm(boolean transA, boolean transB, int M, int N, int K, float alpha, float[] a, int aOff, int lda,
               float[] b, int bOff, int ldb, float beta, float[] c, int cOff, int ldc) {
         if (dtype == DType.FP32) {
             Gemm.gemm(transA, transB, M, N, K, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc);

@@ -1,5 +1,6 @@
 package dev.sixpd.nn;
 
+import dev.sixpd.nn.layers.StepContext;
 import dev.sixpd.tensor.Ledger;
 import dev.sixpd.tensor.Rng;
 
@@ -20,6 +21,11 @@ public final class Generator {
      * {@code rng}. Uses batch row 0 of {@code model}'s buffers.
      */
     public static int[] generate(Gpt model, int[] prompt, int n, Sampler sampler, Rng rng) {
+        return generate(model, StepContext.FP32, prompt, n, sampler, rng);
+    }
+
+    /** As {@link #generate(Gpt, int[], int, Sampler, Rng)}, with the forward passes' numerics {@code ctx}. */
+    public static int[] generate(Gpt model, StepContext ctx, int[] prompt, int n, Sampler sampler, Rng rng) {
         if (prompt.length == 0) {
             throw new IllegalArgumentException("the prompt must hold at least one token");
         }
@@ -35,7 +41,7 @@ public final class Generator {
                 int from = Math.max(0, len - T);
                 int t = len - from;
                 int[] window = Arrays.copyOfRange(seq, from, len);
-                model.forward(window, null, 1, t);
+                model.forward(ctx, window, null, 1, t);
                 seq[len++] = sampler.sample(model.logits(), (t - 1) * V, V, rng);
             }
         } finally {

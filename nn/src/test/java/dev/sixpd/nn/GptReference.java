@@ -24,7 +24,7 @@ final class GptReference {
             for (int t = 0; t < T; t++) {
                 int tok = tokens[b * T + t];
                 for (int c = 0; c < C; c++) {
-                    x[t][c] = p.get("wte")[tok * C + c] + p.get("wpe")[t * C + c];
+                    x[t][c] = p.get("wte.weight")[tok * C + c] + p.get("wpe.weight")[t * C + c];
                 }
             }
             for (int l = 0; l < cfg.layers(); l++) {
@@ -79,7 +79,7 @@ final class GptReference {
             }
             for (int t = 0; t < T; t++) {
                 double[] nf = layerNorm(x[t], p.get("ln_f.weight"), p.get("ln_f.bias"));
-                double[] logits = linear(nf, p.get("wte"), null, V);
+                double[] logits = linear(nf, p.get("wte.weight"), null, V);
                 double max = Double.NEGATIVE_INFINITY;
                 for (double v : logits) {
                     max = Math.max(max, v);

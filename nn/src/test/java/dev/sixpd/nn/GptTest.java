@@ -32,8 +32,8 @@ class GptTest {
         long C = 64;
         assertEquals(65 * C + 64 * C + 2 * (12 * C * C + 13 * C) + 2 * C, m.parameterCount());
         assertEquals(2 + 2 * 12 + 2, m.params().size());
-        assertArrayEquals(new int[]{65, 64}, m.param("wte").shape());
-        assertArrayEquals(new int[]{64, 64}, m.param("wpe").shape());
+        assertArrayEquals(new int[]{65, 64}, m.param("wte.weight").shape());
+        assertArrayEquals(new int[]{64, 64}, m.param("wpe.weight").shape());
         assertArrayEquals(new int[]{192, 64}, m.param("h.1.attn.c_attn.weight").shape());
         assertArrayEquals(new int[]{192}, m.param("h.1.attn.c_attn.bias").shape());
         assertArrayEquals(new int[]{64, 64}, m.param("h.0.attn.c_proj.weight").shape());
@@ -59,7 +59,7 @@ class GptTest {
         assertEquals(0.02 / Math.sqrt(8), std(a.param("h.3.attn.c_proj.weight").data), 0.001);
         assertEquals(0.0, std(a.param("h.0.attn.c_attn.bias").data));
         assertEquals(1f, a.param("h.2.ln_1.weight").data[5]);
-        assertTrue(a.param("wte").decay == false && a.param("h.0.attn.c_attn.weight").decay
+        assertTrue(a.param("wte.weight").decay == false && a.param("h.0.attn.c_attn.weight").decay
                 && !a.param("h.0.attn.c_attn.bias").decay && !a.param("ln_f.weight").decay);
     }
 
@@ -153,12 +153,12 @@ class GptTest {
         for (Param p : m.params()) {
             double[] w = ref.get(p.name);
             int[] idx = new int[5];
-            int limit = p.name.equals("wpe") ? T * cfg.dModel() : w.length;
+            int limit = p.name.equals("wpe.weight") ? T * cfg.dModel() : w.length;
             for (int k = 0; k < 4; k++) {
                 idx[k] = rng.nextInt(limit);
             }
             // a token that appears in x, so its wte row has a gradient from the embedding side too
-            idx[4] = p.name.equals("wte") ? x[0] * cfg.dModel() + 3 : idx[0];
+            idx[4] = p.name.equals("wte.weight") ? x[0] * cfg.dModel() + 3 : idx[0];
             double[] num = new double[idx.length];
             double scale = 0;
             for (int k = 0; k < idx.length; k++) {
@@ -183,7 +183,7 @@ class GptTest {
                     worstAt = p.name + "[" + idx[k] + "] analytic " + a + " numeric " + num[k];
                 }
             }
-            if (p.name.equals("wpe")) {
+            if (p.name.equals("wpe.weight")) {
                 assertEquals(0f, p.grad[T * cfg.dModel() + 5], "wpe rows past T get no gradient");
             }
         }
@@ -261,11 +261,11 @@ class GptTest {
         assertEquals(2 * N * 3 * 12 * C * C, d.flops(Ledger.Phase.RECOMPUTE, Ledger.Kind.MATMUL));
         assertEquals(d.flops(Ledger.Phase.FORWARD, Ledger.Kind.ATTENTION_MATMUL),
                 d.flops(Ledger.Phase.RECOMPUTE, Ledger.Kind.ATTENTION_MATMUL));
-        long savedPlain = plain.activationBytes().values().stream().mapToLong(Long::longValue).sum();
-        long savedRe = re.activationBytes().values().stream().mapToLong(Long::longValue).sum();
+        long savedPlain = plain.layout().savedForBackwardBytes();
+        long savedRe = re.layout().savedForBackwardBytes();
         assertTrue(savedRe < savedPlain, savedRe + " vs " + savedPlain);
-        assertEquals(4L * N * C * 3, re.activationBytes().get("residual after mlp"));
-        assertEquals(4L * N * 3 * C, re.activationBytes().get("qkv"), "one shared qkv buffer");
-        assertEquals(3 * 4L * N * 3 * C, plain.activationBytes().get("qkv"));
+        assertEquals(4L * N * C, re.layout().perLayer().get("residual after mlp (block output)"));
+        assertEquals(4L * N * 3 * C, re.layout().shared().get("qkv"), "one shared qkv buffer");
+        assertEquals(4L * N * 3 * C, plain.layout().perLayer().get("qkv"), "each layer's own");
     }
 }

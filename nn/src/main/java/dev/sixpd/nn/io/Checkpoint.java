@@ -98,8 +98,7 @@ public final class Checkpoint {
         root.put("format", FORMAT);
         root.put("version", VERSION);
         root.put("step", step);
-        ObjectNode cfg = root.putObject("config");
-        model.config.toMap().forEach((k, v) -> cfg.put(k, (Integer) v));
+        root.set("config", JSON.valueToTree(model.config.toMap()));
         try {
             root.set("tokenizer", JSON.readTree(tokenizer.toJson()));
         } catch (JsonProcessingException e) {

@@ -1,17 +1,16 @@
 package dev.sixpd.nn.ledger;
 
-import dev.sixpd.nn.GptConfig;
-
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
- * The activation buffers sixpd's llm.c-style {@code Gpt} allocates, in bytes, computed from the shapes alone (so a
- * report can state the formula beside the measurement). Every buffer is a {@code float[]}: 4 bytes per value, also
+ * The activation buffers a {@code Gpt} allocates, in bytes, by category and name, as its layers requested them from
+ * {@code Activations} ({@code Gpt.layout(config, B, recompute)} records them without allocating). Every buffer is a
+ * {@code float[]}: 4 bytes per value, also
  * when activations are rounded to BF16/FP16 (sixpd emulates 16-bit storage on the FP32 grid).
  *
- * <p>Without recomputation ({@link #sixpd}), mirroring {@code Gpt}'s constructor, with {@code N = B·T} rows:
+ * <p>For GPT-2, without recomputation, with {@code N = B·T} rows (a test checks these against the layout):
  * <pre>
  *   per layer (kept for backward)   ln_1 N·C + mean, rstd 2N, qkv 3N·C, att NH·B·T², att_y N·C,
  *                                   residual after attn N·C, ln_2 N·C + mean, rstd 2N, fc 4N·C, fc_gelu 4N·C,
@@ -26,7 +25,7 @@ import java.util.Map;
  * attention probabilities ({@code 2·(2·s·b·h + 3·a·s²·b)} at FP32), and keeps each LayerNorm's mean and rstd
  * ({@code 16·s·b}), which the formula neglects. Every other term matches one to one.
  *
- * <p>With per-block recomputation ({@link #sixpdRecompute}; the layout the recompute mode should allocate): each
+ * <p>With per-block recomputation each
  * layer keeps only its output (the next block's input, {@code N·C} floats = {@code 4·s·b·h} bytes, Korthikanti's
  * {@code 2·s·b·h} at 16 bits doubled), and one layer's other buffers are shared by all layers and refilled when a
  * block is recomputed.
@@ -45,64 +44,6 @@ public record ActivationLayout(int layers, Map<String, Long> perLayer, Map<Strin
         shared = Collections.unmodifiableMap(new LinkedHashMap<>(shared));
         outside = Collections.unmodifiableMap(new LinkedHashMap<>(outside));
         workspace = Collections.unmodifiableMap(new LinkedHashMap<>(workspace));
-    }
-
-    /** The buffers {@code new Gpt(config, B)} allocates (it sizes them for {@code T = config.context()}). */
-    public static ActivationLayout sixpd(GptConfig config, int B, int T) {
-        return new ActivationLayout(config.layers(), layer(config, B, T, true), Map.of(), outside(config, B, T),
-                workspace(config, B, T));
-    }
-
-    /**
-     * The buffers a per-block recomputation mode needs: per layer only the block output (input of the next), one
-     * shared set of every other layer buffer, the same outside buffers and workspace.
-     */
-    public static ActivationLayout sixpdRecompute(GptConfig config, int B, int T) {
-        long btc = 4L * B * T * config.dModel();
-        return new ActivationLayout(config.layers(), Map.of("residual after mlp (block output)", btc),
-                layer(config, B, T, false), outside(config, B, T), workspace(config, B, T));
-    }
-
-    private static Map<String, Long> layer(GptConfig config, int B, int T, boolean withOutput) {
-        long n = (long) B * T;
-        long c = config.dModel();
-        long att = (long) B * config.heads() * T * T;
-        Map<String, Long> m = new LinkedHashMap<>();
-        m.put("ln_1 (+mean, rstd)", 4 * (n * c + 2 * n));
-        m.put("qkv", 4 * 3 * n * c);
-        m.put("att (probabilities)", 4 * att);
-        m.put("att_y", 4 * n * c);
-        m.put("residual after attn", 4 * n * c);
-        m.put("ln_2 (+mean, rstd)", 4 * (n * c + 2 * n));
-        m.put("fc (GELU input)", 4 * 4 * n * c);
-        m.put("fc_gelu", 4 * 4 * n * c);
-        if (withOutput) {
-            m.put("residual after mlp", 4 * n * c);
-        }
-        return m;
-    }
-
-    private static Map<String, Long> outside(GptConfig config, int B, int T) {
-        long n = (long) B * T;
-        long c = config.dModel();
-        long v = config.vocab();
-        Map<String, Long> m = new LinkedHashMap<>();
-        m.put("encoded", 4 * n * c);
-        m.put("ln_f (+mean, rstd)", 4 * (n * c + 2 * n));
-        m.put("logits", 4 * n * v);
-        m.put("probs", 4 * n * v);
-        m.put("losses", 4 * n);
-        return m;
-    }
-
-    private static Map<String, Long> workspace(GptConfig config, int B, int T) {
-        long n = (long) B * T;
-        long c = config.dModel();
-        long att = (long) B * config.heads() * T * T;
-        long v = config.vocab();
-        Map<String, Long> m = new LinkedHashMap<>();
-        m.put("backward scratch", 4 * (14 * n * c + att + n * v));
-        return m;
     }
 
     /** Bytes of one layer's own buffers. */

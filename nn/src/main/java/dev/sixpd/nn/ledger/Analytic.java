@@ -1,6 +1,7 @@
 package dev.sixpd.nn.ledger;
 
 import dev.sixpd.nn.GptConfig;
+import dev.sixpd.nn.ModelSpec;
 import dev.sixpd.optim.AdamW;
 import dev.sixpd.tensor.Attention;
 
@@ -38,7 +39,9 @@ public final class Analytic {
     /** Tokens per sequence in the run (≤ {@code config.context()}). */
     public final int seqLen;
 
-    private final long V;
+    /** The tensors of the model: the source of P, N and the decayed elements. */
+    public final ModelSpec spec;
+
     private final long L;
     private final long C;
 
@@ -54,26 +57,31 @@ public final class Analytic {
         this.config = config;
         this.batch = batch;
         this.seqLen = seqLen;
-        V = config.vocab();
+        spec = ModelSpec.of(config);
         L = config.layers();
         C = config.dModel();
     }
 
     // ---------------------------------------------------------------------------------------------------- counts
 
-    /** P = V·C + T·C + L·(12C² + 13C) + 2C: every parameter once (the tied LM head is wte). */
+    /** P: every parameter once (a tied head is the token embedding); GPT-2: V·C + T·C + L·(12C² + 13C) + 2C. */
     public long parameters() {
-        return config.parameterCount();
+        return spec.parameters();
     }
 
-    /** N = L·12C² + V·C: parameters multiplied in matmuls, the tied LM head counted once for its use as head. */
+    /** N: parameters multiplied in matmuls, the LM head counted for its use as head; GPT-2: L·12C² + V·C. */
     public long matmulParameters() {
-        return L * 12 * C * C + V * C;
+        return spec.matmulParameters();
     }
 
-    /** L·12C²: the elements AdamW decays (the linear weights; not biases, gains, or embeddings). */
+    /** Nb: the linear weights of one block (GPT-2: 12C²; SwiGLU, GQA change it, see {@link ModelSpec}). */
+    public long blockMatmulParameters() {
+        return spec.blockMatmulParameters();
+    }
+
+    /** The elements AdamW decays (the linear weights and an untied head; not biases, gains, or embeddings). */
     public long decayedParameters() {
-        return L * 12 * C * C;
+        return spec.decayedParameters();
     }
 
     /** Tokens in one forward pass: B·T. */
@@ -123,10 +131,10 @@ public final class Analytic {
 
     /**
      * Matmul FLOPs of re-running {@code blocks} blocks' forward once (activation recomputation): the blocks'
-     * linear layers {@code 2·12C²·B·T} each; no LM head.
+     * linear layers {@code 2·Nb·B·T} each; no LM head.
      */
     public long recomputeMatmulFlopsPerPass(int blocks) {
-        return Math.multiplyExact(2L * blocks * 12 * C * C, tokensPerPass());
+        return Math.multiplyExact(2L * blocks * blockMatmulParameters(), tokensPerPass());
     }
 
     /** Attention matmul FLOPs of re-running {@code blocks} blocks' forward once: {@code blocks·2·B·C·T·(T+1)}. */

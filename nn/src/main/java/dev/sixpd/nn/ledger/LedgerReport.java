@@ -3,7 +3,9 @@ package dev.sixpd.nn.ledger;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
+import dev.sixpd.nn.Gpt;
 import dev.sixpd.nn.GptConfig;
+import dev.sixpd.nn.ModelSpec;
 import dev.sixpd.tensor.Ledger;
 import dev.sixpd.tensor.Ledger.Kind;
 import dev.sixpd.tensor.Ledger.Phase;
@@ -150,7 +152,7 @@ public final class LedgerReport {
         return s;
     }
 
-    /** AdamW FLOPs for the run: steps × (14·P + 2·L·12C² with decay). */
+    /** AdamW FLOPs for the run: steps × (14·P + 2·decayed elements with decay). */
     public long analyticOptimizerFlops() {
         return Math.multiplyExact(run.steps(), an.adamwFlopsPerStep(run.weightDecay()));
     }
@@ -209,8 +211,7 @@ public final class LedgerReport {
     /** The activation layout sixpd allocates for this run (with or without recomputation). */
     public ActivationLayout activationLayout() {
         GptConfig c = run.config();
-        return run.recomputedBlocks() > 0 ? ActivationLayout.sixpdRecompute(c, run.batch(), c.context())
-                : ActivationLayout.sixpd(c, run.batch(), c.context());
+        return Gpt.layout(c, run.batch(), run.recomputedBlocks() > 0);
     }
 
     // ------------------------------------------------------------------------------------------------ building
@@ -238,7 +239,8 @@ public final class LedgerReport {
                 "4·L·C·(T+1)·D = 4 × " + L + " × " + C + " × " + (T + 1) + " × " + g(D)));
         l.add(new MatmulCheck(Phase.RECOMPUTE, Kind.MATMUL, ledger.flops(Phase.RECOMPUTE, Kind.MATMUL),
                 Math.multiplyExact(passes, an.recomputeMatmulFlopsPerPass((int) Lr)),
-                "2·12·Lr·C²·D = 24 × " + Lr + " × " + C + "² × " + g(D)));
+                "2·Nb·Lr·D, Nb = " + an.spec.blockFormula() + " (a block's linear weights) = 2 × "
+                        + g(an.blockMatmulParameters()) + " × " + Lr + " × " + g(D)));
         l.add(new MatmulCheck(Phase.RECOMPUTE, Kind.ATTENTION_MATMUL, ledger.flops(Phase.RECOMPUTE,
                 Kind.ATTENTION_MATMUL), Math.multiplyExact(passes, an.recomputeAttentionFlopsPerPass((int) Lr)),
                 "2·Lr·C·(T+1)·D = 2 × " + Lr + " × " + C + " × " + (T + 1) + " × " + g(D)));
@@ -297,13 +299,15 @@ public final class LedgerReport {
         long act = lay.savedForBackwardBytes();
         String sbh = s + " × " + b + " × " + h;
         String actText;
+        boolean gpt2 = c.isPlainGpt2();
         if (run.recomputedBlocks() > 0) {
-            actText = "L·4·s·b·h + (60·s·b·h + 4·a·s²·b + 16·s·b) + 8·s·b·h + 8·s·b·V + 12·s·b = "
-                    + L + " × " + g(lay.perLayerBytes()) + " + " + g(lay.sharedBytes()) + " + "
-                    + g(lay.outsideBytes()) + " = " + g(act);
+            actText = (gpt2 ? "L·4·s·b·h + (60·s·b·h + 4·a·s²·b + 16·s·b) + 8·s·b·h + 8·s·b·V + 12·s·b = "
+                    : "L × kept per layer + shared + outside = ") + L + " × " + g(lay.perLayerBytes()) + " + "
+                    + g(lay.sharedBytes()) + " + " + g(lay.outsideBytes()) + " = " + g(act);
         } else {
-            actText = "L·(64·s·b·h + 4·a·s²·b + 16·s·b) + 8·s·b·h + 8·s·b·V + 12·s·b = " + L + " × "
-                    + g(lay.perLayerBytes()) + " + " + g(lay.outsideBytes()) + " = " + g(act);
+            actText = (gpt2 ? "L·(64·s·b·h + 4·a·s²·b + 16·s·b) + 8·s·b·h + 8·s·b·V + 12·s·b = "
+                    : "L × per layer + outside = ") + L + " × " + g(lay.perLayerBytes()) + " + "
+                    + g(lay.outsideBytes()) + " = " + g(act);
         }
         l.add(new MemoryLine("activations", "activations saved for backward (peak)",
                 m == null ? -1 : m.activations(), act, actText,
@@ -320,27 +324,35 @@ public final class LedgerReport {
         long k32 = Analytic.korthikantiLayerBytes32(s, b, h, a);
         l.add(new MemoryLine("korthikanti_fp32", "Korthikanti, FP32, all layers", -1, L * k32,
                 "2 × " + g(L * k16) + " = " + g(L * k32), "16-bit figure doubled for FP32 activations"));
-        long sixLayer = ActivationLayout.sixpd(c, (int) b, (int) s).perLayerBytes();
+        long sixLayer = Gpt.layout(c, (int) b, false).perLayerBytes();
         long drop = 2 * Analytic.korthikantiDropoutBytes16(s, b, h, a);
         long stats = 16 * s * b;
-        l.add(new MemoryLine("layer_difference", "sixpd − Korthikanti FP32, per layer", -1, sixLayer - k32,
-                "16·s·b − 2·(2·s·b·h + 3·a·s²·b) = " + g(stats) + " − " + g(drop) + " = " + g(sixLayer - k32)
-                        + " (" + pct(sixLayer - k32, k32) + " of " + g(k32) + ")",
-                "no dropout (saves its masks and the dropped probabilities: " + g(drop) + "); keeps LayerNorm mean"
-                        + " and rstd (16·s·b = " + g(stats) + "); every other term is the same"));
+        if (gpt2) {
+            l.add(new MemoryLine("layer_difference", "sixpd − Korthikanti FP32, per layer", -1, sixLayer - k32,
+                    "16·s·b − 2·(2·s·b·h + 3·a·s²·b) = " + g(stats) + " − " + g(drop) + " = " + g(sixLayer - k32)
+                            + " (" + pct(sixLayer - k32, k32) + " of " + g(k32) + ")",
+                    "no dropout (saves its masks and the dropped probabilities: " + g(drop) + "); keeps LayerNorm"
+                            + " mean and rstd (16·s·b = " + g(stats) + "); every other term is the same"));
+        } else {
+            l.add(new MemoryLine("layer_difference", "sixpd − Korthikanti FP32, per layer", -1, sixLayer - k32,
+                    g(sixLayer) + " − " + g(k32) + " = " + g(sixLayer - k32) + " (" + pct(sixLayer - k32, k32)
+                            + " of " + g(k32) + ")",
+                    "Korthikanti's formula is GPT-2's block; this model's block differs (" + c + ")"));
+        }
         long rec16 = L * Analytic.korthikantiLayerBytesRecompute16(s, b, h);
         l.add(new MemoryLine("korthikanti_recompute_fp32", "Korthikanti, full recomputation, FP32", -1, 2 * rec16,
                 "2 × L·2·s·b·h = 2 × " + L + " × 2 × " + sbh + " = " + g(2 * rec16),
                 "only each block's input kept (16-bit: " + g(rec16) + "); one layer's activations are live again"
                         + " while it is recomputed"));
         if (run.recomputedBlocks() > 0) {
-            long without = ActivationLayout.sixpd(c, (int) b, (int) s).savedForBackwardBytes();
+            long without = Gpt.layout(c, (int) b, false).savedForBackwardBytes();
             l.add(new MemoryLine("recompute_saves", "saved by recomputation (sixpd layout)", -1, without - act,
                     g(without) + " − " + g(act) + " = " + g(without - act), "activations without minus with"));
         }
         long ws = lay.workspaceBytes();
         l.add(new MemoryLine("workspace", "workspace (backward scratch)", m == null ? -1 : m.workspace(), ws,
-                "4·(14·s·b·h + a·s²·b + s·b·V) = " + g(ws), "gradient buffers shared by all layers"));
+                (gpt2 ? "4·(14·s·b·h + a·s²·b + s·b·V) = " : "Σ scratch buffers = ") + g(ws),
+                "gradient buffers shared by all layers"));
         long total = states + act + ws;
         l.add(new MemoryLine("total", "total", m == null ? -1 : m.total(), total,
                 "model states + activations + workspace = " + g(total), ""));
@@ -388,8 +400,6 @@ public final class LedgerReport {
     /** The report as a table for people; every number names its formula. */
     public String text() {
         GptConfig c = run.config();
-        long V = c.vocab();
-        long Tc = c.context();
         long L = c.layers();
         long C = c.dModel();
         long P = parameters();
@@ -400,11 +410,14 @@ public final class LedgerReport {
                 g(run.steps()), run.steps() == 1 ? "" : "s", run.microbatches(), run.microbatches() == 1 ? "" : "es",
                 run.recomputedBlocks() > 0 ? "; recomputing " + run.recomputedBlocks() + " blocks per backward" : "");
         line(sb, "convention: a multiply-add is 2 FLOPs; add, multiply, max, divide, sqrt, exp, log, tanh 1 FLOP each");
-        line(sb, "P = V·C + T·C + L·(12C² + 13C) + 2C = %d×%d + %d×%d + %d×(12×%d² + 13×%d) + 2×%d = %s", V, C, Tc, C,
-                L, C, C, C, g(P));
-        line(sb, "    all parameters; the LM head is tied to wte and counted once");
-        line(sb, "N = L·12C² + V·C = %d×12×%d² + %d×%d = %s", L, C, V, C, g(N));
-        line(sb, "    parameters in matmuls: the linear weights, and wte once for its use as the LM head");
+        ModelSpec spec = an.spec;
+        line(sb, "P = %s with %s = %s", spec.parametersFormula(), spec.symbolValues(), g(P));
+        line(sb, "    all parameters%s", c.tieHead() ? "; the LM head is tied to the token embedding and counted once"
+                : "; the LM head is its own matrix");
+        line(sb, "N = %s = %s", spec.matmulParametersFormula(), g(N));
+        line(sb, "    parameters in matmuls: the linear weights, and the LM head%s", c.tieHead()
+                ? " (the token embedding, once for its use as the head)" : "");
+        line(sb, "    one block: %s, of which %s in matmuls (Nb)", spec.blockParametersFormula(), spec.blockFormula());
         line(sb, "D = steps × micro-batches × B × T = %s × %d × %d × %d = %s tokens", g(run.steps()),
                 run.microbatches(), run.batch(), run.seqLen(), g(D));
         sb.append('\n');
@@ -444,8 +457,8 @@ public final class LedgerReport {
                 f1(perToken(flops(Phase.BACKWARD))), rest(flops(Phase.BACKWARD), 2.0 * fwdTok * D));
         if (run.recomputedBlocks() > 0) {
             long Lr = run.recomputedBlocks();
-            long recTok = 24 * Lr * C * C + 2 * Lr * C * (T + 1);
-            line(sb, "  recompute 2·12·Lr·C² + 2·Lr·C·(T+1) = %s (the blocks' forward again, Lr = %d); measured %s (%s)",
+            long recTok = 2 * Lr * an.blockMatmulParameters() + 2 * Lr * C * (T + 1);
+            line(sb, "  recompute 2·Nb·Lr + 2·Lr·C·(T+1) = %s (the blocks' forward again, Lr = %d); measured %s (%s)",
                     g(recTok), Lr, f1(perToken(flops(Phase.RECOMPUTE))), rest(flops(Phase.RECOMPUTE),
                             (double) recTok * D));
         }
@@ -481,7 +494,7 @@ public final class LedgerReport {
         long opt = flops(Phase.OPTIMIZER);
         long optAn = analyticOptimizerFlops();
         long dec = run.weightDecay() ? an.decayedParameters() : 0;
-        line(sb, "Optimizer: AdamW = steps × (14·P + 2·L·12C²) = %s × (14 × %s + 2 × %s) = %s; measured %s",
+        line(sb, "Optimizer: AdamW = steps × (14·P + 2·decayed) = %s × (14 × %s + 2 × %s) = %s; measured %s",
                 g(run.steps()), g(P), g(dec), g(optAn), g(opt));
         line(sb, "  the rest, %s (%s per step), is gradient work charged to the optimizer phase: the global norm"
                         + " (2·P + 1), clipping (P when it clips), micro-batch averaging (P), loss-scale unscaling (P)"
@@ -679,4 +692,5 @@ public final class LedgerReport {
     private static String pct(long part, long whole) {
         return whole == 0 ? "n/a" : String.format(Locale.ROOT, "%.1f%%", 100.0 * part / whole);
     }
+
 }

@@ -4,7 +4,6 @@ import dev.sixpd.nn.Gpt;
 import dev.sixpd.optim.ModelStateMemory;
 import dev.sixpd.optim.Optimizer;
 
-import java.util.Map;
 
 /**
  * Measured bytes of a training run by category, as allocated. The caller fills it ({@link #measure} does so from
@@ -21,9 +20,6 @@ import java.util.Map;
 public record MemoryByCategory(long masterWeights, long workingWeights, long grads, long optimizerState,
                                long activations, long workspace) {
 
-    /** The name of the entry of {@link Gpt#activationBytes()} that is workspace, not saved activations. */
-    public static final String GPT_WORKSPACE_ENTRY = "backward scratch";
-
     public MemoryByCategory {
         if (masterWeights < 0 || workingWeights < 0 || grads < 0 || optimizerState < 0 || activations < 0
                 || workspace < 0) {
@@ -34,22 +30,15 @@ public record MemoryByCategory(long masterWeights, long workingWeights, long gra
     }
 
     /**
-     * Measures {@code model} (its parameters and the buffers it reports in {@link Gpt#activationBytes()}: the entry
-     * {@value #GPT_WORKSPACE_ENTRY} counts as workspace, everything else as activations) and {@code optimizer} (may
-     * be null: no state). Measure after the first optimizer step: optimizers allocate their state lazily.
+     * Measures {@code model} (its parameters, and the buffers it allocated as {@link Gpt#layout()} reports them:
+     * saved activations at the peak, and the backward scratch as workspace) and {@code optimizer} (may be null: no
+     * state). Measure after the first optimizer step: optimizers allocate their state lazily.
      */
     public static MemoryByCategory measure(Gpt model, Optimizer optimizer) {
         ModelStateMemory ms = ModelStateMemory.of(model.params(), optimizer);
-        long act = 0;
-        long ws = 0;
-        for (Map.Entry<String, Long> e : model.activationBytes().entrySet()) {
-            if (e.getKey().equals(GPT_WORKSPACE_ENTRY)) {
-                ws += e.getValue();
-            } else {
-                act += e.getValue();
-            }
-        }
-        return new MemoryByCategory(ms.masterBytes(), ms.workingBytes(), ms.gradBytes(), ms.optimizerBytes(), act, ws);
+        ActivationLayout lay = model.layout();
+        return new MemoryByCategory(ms.masterBytes(), ms.workingBytes(), ms.gradBytes(), ms.optimizerBytes(),
+                lay.savedForBackwardBytes(), lay.workspaceBytes());
     }
 
     /** Model states: master + working weights + gradients + optimizer state. */

@@ -88,9 +88,7 @@ public record TrainSettings(String preset, int context, int layers, int dModel, 
 
     /** The preset with vocabulary {@code vocab} and any overrides applied; errors name the problem. */
     public GptConfig modelConfig(int vocab) {
-        GptConfig p = GptConfig.preset(preset, vocab);
-        return new GptConfig(vocab, context > 0 ? context : p.context(), layers > 0 ? layers : p.layers(),
-                dModel > 0 ? dModel : p.dModel(), heads > 0 ? heads : p.heads());
+        return GptConfig.preset(preset, vocab).withSizes(context, layers, dModel, heads);
     }
 
     /** Checks the values (including the model shape, before any data is read); errors name the option. */

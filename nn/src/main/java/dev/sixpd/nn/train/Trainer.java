@@ -7,6 +7,7 @@ import dev.sixpd.nn.Accumulator;
 import dev.sixpd.nn.Generator;
 import dev.sixpd.nn.Gpt;
 import dev.sixpd.nn.GptConfig;
+import dev.sixpd.nn.ModelSpec;
 import dev.sixpd.nn.Sampler;
 import dev.sixpd.nn.UserException;
 import dev.sixpd.nn.data.Corpus;
@@ -15,6 +16,7 @@ import dev.sixpd.nn.data.MarkovSource;
 import dev.sixpd.nn.data.Tokenizer;
 import dev.sixpd.nn.io.Checkpoint;
 import dev.sixpd.nn.io.CheckpointException;
+import dev.sixpd.nn.layers.StepContext;
 import dev.sixpd.nn.ledger.LedgerReport;
 import dev.sixpd.nn.ledger.LedgerRun;
 import dev.sixpd.nn.ledger.MemoryByCategory;
@@ -209,10 +211,10 @@ public final class Trainer {
         for (Param p : params) {
             p.setWorkingDtype(dtype);
         }
-        model.setActivationDtype(dtype);
-        if (accumulatorBlock > 0 && dtype != DType.FP32) {
-            model.setAccumulator(new Accumulator(dtype, accumulatorBlock));
-        }
+        // the step's numerics, passed to every forward and backward: activations stored in the working dtype, the
+        // weight matmuls accumulated in FP32 (or rounded to the working dtype with --round-accumulator)
+        StepContext ctx = new StepContext(dtype, accumulatorBlock > 0 && dtype != DType.FP32
+                ? new Accumulator(dtype, accumulatorBlock) : Accumulator.FP32);
         LossScaler scaler = LossScaler.parse(s.lossScale());
         if (resume != null && resume.train().has("loss_scaler")) {
             JsonNode ls = resume.train().get("loss_scaler");
@@ -232,7 +234,7 @@ public final class Trainer {
         }
         double initialVal = Double.NaN;
         if (start == 0) {
-            initialVal = evaluate(model, valBatches, T);
+            initialVal = evaluate(model, ctx, valBatches, T);
             out.printf(Locale.ROOT, "step %5d  val loss %.4f  (ln V = %.4f: a model that knows nothing)%n", 0,
                     initialVal, Math.log(cfg.vocab()));
         }
@@ -260,13 +262,13 @@ public final class Trainer {
                 for (int m = 0; m < s.microBatches(); m++) {
                     System.arraycopy(batch.inputs(), m * microB * T, x, 0, microB * T);
                     System.arraycopy(batch.targets(), m * microB * T, y, 0, microB * T);
-                    double l = model.forward(x, y, microB, T);
+                    double l = model.forward(ctx, x, y, microB, T);
                     loss += l / s.microBatches();
                     if (!Double.isFinite(l) || poison.test(step + 1)) {
                         loss = Double.NaN;
                         break;
                     }
-                    model.backward(scaler.scale() * gradScale / s.microBatches());
+                    model.backward(ctx, scaler.scale() * gradScale / s.microBatches());
                 }
                 if (Double.isFinite(loss)) {
                     observer.gradients(step + 1, params, scaler.scale() * gradScale);
@@ -325,7 +327,7 @@ public final class Trainer {
                 boolean evalNow = done == s.steps() || (s.evalEvery() > 0 && done % s.evalEvery() == 0);
                 double valNow = Double.NaN;
                 if (evalNow) {
-                    valNow = evaluate(model, valBatches, T);
+                    valNow = evaluate(model, ctx, valBatches, T);
                     val = valNow;
                 }
                 writeLog(log, done, loss, valNow, tps, lr, norm, dtype, scaler, skipped, gradStats, refFlushed);
@@ -355,7 +357,7 @@ public final class Trainer {
         }
         String sample = "";
         if (s.sampleTokens() > 0) {
-            sample = sample(model, tok, data, s.sampleTokens(), s.seed());
+            sample = sample(model, ctx, tok, data, s.sampleTokens(), s.seed());
             out.println("sample (temperature 0.8, top-k 40, " + s.sampleTokens() + " tokens):");
             out.println("----------------------------------------");
             out.println(sample);
@@ -386,25 +388,19 @@ public final class Trainer {
         for (int i = 0; i < kept.length; i++) {
             kept[i] = params.get(i).grad.clone();
         }
-        DType dtype = model.activationDtype();
-        Accumulator acc = model.accumulator();
         boolean ledger = Ledger.enabled();
         Ledger.setEnabled(false);
         try {
-            model.setActivationDtype(DType.FP32);
-            model.setAccumulator(Accumulator.FP32);
             Grads.zero(params);
             int[] x = new int[microB * T];
             int[] y = new int[microB * T];
             for (int m = 0; m < batch.batch() / microB; m++) {
                 System.arraycopy(batch.inputs(), m * microB * T, x, 0, microB * T);
                 System.arraycopy(batch.targets(), m * microB * T, y, 0, microB * T);
-                model.forward(x, y, microB, T);
-                model.backward(multiplier);
+                model.forward(StepContext.FP32, x, y, microB, T);
+                model.backward(StepContext.FP32, multiplier);
             }
         } finally {
-            model.setActivationDtype(dtype);
-            model.setAccumulator(acc);
             Ledger.setEnabled(ledger);
         }
         long nonzero = 0;
@@ -465,13 +461,13 @@ public final class Trainer {
     }
 
     /** Mean loss over the fixed validation batches (forward only, charged to the ledger's OTHER phase). */
-    static double evaluate(Gpt model, List<Dataset.Batch> batches, int T) {
+    static double evaluate(Gpt model, StepContext ctx, List<Dataset.Batch> batches, int T) {
         boolean ledger = Ledger.enabled();
         Ledger.setEnabled(false);
         try {
             double sum = 0;
             for (Dataset.Batch b : batches) {
-                sum += model.forward(b.inputs(), b.targets(), b.batch(), T);
+                sum += model.forward(ctx, b.inputs(), b.targets(), b.batch(), T);
             }
             return sum / batches.size();
         } finally {
@@ -480,7 +476,7 @@ public final class Trainer {
     }
 
     /** Generates {@code n} tokens after a newline (or the first validation token if newline is not a token). */
-    static String sample(Gpt model, Tokenizer tok, Dataset data, int n, long seed) {
+    static String sample(Gpt model, StepContext ctx, Tokenizer tok, Dataset data, int n, long seed) {
         int[] prompt;
         try {
             prompt = tok.encode("\n");
@@ -490,7 +486,7 @@ public final class Trainer {
         if (prompt.length == 0) {
             prompt = new int[]{data.validation()[0]};
         }
-        int[] gen = Generator.generate(model, prompt, n, new Sampler(0.8, 40, 1.0), new Rng(seed ^ 0x5A5A5A5AL));
+        int[] gen = Generator.generate(model, ctx, prompt, n, new Sampler(0.8, 40, 1.0), new Rng(seed ^ 0x5A5A5A5AL));
         return tok.decode(gen);
     }
 
@@ -499,11 +495,10 @@ public final class Trainer {
         out.println("data:      " + corpus.description());
         out.printf(Locale.ROOT, "tokens:    %s tokenizer, vocab %d; %,d train / %,d validation tokens%n", tok.type(),
                 tok.vocabSize(), data.train().length, data.validation().length);
-        long C = cfg.dModel();
-        out.printf(Locale.ROOT, "model:     %s%s, %,d parameters = V·C + T·C + L·(12C² + 13C) + 2C"
-                        + " = %d·%d + %d·%d + %d·(12·%d² + 13·%d) + 2·%d%n",
-                resume != null ? "resumed " : s.preset() + " ", cfg, model.parameterCount(), cfg.vocab(), C,
-                cfg.context(), C, cfg.layers(), C, C, C);
+        ModelSpec spec = model.spec();
+        out.printf(Locale.ROOT, "model:     %s%s, %,d parameters = %s with %s%n",
+                resume != null ? "resumed " : s.preset() + " ", cfg, model.parameterCount(),
+                spec.parametersFormula(), spec.symbolValues());
         out.printf(Locale.ROOT, "training:  steps %d..%d of %d, batch %d × %d tokens%s, AdamW(0.9, 0.95, wd %s), "
                         + "clip %s, lr %s, seed %d, %d threads%n", start + 1, end, s.steps(), s.batch(),
                 cfg.context(), s.microBatches() > 1 ? " in " + s.microBatches() + " micro-batches" : "",

@@ -78,7 +78,7 @@ class AnalyticTest {
         long s = 1024;
         long h = 768;
         long a = 12;
-        ActivationLayout lay = ActivationLayout.sixpd(GPT2, 1, 1024);
+        ActivationLayout lay = dev.sixpd.nn.Gpt.layout(GPT2, 1, false);
         assertEquals(64 * s * h + 4 * a * s * s + 16 * s, lay.perLayerBytes());
         // = Korthikanti FP32 − dropout (at FP32) + LayerNorm statistics
         assertEquals(Analytic.korthikantiLayerBytes32(s, 1, h, a) - 2 * Analytic.korthikantiDropoutBytes16(s, 1, h, a)
@@ -88,7 +88,7 @@ class AnalyticTest {
         assertEquals(12 * lay.perLayerBytes() + lay.outsideBytes(), lay.savedForBackwardBytes());
         assertEquals(4 * (14 * s * h + a * s * s + s * 50257), lay.workspaceBytes());
         // recomputation keeps 4·s·b·h per layer (Korthikanti's 2·s·b·h doubled) and one shared layer set
-        ActivationLayout rec = ActivationLayout.sixpdRecompute(GPT2, 1, 1024);
+        ActivationLayout rec = dev.sixpd.nn.Gpt.layout(GPT2, 1, true);
         assertEquals(2 * Analytic.korthikantiLayerBytesRecompute16(s, 1, h), rec.perLayerBytes());
         assertEquals(lay.perLayerBytes() - 4 * s * h, rec.sharedBytes());
         // saved: L·per layer − (L·4·s·b·h + one shared set) = (L − 1)·(per layer − 4·s·b·h)

@@ -133,34 +133,37 @@ class LedgerMeasuredTest {
     }
 
     @Test
-    void theActivationLayoutMirrorsWhatGptAllocates() {
+    void gpt2sBuffersFollowTheirFormulas() {
+        // the layout is recorded as the layers allocate; for GPT-2 it must equal the formulas of ActivationLayout's
+        // Javadoc (N = B·T rows): per layer 16·N·C + 4·N + NH·B·T² floats, outside 2·N·C + 3·N + 2·N·V,
+        // backward scratch 14·N·C + NH·B·T² + N·V; with recomputation each layer keeps N·C
         for (Object[] c : CASES) {
             GptConfig cfg = (GptConfig) c[0];
             for (int B : new int[]{1, 3}) {
-                Gpt m = new Gpt(cfg, B);
-                Map<String, Long> got = m.activationBytes();
-                ActivationLayout lay = ActivationLayout.sixpd(cfg, B, cfg.context());
-                long act = 0;
-                long ws = 0;
-                for (Map.Entry<String, Long> e : got.entrySet()) {
-                    if (e.getKey().equals(MemoryByCategory.GPT_WORKSPACE_ENTRY)) {
-                        ws += e.getValue();
+                long T = cfg.context();
+                long N = B * T;
+                long C = cfg.dModel();
+                long V = cfg.vocab();
+                long att = B * cfg.heads() * T * T;
+                for (boolean re : new boolean[]{false, true}) {
+                    Gpt m = new Gpt(cfg, B, re);
+                    ActivationLayout lay = m.layout();
+                    long layer = 4 * (16 * N * C + 4 * N + att);
+                    if (re) {
+                        assertEquals(4 * N * C, lay.perLayerBytes(), cfg + " B=" + B);
+                        assertEquals(layer - 4 * N * C, lay.sharedBytes(), cfg + " B=" + B);
                     } else {
-                        act += e.getValue();
+                        assertEquals(layer, lay.perLayerBytes(), cfg + " B=" + B);
+                        assertEquals(0, lay.sharedBytes());
                     }
+                    assertEquals(4 * (2 * N * C + 3 * N + 2 * N * V), lay.outsideBytes(), cfg + " B=" + B);
+                    assertEquals(4 * (14 * N * C + att + N * V), lay.workspaceBytes(), cfg + " B=" + B);
+                    // the dry layout (nothing allocated) is the same
+                    assertEquals(lay, Gpt.layout(cfg, B, re));
+                    MemoryByCategory mem = MemoryByCategory.measure(m, null);
+                    assertEquals(lay.savedForBackwardBytes(), mem.activations());
+                    assertEquals(lay.workspaceBytes(), mem.workspace());
                 }
-                assertEquals(act, lay.savedForBackwardBytes(), cfg + " B=" + B);
-                assertEquals(ws, lay.workspaceBytes(), cfg + " B=" + B);
-                // and entry by entry, where the names match
-                for (Map.Entry<String, Long> e : lay.perLayer().entrySet()) {
-                    assertEquals(cfg.layers() * e.getValue(), got.get(e.getKey()), e.getKey());
-                }
-                for (Map.Entry<String, Long> e : lay.outside().entrySet()) {
-                    assertEquals(e.getValue(), got.get(e.getKey()), e.getKey());
-                }
-                MemoryByCategory mem = MemoryByCategory.measure(m, null);
-                assertEquals(act, mem.activations());
-                assertEquals(ws, mem.workspace());
             }
         }
     }

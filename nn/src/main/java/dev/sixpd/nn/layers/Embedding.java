@@ -1,0 +1,40 @@
+package dev.sixpd.nn.layers;
+
+import dev.sixpd.optim.Param;
+import dev.sixpd.tensor.Encoder;
+
+/**
+ * The input: {@code x[b,t,:] = wte[token[b,t], :] + wpe[t, :]} with a learned position table, or
+ * {@code wte[token[b,t], :]} alone when positions enter as RoPE inside attention. Holds no buffers.
+ */
+public final class Embedding {
+    public final Param tokens;
+    /** null with RoPE */
+    public final Param positions;
+    private final int C;
+
+    public Embedding(Param tokens, Param positions, int C) {
+        this.tokens = tokens;
+        this.positions = positions;
+        this.C = C;
+    }
+
+    /** {@code out [B·T, C]} from {@code ids [B·T]}; overwrites out. */
+    public void forward(StepContext ctx, float[] out, int[] ids, int B, int T) {
+        if (positions != null) {
+            Encoder.forward(out, ids, tokens.working(), positions.working(), B, T, C);
+        } else {
+            Encoder.lookup(out, ids, tokens.working(), B * T, C);
+        }
+        ctx.act(out, B * T * C);
+    }
+
+    /** ACCUMULATES the rows of {@code dout} into the gradients of the looked-up rows (and of the positions). */
+    public void backward(float[] dout, int[] ids, int B, int T) {
+        if (positions != null) {
+            Encoder.backward(tokens.grad, positions.grad, dout, ids, B, T, C);
+        } else {
+            Encoder.lookupBackward(tokens.grad, dout, ids, B * T, C);
+        }
+    }
+}

@@ -1,0 +1,51 @@
+package dev.sixpd.nn.layers;
+
+import dev.sixpd.optim.Param;
+import dev.sixpd.tensor.Elementwise;
+import dev.sixpd.tensor.Reduce;
+
+/**
+ * A fully connected layer, PyTorch / llm.c layout: weight {@code [out, in]}, optional bias {@code [out]},
+ * {@code y = x · Wᵀ + b}. Its output may be a column slice of wider rows (a q, k or v projection writing into the
+ * fused qkv buffer): row {@code n} of y starts at {@code yOff + n·ldy}.
+ *
+ * <p>Ledger: the matmuls are kind MATMUL ({@code 2·N·in·out} forward, twice that backward: dX and dW), the bias
+ * add and bias gradient ELEMENTWISE. Holds no buffers; not thread-safe (the kernels thread themselves).
+ */
+public final class Linear {
+    public final Param weight;
+    /** null without bias */
+    public final Param bias;
+    public final int in;
+    public final int out;
+
+    public Linear(Param weight, Param bias, int in, int out) {
+        this.weight = weight;
+        this.bias = bias;
+        this.in = in;
+        this.out = out;
+    }
+
+    /** {@code y[n, yOff : yOff+out] = x[n, :] · Wᵀ + b} for {@code n < N}, x {@code [N, in]}; overwrites. */
+    public void forward(StepContext ctx, float[] y, int yOff, int ldy, float[] x, int N) {
+        // y = x · Wᵀ (NT: the weight's rows are the output channels)
+        ctx.gemm(false, true, N, out, in, 1f, x, 0, in, weight.working(), 0, in, 0f, y, yOff, ldy);
+        if (bias != null) {
+            Elementwise.addBias(y, yOff, ldy, bias.working(), N, out);
+        }
+    }
+
+    /**
+     * ACCUMULATES {@code dx [N, in] += dy · W}, {@code dW += dyᵀ · x}, {@code db += Σ_n dy[n, :]} (rows in order,
+     * so bit-identical for any thread count); dy is read at {@code dyOff + n·lddy}.
+     */
+    public void backward(StepContext ctx, float[] dx, float[] dy, int dyOff, int lddy, float[] x, int N) {
+        // dx [N, in] += dy [N, out] · W [out, in]  (NN)
+        ctx.gemm(false, false, N, in, out, 1f, dy, dyOff, lddy, weight.working(), 0, in, 1f, dx, 0, in);
+        // dW [out, in] += dyᵀ [out, N] · x [N, in]  (TN)
+        ctx.gemm(true, false, out, in, N, 1f, dy, dyOff, lddy, x, 0, in, 1f, weight.grad, 0, in);
+        if (bias != null) {
+            Reduce.sumRows(bias.grad, dy, dyOff, lddy, N, out);
+        }
+    }
+}

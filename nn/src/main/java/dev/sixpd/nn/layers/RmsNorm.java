@@ -1,0 +1,30 @@
+package dev.sixpd.nn.layers;
+
+import dev.sixpd.nn.GptConfig;
+import dev.sixpd.optim.Param;
+
+/**
+ * RMSNorm over C channels (LLaMA): {@code y = x / sqrt(mean(x²) + ε) · g}, ε = 1e-5; no mean, no bias. Saves each
+ * row's 1/rms ({@code [N]}) for backward. The arithmetic is {@link dev.sixpd.tensor.RmsNorm}'s.
+ */
+public final class RmsNorm implements Norm {
+    private final Param gain;
+    private final float[] rstd;  // [N]
+    private final int C;
+
+    public RmsNorm(Param gain, float[] rstd, int C) {
+        this.gain = gain;
+        this.rstd = rstd;
+        this.C = C;
+    }
+
+    @Override
+    public void forward(float[] out, float[] x, int N) {
+        dev.sixpd.tensor.RmsNorm.forward(out, rstd, x, gain.working(), N, C, GptConfig.NORM_EPS);
+    }
+
+    @Override
+    public void backward(float[] dx, float[] dout, float[] x, int N) {
+        dev.sixpd.tensor.RmsNorm.backward(dx, gain.grad, dout, x, gain.working(), rstd, N, C);
+    }
+}

@@ -1,0 +1,108 @@
+package dev.sixpd.nn.layers;
+
+import dev.sixpd.nn.GptConfig;
+import dev.sixpd.tensor.Attention;
+import dev.sixpd.tensor.Rope;
+
+import java.util.Arrays;
+
+/**
+ * Causal self-attention: q, k, v projections into one fused row per token ({@code [N, W]}, W = (NH + 2·KVH)·HS:
+ * q heads, then K heads, then V heads), RoPE on q and k if the model uses it, softmax(q·kᵀ/√HS)·v per head (query
+ * head h reads K/V head h / (NH/KVH): grouped-query attention), and the output projection.
+ * <pre>
+ *   qkv  = [x·Wqᵀ | x·Wkᵀ | x·Wvᵀ] (+ b)      one fused c_attn for GPT-2, three matrices for LLaMA
+ *   q, k = rope(q), rope(k)                 with RoPE
+ *   y    = attention(qkv)                    [N, C]; the probabilities att [B, NH, T, T] are kept
+ *   out  = y·Woᵀ (+ b)
+ * </pre>
+ * Saved for backward: qkv (after RoPE), att, y. Not thread-safe.
+ */
+public final class SelfAttention {
+    private final Linear[] qkvProj;  // one fused, or q, k, v
+    private final int[] qkvCol;      // each projection's first column in the qkv row
+    private final Linear proj;
+    private final float[] ropeCos;   // [T, HS/2], null without RoPE
+    private final float[] ropeSin;
+    private final int C, NH, KVH, HS, W;
+
+    private final float[] qkv;       // [N, W]         saved
+    private final float[] att;       // [B, NH, T, T]  saved: the softmax probabilities
+    private final float[] y;         // [N, C]         saved: the heads' outputs before the projection
+    private final float[] dqkv;      // [N, W]         scratch
+    private final float[] datt;      // [B, NH, T, T]  scratch
+    private final float[] dy;        // [N, C]         scratch
+
+    /**
+     * @param rope {cos, sin} tables {@code [T, HS/2]} (see {@link Rope#table}), or null for no RoPE
+     */
+    public SelfAttention(GptConfig c, Linear[] qkvProj, Linear proj, float[][] rope, Activations a, int layer, int B, int T) {
+        this.qkvProj = qkvProj;
+        this.proj = proj;
+        C = c.dModel();
+        NH = c.heads();
+        KVH = c.kvHeads();
+        HS = c.headSize();
+        W = c.qkvWidth();
+        qkvCol = new int[qkvProj.length];
+        for (int i = 1; i < qkvProj.length; i++) {
+            qkvCol[i] = qkvCol[i - 1] + qkvProj[i - 1].out;
+        }
+        ropeCos = rope == null ? null : rope[0];
+        ropeSin = rope == null ? null : rope[1];
+        long N = (long) B * T;
+        long attSize = (long) B * NH * T * T;
+        qkv = a.saved(layer, "qkv", N * W);
+        att = a.saved(layer, "att (probabilities)", attSize);
+        y = a.saved(layer, "att_y", N * C);
+        dqkv = a.scratch("dqkv", N * W);
+        datt = a.scratch("datt", attSize);
+        dy = a.scratch("datt_y", N * C);
+    }
+
+    /** {@code out [N, C] = attention(x [N, C])} over B sequences of T tokens; overwrites out. */
+    public void forward(StepContext ctx, float[] out, float[] x, int B, int T) {
+        int N = B * T;
+        for (int i = 0; i < qkvProj.length; i++) {
+            qkvProj[i].forward(ctx, qkv, qkvCol[i], W, x, N);
+        }
+        if (ropeCos != null) {
+            // rotate q (NH heads from column 0) and k (KVH heads from column NH·HS), positions 0..T-1
+            Rope.forward(qkv, B, T, W, 0, NH, HS, 0, ropeCos, ropeSin);
+            Rope.forward(qkv, B, T, W, NH * HS, KVH, HS, 0, ropeCos, ropeSin);
+        }
+        ctx.act(qkv, N * W);
+        if (KVH == NH) {
+            Attention.forward(y, att, qkv, B, T, C, NH);
+        } else {
+            Attention.forward(y, att, qkv, B, T, NH, KVH, HS);
+        }
+        ctx.act(y, N * C);
+        ctx.act(att, B * NH * T * T);
+        proj.forward(ctx, out, 0, C, y, N);
+    }
+
+    /** ACCUMULATES {@code dx [N, C]} and the parameter gradients from {@code dout [N, C]}. */
+    public void backward(StepContext ctx, float[] dx, float[] dout, float[] x, int B, int T) {
+        int N = B * T;
+        Arrays.fill(dy, 0, N * C, 0f);
+        proj.backward(ctx, dy, dout, 0, C, y, N);
+        ctx.act(dy, N * C);
+        Arrays.fill(dqkv, 0, N * W, 0f);
+        Arrays.fill(datt, 0, B * NH * T * T, 0f);
+        if (KVH == NH) {
+            Attention.backward(dqkv, datt, dy, qkv, att, B, T, C, NH);
+        } else {
+            Attention.backward(dqkv, datt, dy, qkv, att, B, T, NH, KVH, HS);
+        }
+        if (ropeCos != null) {
+            // the rotation is orthogonal: the gradient of the unrotated q, k is the gradient rotated back
+            Rope.backward(dqkv, B, T, W, 0, NH, HS, 0, ropeCos, ropeSin);
+            Rope.backward(dqkv, B, T, W, NH * HS, KVH, HS, 0, ropeCos, ropeSin);
+        }
+        ctx.act(dqkv, N * W);
+        for (int i = 0; i < qkvProj.length; i++) {
+            qkvProj[i].backward(ctx, dx, dqkv, qkvCol[i], W, x, N);
+        }
+    }
+}
