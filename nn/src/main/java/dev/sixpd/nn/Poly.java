@@ -1,7 +1,6 @@
 package dev.sixpd.nn;
 
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -43,9 +42,8 @@ public final class Poly {
     }
 
     private static String key(int[] e) {
-        // higher total degree first, then by symbol order: "0<degree desc>|exponents"
-        int deg = Arrays.stream(e).sum();
-        StringBuilder sb = new StringBuilder().append((char) ('z' - deg)).append('|');
+        // print order: higher powers of the earlier symbols first (V·C, T·C, C², C·H, C·KVH·HS, C, H)
+        StringBuilder sb = new StringBuilder("||");
         for (int x : e) {
             sb.append((char) ('z' - x));
         }
