@@ -5,6 +5,7 @@ import dev.sixpd.nn.train.PrecisionExperiment;
 import dev.sixpd.nn.train.TrainSettings;
 import dev.sixpd.tensor.DType;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.io.PrintStream;
@@ -50,15 +51,10 @@ public final class PrecisionCommand implements Callable<Integer> {
     static final long SEED = 1337;
     static final String OUT = "out/precision";
 
-    @Option(names = "--preset", paramLabel = "NAME", description = "model preset: tiny, small, medium (default: "
-            + PRESET + ")")
-    String preset;
-    @Option(names = "--data", paramLabel = "FILE", description = "UTF-8 text to train on (default: java.base "
-            + "sources from $JAVA_HOME/lib/src.zip)")
-    Path data;
-    @Option(names = "--synthetic", paramLabel = "CHARS", description = "train on CHARS characters of the built-in "
-            + "Markov source instead")
-    Integer synthetic;
+    @Mixin
+    ModelOptions model;
+    @Mixin
+    DataOptions text;
     @Option(names = "--steps", paramLabel = "N", description = "optimizer steps per run (default: " + STEPS + ")")
     Integer steps;
     @Option(names = "--batch", paramLabel = "B", description = "sequences per step (default: " + BATCH + ")")
@@ -92,12 +88,6 @@ public final class PrecisionCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        if (data != null && synthetic != null) {
-            throw new UserException("--data and --synthetic both given: choose one");
-        }
-        if (synthetic != null && synthetic < 1) {
-            throw new UserException("--synthetic must be >= 1 characters, got " + synthetic);
-        }
         int acc = or(roundAccumulator, 0);
         if (roundAccumulator != null && acc < 1) {
             throw new UserException("--round-accumulator must be >= 1 products, got " + acc);
@@ -105,15 +95,18 @@ public final class PrecisionCommand implements Callable<Integer> {
         float k = PrecisionExperiment.parseScale(or(gradScale, GRAD_SCALE_TEXT));
         int nSteps = or(steps, STEPS);
         long sd = or(seed, SEED);
-        TrainSettings.DataSpec d = data != null ? TrainSettings.DataSpec.file(data)
-                : synthetic != null ? TrainSettings.DataSpec.markov(synthetic, sd)
-                : TrainSettings.DataSpec.javaBase();
         Path dir = or(out, Path.of(OUT));
-        TrainSettings base = new TrainSettings(or(preset, PRESET), 0, 0, 0, 0, d, "char", 512, 0.1, nSteps, 0,
-                or(batch, BATCH), 1, or(lr, LR), 0.1, Math.min(100, nSteps / 10), 0.1, 1.0, sd,
-                or(threads, Runtime.getRuntime().availableProcessors()), dir, null,
-                or(evalEvery, Math.max(1, nSteps / 10)), or(evalWindows, 32), 0, 0, false, false, null, DType.FP32,
-                "none");
+        TrainSettings.Builder b = TrainSettings.builder().model(model.choice(PRESET)).data(text.spec(sd))
+                .steps(nSteps).batch(or(batch, BATCH)).lr(or(lr, LR)).seed(sd).out(dir).checkpointEvery(0)
+                .sampleTokens(0).evalWindows(or(evalWindows, 32));
+        text.apply(b);
+        if (threads != null) {
+            b.threads(threads);
+        }
+        if (evalEvery != null) {
+            b.evalEvery(evalEvery);
+        }
+        TrainSettings base = b.build();
         base.validate();
         PrintStream stdout = System.out;
         stdout.printf(Locale.ROOT, "precision: %s preset, %d steps × batch %d, lr %s, seed %d, %d threads, gradient"

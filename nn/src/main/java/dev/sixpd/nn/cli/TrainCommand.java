@@ -6,6 +6,7 @@ import dev.sixpd.nn.train.TrainSettings;
 import dev.sixpd.nn.train.Trainer;
 import dev.sixpd.tensor.DType;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.io.PrintStream;
@@ -17,41 +18,24 @@ import java.util.concurrent.Callable;
  * {@code --resume}, the values the checkpoint was trained with.
  */
 @Command(name = "train", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Train a GPT-2-style model on the CPU.",
+        description = {"Train a GPT-2- or LLaMA-style model on the CPU.",
                 "Default: the 'small' preset, character tokens, on the Java sources of java.base from the JDK's "
                         + "lib/src.zip; a few minutes on 2 cores."},
         footer = {"", "Examples:", "  sixpd train", "  sixpd train --preset tiny --steps 200 --data input.txt",
                 "  sixpd train --resume out/train --steps 800"})
 public final class TrainCommand implements Callable<Integer> {
     // defaults: chosen so that `sixpd train` on the default corpus with 2 cores takes about 3-4 minutes
-    static final String PRESET = "small";
-    static final int STEPS = 1800;
-    static final int BATCH = 16;
-    static final double LR = 2e-3;
-    static final long SEED = 1337;
-    static final String OUT = "out/train";
+    static final String PRESET = TrainSettings.DEFAULT_PRESET;
+    static final int STEPS = TrainSettings.DEFAULT_STEPS;
+    static final int BATCH = TrainSettings.DEFAULT_BATCH;
+    static final double LR = TrainSettings.DEFAULT_LR;
+    static final long SEED = TrainSettings.DEFAULT_SEED;
+    static final String OUT = TrainSettings.DEFAULT_OUT;
 
-    @Option(names = "--preset", paramLabel = "NAME", description = "model preset: tiny, small, medium (default: "
-            + PRESET + ")")
-    String preset;
-    @Option(names = "--context", paramLabel = "T", description = "override the preset's context length")
-    Integer context;
-    @Option(names = "--layers", paramLabel = "L", description = "override the preset's layer count")
-    Integer layers;
-    @Option(names = "--d-model", paramLabel = "C", description = "override the preset's width")
-    Integer dModel;
-    @Option(names = "--heads", paramLabel = "NH", description = "override the preset's head count (must divide C)")
-    Integer heads;
-    @Option(names = "--data", paramLabel = "FILE", description = "UTF-8 text to train on (default: java.base "
-            + "sources from $JAVA_HOME/lib/src.zip)")
-    Path data;
-    @Option(names = "--synthetic", paramLabel = "CHARS", description = "train on CHARS characters of the built-in "
-            + "Markov source, whose entropy rate (the best loss possible) is known exactly")
-    Integer synthetic;
-    @Option(names = "--tokenizer", paramLabel = "char|bpe", description = "tokenizer (default: char)")
-    String tokenizer;
-    @Option(names = "--vocab", paramLabel = "N", description = "BPE vocabulary size (default: 512)")
-    Integer vocab;
+    @Mixin
+    ModelOptions model;
+    @Mixin
+    DataOptions text;
     @Option(names = "--steps", paramLabel = "N", description = "optimizer steps in total; the cosine schedule ends "
             + "here (default: " + STEPS + ")")
     Integer steps;
@@ -118,9 +102,6 @@ public final class TrainCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        if (data != null && synthetic != null) {
-            throw new UserException("--data and --synthetic both given: choose one");
-        }
         TrainSettings s;
         Checkpoint.State st = null;
         if (resume != null) {
@@ -135,36 +116,74 @@ public final class TrainCommand implements Callable<Integer> {
     }
 
     private TrainSettings fresh() {
-        int nSteps = or(steps, STEPS);
-        TrainSettings.DataSpec d = data != null ? TrainSettings.DataSpec.file(data)
-                : synthetic != null ? TrainSettings.DataSpec.markov(synthetic, or(seed, SEED))
-                : TrainSettings.DataSpec.javaBase();
-        if (synthetic != null && synthetic < 1) {
-            throw new UserException("--synthetic must be >= 1 characters, got " + synthetic);
+        TrainSettings.Builder b = TrainSettings.builder().model(model.choice(PRESET)).data(text.spec(or(seed, SEED)));
+        text.apply(b);
+        if (steps != null) {
+            b.steps(steps);
         }
-        positiveIfGiven("--context", context);
-        positiveIfGiven("--layers", layers);
-        positiveIfGiven("--d-model", dModel);
-        positiveIfGiven("--heads", heads);
-        return new TrainSettings(or(preset, PRESET), or(context, 0), or(layers, 0), or(dModel, 0), or(heads, 0), d,
-                or(tokenizer, "char"), or(vocab, 512), 0.1, nSteps, or(stopAfter, 0), or(batch, BATCH),
-                or(microBatches, 1), or(lr, LR), 0.1, or(warmup, Math.min(100, nSteps / 10)), or(weightDecay, 0.1),
-                or(clip, 1.0), or(seed, SEED), or(threads, Runtime.getRuntime().availableProcessors()),
-                or(out, Path.of(OUT)), log, or(evalEvery, Math.max(1, nSteps / 10)), or(evalWindows, 32),
-                or(checkpointEvery, Math.max(1, nSteps / 4)), or(sampleTokens, 400), or(recompute, false), ledger,
-                ledgerJson, DType.parse(or(precision, "fp32")), or(lossScale, "none"));
+        if (stopAfter != null) {
+            b.stopAfter(stopAfter);
+        }
+        if (batch != null) {
+            b.batch(batch);
+        }
+        if (microBatches != null) {
+            b.microBatches(microBatches);
+        }
+        if (lr != null) {
+            b.lr(lr);
+        }
+        if (warmup != null) {
+            b.warmup(warmup);
+        }
+        if (weightDecay != null) {
+            b.weightDecay(weightDecay);
+        }
+        if (clip != null) {
+            b.clip(clip);
+        }
+        if (seed != null) {
+            b.seed(seed);
+        }
+        if (threads != null) {
+            b.threads(threads);
+        }
+        if (out != null) {
+            b.out(out);
+        }
+        if (evalEvery != null) {
+            b.evalEvery(evalEvery);
+        }
+        if (evalWindows != null) {
+            b.evalWindows(evalWindows);
+        }
+        if (checkpointEvery != null) {
+            b.checkpointEvery(checkpointEvery);
+        }
+        if (sampleTokens != null) {
+            b.sampleTokens(sampleTokens);
+        }
+        if (recompute != null) {
+            b.recompute(recompute);
+        }
+        if (precision != null) {
+            b.precision(DType.parse(precision));
+        }
+        if (lossScale != null) {
+            b.lossScale(lossScale);
+        }
+        return b.log(log).ledger(ledger).ledgerJson(ledgerJson).build();
     }
 
     /** The checkpoint's settings with the options that may change on resume applied; others must not be given. */
     private TrainSettings resumed(TrainSettings c) {
-        fixed("--preset", preset);
-        fixed("--context", context);
-        fixed("--layers", layers);
-        fixed("--d-model", dModel);
-        fixed("--heads", heads);
-        fixed("--tokenizer", tokenizer);
-        fixed("--vocab", vocab);
-        fixed("--synthetic", synthetic);
+        String m = model.anyGiven();
+        if (m != null) {
+            fixed(m, m);
+        }
+        fixed("--tokenizer", text.tokenizer);
+        fixed("--vocab", text.vocab);
+        fixed("--synthetic", text.synthetic);
         fixed("--batch", batch);
         fixed("--micro-batches", microBatches);
         fixed("--lr", lr);
@@ -175,23 +194,19 @@ public final class TrainCommand implements Callable<Integer> {
         fixed("--eval-windows", evalWindows);
         fixed("--precision", precision);
         fixed("--loss-scale", lossScale);
-        TrainSettings.DataSpec d = data != null ? TrainSettings.DataSpec.file(data) : c.data();
         if (threads != null && threads != c.threads()) {
             System.err.println("sixpd: note: resuming with " + threads + " threads, trained with " + c.threads()
                     + ": the losses may differ in the last bits from an uninterrupted run");
         }
-        return new TrainSettings(c.preset(), c.context(), c.layers(), c.dModel(), c.heads(), d, c.tokenizer(),
-                c.vocab(), c.valFraction(), or(steps, c.steps()), or(stopAfter, 0), c.batch(), c.microBatches(),
-                c.lr(), c.minLrRatio(), c.warmup(), c.weightDecay(), c.clip(), c.seed(), or(threads, c.threads()),
-                or(out, resume), log, or(evalEvery, c.evalEvery()), c.evalWindows(),
-                or(checkpointEvery, c.checkpointEvery()), or(sampleTokens, c.sampleTokens()),
-                or(recompute, c.recompute()), ledger, ledgerJson, c.precision(), c.lossScale());
-    }
-
-    private static void positiveIfGiven(String option, Integer v) {
-        if (v != null && v < 1) {
-            throw new UserException(option + " must be positive, got " + v);
+        TrainSettings.Builder b = c.toBuilder().data(text.data != null ? TrainSettings.DataSpec.file(text.data)
+                : c.data()).stopAfter(or(stopAfter, 0)).threads(or(threads, c.threads())).out(or(out, resume))
+                .log(log).evalEvery(or(evalEvery, c.evalEvery())).checkpointEvery(or(checkpointEvery,
+                        c.checkpointEvery())).sampleTokens(or(sampleTokens, c.sampleTokens()))
+                .recompute(or(recompute, c.recompute())).ledger(ledger).ledgerJson(ledgerJson);
+        if (steps != null) {
+            b.steps(steps);
         }
+        return b.build();
     }
 
     private static void fixed(String option, Object given) {

@@ -241,10 +241,8 @@ public final class PrecisionExperiment {
 
     /** {@code b} with another precision, loss scale, output directory and log, checkpointing only at the end. */
     static TrainSettings variant(TrainSettings b, DType dtype, String lossScale, Path dir, Path log) {
-        return new TrainSettings(b.preset(), b.context(), b.layers(), b.dModel(), b.heads(), b.data(), b.tokenizer(),
-                b.vocab(), b.valFraction(), b.steps(), 0, b.batch(), b.microBatches(), b.lr(), b.minLrRatio(),
-                b.warmup(), b.weightDecay(), b.clip(), b.seed(), b.threads(), dir, log, b.evalEvery(),
-                b.evalWindows(), 0, 0, b.recompute(), false, null, dtype, lossScale);
+        return b.toBuilder().stopAfter(0).out(dir).log(log).checkpointEvery(0).sampleTokens(0).ledger(false)
+                .ledgerJson(null).precision(dtype).lossScale(lossScale).build();
     }
 
     // ------------------------------------------------------------------------------------------------------------
@@ -327,7 +325,7 @@ public final class PrecisionExperiment {
     /** The result as JSON: settings, rows, curves and both histograms. */
     public static String json(Result r) throws IOException {
         ObjectNode o = JSON.createObjectNode();
-        ObjectNode settings = Trainer.settingsJson(r.base());
+        ObjectNode settings = r.base().toJson();
         settings.remove(List.of("precision", "loss_scale", "checkpoint_every", "sample_tokens"));
         o.set("settings", settings);
         o.put("grad_scale", r.gradScale());

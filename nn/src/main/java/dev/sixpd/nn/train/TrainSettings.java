@@ -1,20 +1,27 @@
 package dev.sixpd.nn.train;
 
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.MapperFeature;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.PropertyNamingStrategies;
+import com.fasterxml.jackson.databind.json.JsonMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.sixpd.nn.GptConfig;
+import dev.sixpd.nn.ModelChoice;
 import dev.sixpd.optim.LossScaler;
 import dev.sixpd.tensor.DType;
 
 import java.nio.file.Path;
 
 /**
- * Everything a training run is set up with. Built by the CLI (defaults there) or by tests; a resumed run takes
- * most of these from the checkpoint instead (see {@link Trainer}).
+ * Everything a training run is set up with. Defaults live in one place, {@link Builder}; the JSON a checkpoint
+ * keeps (to resume bit-identically) is written and read in one place, {@link #toJson()} and {@link #fromJson}.
+ * Immutable.
  *
- * @param preset          model preset name ({@code tiny}, {@code small}, {@code medium})
- * @param context         overrides the preset's context length T when {@code > 0}
- * @param layers          overrides L when {@code > 0}
- * @param dModel          overrides C when {@code > 0}
- * @param heads           overrides NH when {@code > 0}
+ * @param model           the model: a preset and its overrides
  * @param data            {@link DataSpec} of the corpus
  * @param tokenizer       {@code char} or {@code bpe}
  * @param vocab           BPE vocabulary size (ignored for char)
@@ -43,12 +50,11 @@ import java.nio.file.Path;
  * @param precision       working dtype of weights, activations and gradients (FP32 masters and Adam state always)
  * @param lossScale       {@code none}, {@code dynamic} or a fixed number (see {@code LossScaler.parse})
  */
-public record TrainSettings(String preset, int context, int layers, int dModel, int heads, DataSpec data,
-                            String tokenizer, int vocab, double valFraction, int steps, int stopAfter, int batch,
-                            int microBatches, double lr, double minLrRatio, int warmup, double weightDecay,
-                            double clip, long seed, int threads, Path out, Path log, int evalEvery, int evalWindows,
-                            int checkpointEvery, int sampleTokens, boolean recompute, boolean ledger,
-                            Path ledgerJson, DType precision, String lossScale) {
+public record TrainSettings(ModelChoice model, DataSpec data, String tokenizer, int vocab, double valFraction,
+                            int steps, int stopAfter, int batch, int microBatches, double lr, double minLrRatio,
+                            int warmup, double weightDecay, double clip, long seed, int threads, Path out, Path log,
+                            int evalEvery, int evalWindows, int checkpointEvery, int sampleTokens, boolean recompute,
+                            boolean ledger, Path ledgerJson, DType precision, String lossScale) {
 
     /** Where the text comes from: a file, the JDK's java.base sources, or the synthetic Markov source. */
     public record DataSpec(String kind, String path, int length, long seed) {
@@ -66,19 +72,178 @@ public record TrainSettings(String preset, int context, int layers, int dModel, 
         }
     }
 
-    /** Builder-style copy with a different value, for tests and resume. */
-    public TrainSettings withSteps(int s, int stop) {
-        return new TrainSettings(preset, context, layers, dModel, heads, data, tokenizer, vocab, valFraction, s, stop,
-                batch, microBatches, lr, minLrRatio, warmup, weightDecay, clip, seed, threads, out, log, evalEvery,
-                evalWindows, checkpointEvery, sampleTokens, recompute, ledger, ledgerJson, precision,
-                lossScale);
+    /** Defaults that help texts quote (compile-time constants); the rest are in {@link Builder}. */
+    public static final String DEFAULT_PRESET = "small";
+    public static final int DEFAULT_STEPS = 1800;
+    public static final int DEFAULT_BATCH = 16;
+    public static final double DEFAULT_LR = 2e-3;
+    public static final long DEFAULT_SEED = 1337;
+    public static final String DEFAULT_OUT = "out/train";
+
+    /** The settings with every default; set what differs. */
+    public static Builder builder() {
+        return new Builder();
     }
 
-    public TrainSettings withOut(Path o, Path l) {
-        return new TrainSettings(preset, context, layers, dModel, heads, data, tokenizer, vocab, valFraction, steps,
-                stopAfter, batch, microBatches, lr, minLrRatio, warmup, weightDecay, clip, seed, threads, o, l,
-                evalEvery, evalWindows, checkpointEvery, sampleTokens, recompute, ledger, ledgerJson, precision,
-                lossScale);
+    /** A builder holding these settings, to change some. */
+    public Builder toBuilder() {
+        Builder b = new Builder();
+        b.model = model;
+        b.data = data;
+        b.tokenizer = tokenizer;
+        b.vocab = vocab;
+        b.valFraction = valFraction;
+        b.steps = steps;
+        b.stopAfter = stopAfter;
+        b.batch = batch;
+        b.microBatches = microBatches;
+        b.lr = lr;
+        b.minLrRatio = minLrRatio;
+        b.warmup = warmup;
+        b.weightDecay = weightDecay;
+        b.clip = clip;
+        b.seed = seed;
+        b.threads = threads;
+        b.out = out;
+        b.log = log;
+        b.evalEvery = evalEvery;
+        b.evalWindows = evalWindows;
+        b.checkpointEvery = checkpointEvery;
+        b.sampleTokens = sampleTokens;
+        b.recompute = recompute;
+        b.ledger = ledger;
+        b.ledgerJson = ledgerJson;
+        b.precision = precision;
+        b.lossScale = lossScale;
+        return b;
+    }
+
+    /**
+     * The defaults of {@code sixpd train}, in one place. Defaults that depend on the step count (warm-up, evaluation
+     * and checkpoint intervals) are computed in {@link #build()} from the steps unless set.
+     */
+    public static final class Builder {
+        private ModelChoice model = ModelChoice.preset(DEFAULT_PRESET);
+        private DataSpec data = DataSpec.javaBase();
+        private String tokenizer = "char";
+        private int vocab = 512;
+        private double valFraction = 0.1;
+        private int steps = DEFAULT_STEPS;
+        private int stopAfter = 0;
+        private int batch = DEFAULT_BATCH;
+        private int microBatches = 1;
+        private double lr = DEFAULT_LR;
+        private double minLrRatio = 0.1;
+        private Integer warmup;          // steps/10, at most 100
+        private double weightDecay = 0.1;
+        private double clip = 1.0;
+        private long seed = DEFAULT_SEED;
+        private int threads = Runtime.getRuntime().availableProcessors();
+        private Path out = Path.of(DEFAULT_OUT);
+        private Path log;
+        private Integer evalEvery;       // steps/10, at least 1
+        private int evalWindows = 32;
+        private Integer checkpointEvery; // steps/4, at least 1
+        private int sampleTokens = 400;
+        private boolean recompute;
+        private boolean ledger;
+        private Path ledgerJson;
+        private DType precision = DType.FP32;
+        private String lossScale = "none";
+
+        private Builder() {
+        }
+
+        public Builder model(ModelChoice v) { model = v; return this; }
+        public Builder preset(String v) { model = ModelChoice.preset(v); return this; }
+        public Builder data(DataSpec v) { data = v; return this; }
+        public Builder tokenizer(String v) { tokenizer = v; return this; }
+        public Builder vocab(int v) { vocab = v; return this; }
+        public Builder valFraction(double v) { valFraction = v; return this; }
+        public Builder steps(int v) { steps = v; return this; }
+        public Builder stopAfter(int v) { stopAfter = v; return this; }
+        public Builder batch(int v) { batch = v; return this; }
+        public Builder microBatches(int v) { microBatches = v; return this; }
+        public Builder lr(double v) { lr = v; return this; }
+        public Builder minLrRatio(double v) { minLrRatio = v; return this; }
+        public Builder warmup(int v) { warmup = v; return this; }
+        public Builder weightDecay(double v) { weightDecay = v; return this; }
+        public Builder clip(double v) { clip = v; return this; }
+        public Builder seed(long v) { seed = v; return this; }
+        public Builder threads(int v) { threads = v; return this; }
+        public Builder out(Path v) { out = v; return this; }
+        public Builder log(Path v) { log = v; return this; }
+        public Builder evalEvery(int v) { evalEvery = v; return this; }
+        public Builder evalWindows(int v) { evalWindows = v; return this; }
+        public Builder checkpointEvery(int v) { checkpointEvery = v; return this; }
+        public Builder sampleTokens(int v) { sampleTokens = v; return this; }
+        public Builder recompute(boolean v) { recompute = v; return this; }
+        public Builder ledger(boolean v) { ledger = v; return this; }
+        public Builder ledgerJson(Path v) { ledgerJson = v; return this; }
+        public Builder precision(DType v) { precision = v; return this; }
+        public Builder lossScale(String v) { lossScale = v; return this; }
+
+        public TrainSettings build() {
+            return new TrainSettings(model, data, tokenizer, vocab, valFraction, steps, stopAfter, batch,
+                    microBatches, lr, minLrRatio, warmup != null ? warmup : Math.min(100, steps / 10), weightDecay,
+                    clip, seed, threads, out, log, evalEvery != null ? evalEvery : Math.max(1, steps / 10),
+                    evalWindows, checkpointEvery != null ? checkpointEvery : Math.max(1, steps / 4), sampleTokens,
+                    recompute, ledger, ledgerJson, precision, lossScale);
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------------ JSON
+
+    /** Checkpoint JSON: snake_case keys, no nulls; enums and paths as strings. */
+    private static final ObjectMapper JSON = JsonMapper.builder()
+            .propertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE)
+            .serializationInclusion(JsonInclude.Include.NON_NULL)
+            .enable(MapperFeature.ACCEPT_CASE_INSENSITIVE_ENUMS)
+            .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
+            .build();
+
+    /**
+     * The settings as the checkpoint's {@code "train"} object: every field by its snake_case name, the model as
+     * {@code "model"} ({@code preset} and overrides); the run-local {@code out}, {@code log}, {@code ledger},
+     * {@code ledger_json} and {@code stop_after} are left out (a resumed run sets its own).
+     */
+    public ObjectNode toJson() {
+        ObjectNode o = JSON.valueToTree(this);
+        o.remove(java.util.List.of("out", "log", "ledger", "ledger_json", "stop_after"));
+        o.put("preset", model.preset());
+        o.put("precision", precision.name().toLowerCase(java.util.Locale.ROOT));
+        return o;
+    }
+
+    /**
+     * The inverse of {@link #toJson()}: the defaults of {@link Builder} overlaid with the keys {@code o} has;
+     * {@code config} (the checkpoint's model) fixes the model exactly; {@code out} is where the run continues.
+     * Checkpoints of sixpd's first version (no {@code "model"} key, the same flat keys otherwise) read the same way.
+     */
+    public static TrainSettings fromJson(JsonNode o, GptConfig config, Path out) {
+        ObjectNode merged = JSON.valueToTree(builder().out(out).build());
+        merged.setAll((ObjectNode) o.deepCopy());
+        String preset = o.path("preset").asText(o.path("model").path("preset").asText("small"));
+        merged.set("model", JSON.valueToTree(ModelChoice.of(
+                GptConfig.PRESETS.containsKey(preset) ? preset : "small", config)));
+        merged.put("out", out.toString());
+        merged.remove(java.util.List.of("log", "ledger_json"));
+        merged.put("stop_after", 0);
+        merged.put("ledger", false);
+        try {
+            TrainSettings s = JSON.treeToValue(merged, TrainSettings.class);
+            return s.toBuilder().out(out).build();
+        } catch (JsonProcessingException | IllegalArgumentException e) {
+            throw new IllegalArgumentException("the checkpoint's training settings do not read: "
+                    + e.getMessage().lines().findFirst().orElse(""));
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------------ derived
+
+    /** The preset name. */
+    public String preset() {
+        return model.preset();
     }
 
     /** Sequences per micro-batch. */
@@ -86,9 +251,9 @@ public record TrainSettings(String preset, int context, int layers, int dModel, 
         return batch / microBatches;
     }
 
-    /** The preset with vocabulary {@code vocab} and any overrides applied; errors name the problem. */
+    /** The model with vocabulary {@code vocab}; errors name the problem. */
     public GptConfig modelConfig(int vocab) {
-        return GptConfig.preset(preset, vocab).withSizes(context, layers, dModel, heads);
+        return model.config(vocab);
     }
 
     /** Checks the values (including the model shape, before any data is read); errors name the option. */

@@ -566,7 +566,7 @@ public final class Trainer {
         optInfo.put("beta2", opt.beta2());
         optInfo.put("eps", opt.eps());
         optInfo.put("weight_decay", opt.weightDecay());
-        ObjectNode train = settingsJson(s);
+        ObjectNode train = s.toJson();
         train.put("data_description", corpus.description());
         train.put("data_tokens", nTokens);
         ObjectNode ls = train.putObject("loss_scaler");
@@ -587,40 +587,6 @@ public final class Trainer {
     // ------------------------------------------------------------------------------------------------------------
     // settings <-> checkpoint JSON
 
-    /** The settings as JSON, for the checkpoint's {@code "train"} object. */
-    static ObjectNode settingsJson(TrainSettings s) {
-        ObjectNode o = JSON.createObjectNode();
-        o.put("preset", s.preset());
-        ObjectNode d = o.putObject("data");
-        d.put("kind", s.data().kind());
-        if (s.data().path() != null) {
-            d.put("path", s.data().path());
-        }
-        d.put("length", s.data().length());
-        d.put("seed", s.data().seed());
-        o.put("tokenizer", s.tokenizer());
-        o.put("vocab", s.vocab());
-        o.put("val_fraction", s.valFraction());
-        o.put("steps", s.steps());
-        o.put("batch", s.batch());
-        o.put("micro_batches", s.microBatches());
-        o.put("lr", s.lr());
-        o.put("min_lr_ratio", s.minLrRatio());
-        o.put("warmup", s.warmup());
-        o.put("weight_decay", s.weightDecay());
-        o.put("clip", s.clip());
-        o.put("seed", s.seed());
-        o.put("threads", s.threads());
-        o.put("eval_every", s.evalEvery());
-        o.put("eval_windows", s.evalWindows());
-        o.put("checkpoint_every", s.checkpointEvery());
-        o.put("sample_tokens", s.sampleTokens());
-        o.put("recompute", s.recompute());
-        o.put("precision", s.precision().name().toLowerCase(Locale.ROOT));
-        o.put("loss_scale", s.lossScale());
-        return o;
-    }
-
     /**
      * The settings a checkpoint was trained with (its {@code "train"} object), to continue it; the output directory
      * defaults to the checkpoint's and there is no log unless the caller sets one.
@@ -634,18 +600,11 @@ public final class Trainer {
                         + ": it cannot be resumed (it can still be sampled from)");
             }
         }
-        JsonNode d = o.get("data");
-        TrainSettings.DataSpec data = new TrainSettings.DataSpec(d.path("kind").asText(),
-                d.has("path") ? d.get("path").asText() : null, d.path("length").asInt(), d.path("seed").asLong());
-        GptConfig c = st.config();
-        return new TrainSettings(o.path("preset").asText("tiny"), c.context(), c.layers(), c.dModel(), c.heads(),
-                data, st.tokenizer().type(), o.path("vocab").asInt(st.tokenizer().vocabSize()),
-                o.path("val_fraction").asDouble(0.1), o.get("steps").asInt(), 0, o.get("batch").asInt(),
-                o.get("micro_batches").asInt(), o.get("lr").asDouble(), o.path("min_lr_ratio").asDouble(0.1),
-                o.path("warmup").asInt(0), o.path("weight_decay").asDouble(0.1), o.path("clip").asDouble(1.0),
-                o.get("seed").asLong(), o.get("threads").asInt(), st.dir(), null, o.path("eval_every").asInt(0),
-                o.get("eval_windows").asInt(), o.path("checkpoint_every").asInt(0), o.path("sample_tokens").asInt(0),
-                o.path("recompute").asBoolean(false), false, null, DType.parse(o.path("precision").asText("fp32")),
-                o.path("loss_scale").asText("none"));
+        try {
+            return TrainSettings.fromJson(o, st.config(), st.dir()).toBuilder().tokenizer(st.tokenizer().type())
+                    .vocab(o.path("vocab").asInt(st.tokenizer().vocabSize())).build();
+        } catch (IllegalArgumentException e) {
+            throw new CheckpointException(st.dir().resolve(Checkpoint.STATE) + ": " + e.getMessage());
+        }
     }
 }

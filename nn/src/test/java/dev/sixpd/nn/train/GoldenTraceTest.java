@@ -29,9 +29,10 @@ class GoldenTraceTest {
 
     private List<String> run(String name, DType dtype, String scale, boolean recompute, int micro, int threads)
             throws Exception {
-        TrainSettings s = new TrainSettings("tiny", 0, 0, 0, 0, TrainSettings.DataSpec.markov(60_000, 5), "char", 0,
-                0.1, 6, 0, 8, micro, 3e-3, 0.1, 2, 0.1, 1.0, 42, threads, dir.resolve(name),
-                dir.resolve(name + ".jsonl"), 3, 16, 0, 0, recompute, false, null, dtype, scale);
+        TrainSettings s = TrainSettings.builder().preset("tiny").data(TrainSettings.DataSpec.markov(60_000, 5))
+                .steps(6).batch(8).microBatches(micro).lr(3e-3).warmup(2).seed(42).threads(threads)
+                .out(dir.resolve(name)).log(dir.resolve(name + ".jsonl")).evalEvery(3).evalWindows(16)
+                .checkpointEvery(0).sampleTokens(0).recompute(recompute).precision(dtype).lossScale(scale).build();
         new Trainer(s, null, new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8)).run();
         List<String> out = new ArrayList<>();
         for (String line : Files.readAllLines(dir.resolve(name + ".jsonl"))) {

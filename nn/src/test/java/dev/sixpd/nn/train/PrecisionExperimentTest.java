@@ -28,9 +28,9 @@ class PrecisionExperimentTest {
 
     /** The tiny preset on the Markov source, batch 4, 4 steps: about a second per run. */
     private TrainSettings tiny(int steps) {
-        return new TrainSettings("tiny", 0, 0, 0, 0, TrainSettings.DataSpec.markov(20_000, 5), "char", 0, 0.1,
-                steps, 0, 4, 1, 3e-3, 0.1, 1, 0.1, 1.0, 42, 2, dir.resolve("unused"), null, 2, 4, 0, 0, false,
-                false, null, DType.FP32, "none");
+        return TrainSettings.builder().preset("tiny").data(TrainSettings.DataSpec.markov(20_000, 5)).steps(steps)
+                .batch(4).lr(3e-3).warmup(1).seed(42).threads(2).out(dir.resolve("unused")).evalEvery(2)
+                .evalWindows(4).checkpointEvery(0).sampleTokens(0).build();
     }
 
     private static PrintStream quiet() {

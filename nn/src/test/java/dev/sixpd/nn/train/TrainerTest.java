@@ -32,9 +32,10 @@ class TrainerTest {
 
     /** The tiny preset on the standard Markov source (16 symbols), small batches: a few seconds per run. */
     private TrainSettings tiny(int steps, int evalEvery, int checkpointEvery, String name) {
-        return new TrainSettings("tiny", 0, 0, 0, 0, TrainSettings.DataSpec.markov(60_000, 5), "char", 0, 0.1,
-                steps, 0, 8, 1, 3e-3, 0.1, Math.max(1, steps / 10), 0.1, 1.0, 42, 2, dir.resolve(name),
-                dir.resolve(name + ".jsonl"), evalEvery, 16, checkpointEvery, 0, false, false, null, DType.FP32, "none");
+        return TrainSettings.builder().preset("tiny").data(TrainSettings.DataSpec.markov(60_000, 5)).steps(steps)
+                .batch(8).lr(3e-3).warmup(Math.max(1, steps / 10)).seed(42).threads(2).out(dir.resolve(name))
+                .log(dir.resolve(name + ".jsonl")).evalEvery(evalEvery).evalWindows(16)
+                .checkpointEvery(checkpointEvery).sampleTokens(0).build();
     }
 
     private static PrintStream quiet() {
@@ -75,11 +76,11 @@ class TrainerTest {
     void resumeContinuesExactlyAsAnUninterruptedRun() throws Exception {
         new Trainer(tiny(8, 2, 3, "full"), null, quiet()).run();
         // stop after step 5 (a checkpoint at 3, and one at the stop), then resume into the same log
-        TrainSettings first = tiny(8, 2, 3, "part").withSteps(8, 5);
+        TrainSettings first = tiny(8, 2, 3, "part").toBuilder().steps(8).stopAfter(5).build();
         new Trainer(first, null, quiet()).run();
         Checkpoint.State st = Checkpoint.readState(dir.resolve("part"));
         assertEquals(5, st.step());
-        TrainSettings again = Trainer.settingsFromCheckpoint(st).withOut(dir.resolve("part"), dir.resolve("part.jsonl"));
+        TrainSettings again = Trainer.settingsFromCheckpoint(st).toBuilder().out(dir.resolve("part")).log(dir.resolve("part.jsonl")).build();
         assertEquals(8, again.steps());
         assertEquals(0, again.stopAfter());
         new Trainer(again, st, quiet()).run();
@@ -92,8 +93,8 @@ class TrainerTest {
     @Test
     void microBatchesGiveTheSameLossUpToRounding() throws Exception {
         TrainSettings one = tiny(3, 0, 0, "mb1");
-        TrainSettings four = new TrainSettings("tiny", 0, 0, 0, 0, one.data(), "char", 0, 0.1, 3, 0, 8, 4, 3e-3, 0.1,
-                1, 0.1, 1.0, 42, 2, dir.resolve("mb4"), dir.resolve("mb4.jsonl"), 0, 16, 0, 0, false, false, null, DType.FP32, "none");
+        TrainSettings four = one.toBuilder().steps(3).microBatches(4).warmup(1).out(dir.resolve("mb4"))
+                .log(dir.resolve("mb4.jsonl")).evalEvery(0).checkpointEvery(0).build();
         new Trainer(one, null, quiet()).run();
         new Trainer(four, null, quiet()).run();
         List<String> a = Files.readAllLines(dir.resolve("mb1.jsonl"));
@@ -165,17 +166,16 @@ class TrainerTest {
     @Test
     void fp16WithDynamicScalingLogsStatsAndResumesExactly() throws Exception {
         TrainSettings t = tiny(6, 3, 0, "h");
-        TrainSettings full = new TrainSettings("tiny", 0, 0, 0, 0, t.data(), "char", 0, 0.1, 6, 0, 8, 1, 3e-3, 0.1, 1,
-                0.1, 1.0, 42, 2, dir.resolve("hf"), dir.resolve("hf.jsonl"), 3, 16, 0, 0, false, false, null,
-                DType.FP16, "dynamic");
+        TrainSettings full = t.toBuilder().steps(6).warmup(1).out(dir.resolve("hf")).log(dir.resolve("hf.jsonl"))
+                .evalEvery(3).checkpointEvery(0).precision(DType.FP16).lossScale("dynamic").build();
         new Trainer(full, null, quiet()).run();
         JsonNode first = JSON.readTree(Files.readAllLines(dir.resolve("hf.jsonl")).get(0));
         assertEquals("fp16", first.get("precision").asText());
         assertEquals(65536.0, first.get("loss_scale").asDouble());
         assertTrue(first.has("grad_flushed_frac") && first.has("grad_subnormal"));
-        new Trainer(full.withSteps(6, 4).withOut(dir.resolve("hp"), dir.resolve("hp.jsonl")), null, quiet()).run();
+        new Trainer(full.toBuilder().steps(6).stopAfter(4).out(dir.resolve("hp")).log(dir.resolve("hp.jsonl")).build(), null, quiet()).run();
         Checkpoint.State st = Checkpoint.readState(dir.resolve("hp"));
-        TrainSettings again = Trainer.settingsFromCheckpoint(st).withOut(dir.resolve("hp"), dir.resolve("hp.jsonl"));
+        TrainSettings again = Trainer.settingsFromCheckpoint(st).toBuilder().out(dir.resolve("hp")).log(dir.resolve("hp.jsonl")).build();
         assertEquals(DType.FP16, again.precision());
         new Trainer(again, st, quiet()).run();
         assertEquals(losses(dir.resolve("hf.jsonl")), losses(dir.resolve("hp.jsonl")));
