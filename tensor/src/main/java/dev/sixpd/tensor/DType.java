@@ -1,7 +1,7 @@
 package dev.sixpd.tensor;
 
 /**
- * Storage types of a {@link Tensor}. Arithmetic is always done in FP32; BF16 and FP16 are storage formats whose
+ * Storage types of sixpd's buffers and checkpoints. Arithmetic is always done in FP32; BF16 and FP16 are storage formats whose
  * values are rounded (round to nearest, ties to even) when stored. See {@code Half} for the bit-exact conversions.
  */
 public enum DType {
