@@ -178,6 +178,8 @@ class ArchitectureSwitchesTest {
         assertEquals(2L * m.spec().matmulParameters() * B * T, an.forwardMatmulFlopsPerPass());
         assertEquals(Attention.matmulFlopsForward(B, T, cfg.dModel(), cfg.heads()) * cfg.layers(),
                 an.forwardAttentionFlopsPerPass(), "GQA shares K/V, not attention FLOPs");
+        // the KV cache per position: K and V of each layer's K/V heads, 4 bytes each (C = 32, 4 heads of 8)
+        assertEquals(2L * cfg.layers() * cfg.kvHeads() * 8 * 4, an.kvCacheBytesPerToken(), name);
     }
 
     @ParameterizedTest(name = "{0}")

@@ -163,6 +163,14 @@ public final class Analytic {
 
     // ---------------------------------------------------------------------------------------------------- memory
 
+    /**
+     * Bytes of keys and values a generator caches per position, FP32: {@code 2·L·KVH·HS·4} (K and V of every
+     * layer's K/V heads; grouped-query attention shrinks it by NH/KVH).
+     */
+    public long kvCacheBytesPerToken() {
+        return 2L * L * config.kvHeads() * config.headSize() * 4;
+    }
+
     /** 16·P bytes: FP32 training with Adam — 4 master/weights + 4 gradients + 8 for m and v. */
     public static long modelStateBytesFp32Adam(long p) {
         return 16 * p;

@@ -356,6 +356,13 @@ public final class LedgerReport {
         long total = states + act + ws;
         l.add(new MemoryLine("total", "total", m == null ? -1 : m.total(), total,
                 "model states + activations + workspace = " + g(total), ""));
+        long kvTok = an.kvCacheBytesPerToken();
+        l.add(new MemoryLine("kv_cache_per_token", "KV cache per token (generation, FP32)", -1, kvTok,
+                "2·L·KVH·HS·4 = 2 × " + L + " × " + c.kvHeads() + " × " + c.headSize() + " × 4 = " + g(kvTok),
+                "not part of training: the keys and values a generator keeps per position; "
+                        + g(kvTok * c.context()) + " for a full context of " + c.context()
+                        + (c.kvHeads() < c.heads() ? "; grouped-query attention keeps " + c.kvHeads() + " of "
+                        + c.heads() + " heads' K/V" : "")));
         return l;
     }
 
