@@ -17,8 +17,12 @@ public final class Ledger {
     /** Which part of a training step the work belongs to. */
     public enum Phase { FORWARD, BACKWARD, OPTIMIZER, RECOMPUTE, OTHER }
 
-    /** What kind of work it is. */
-    public enum Kind { MATMUL, ATTENTION_MATMUL, SOFTMAX, NORM, ELEMENTWISE, LOSS, OTHER }
+    /**
+     * What kind of work it is. {@code ATTENTION_RECOMPUTE} is the score matmul {@code Q·Kᵀ} that
+     * {@link FlashAttention#backward} recomputes instead of storing the {@code T × T} probabilities: what flash
+     * attention costs in FLOPs, kept apart from {@code ATTENTION_MATMUL} so the analytic matmul counts stay exact.
+     */
+    public enum Kind { MATMUL, ATTENTION_MATMUL, ATTENTION_RECOMPUTE, SOFTMAX, NORM, ELEMENTWISE, LOSS, OTHER }
 
     private static final int P = Phase.values().length;
     private static final int K = Kind.values().length;
