@@ -28,9 +28,13 @@ import java.util.Map;
  * @param block     sequential {@code x + attn(n1(x)); + mlp(n2(·))}, or parallel {@code x + attn(n(x)) + mlp(n(x))}
  * @param bias      biases in every linear layer (and in LayerNorm)
  * @param tieHead   the LM head is the token embedding (no separate {@code lm_head.weight})
+ * @param attention the attention kernel: naive (keeps the {@code [B, NH, T, T]} probabilities for backward) or
+ *                  flash (tiled, online softmax, keeps one log-sum-exp per row and recomputes the scores in backward);
+ *                  the same function, a different memory and FLOP budget
  */
 public record GptConfig(Family family, int vocab, int context, int layers, int dModel, int heads, int kvHeads,
-                        int mlpHidden, Norm norm, Pos pos, Mlp mlp, Block block, boolean bias, boolean tieHead) {
+                        int mlpHidden, Norm norm, Pos pos, Mlp mlp, Block block, boolean bias, boolean tieHead,
+                        Attn attention) {
 
     /** Whose parameter names the model uses. */
     public enum Family { GPT2, LLAMA }
@@ -42,6 +46,8 @@ public record GptConfig(Family family, int vocab, int context, int layers, int d
     public enum Mlp { GELU, SWIGLU }
 
     public enum Block { SEQUENTIAL, PARALLEL }
+
+    public enum Attn { NAIVE, FLASH }
 
     /** ε of LayerNorm and RMSNorm: 1e-5 (GPT-2's and LLaMA's {@code rms_norm_eps}). */
     public static final float NORM_EPS = 1e-5f;
@@ -79,24 +85,25 @@ public record GptConfig(Family family, int vocab, int context, int layers, int d
     /** A GPT-2: LayerNorm, learned positions, GELU MLP of 4C, multi-head attention, biases, tied head. */
     public static GptConfig gpt2(int vocab, int context, int layers, int dModel, int heads) {
         return new GptConfig(Family.GPT2, vocab, context, layers, dModel, heads, heads, 0, Norm.LAYERNORM,
-                Pos.LEARNED, Mlp.GELU, Block.SEQUENTIAL, true, true);
+                Pos.LEARNED, Mlp.GELU, Block.SEQUENTIAL, true, true, Attn.NAIVE);
     }
 
     /** A LLaMA: RMSNorm, RoPE, SwiGLU of 8C/3 (rounded up to 32), {@code kvHeads} K/V heads, no biases, untied. */
     public static GptConfig llama(int vocab, int context, int layers, int dModel, int heads, int kvHeads) {
         return new GptConfig(Family.LLAMA, vocab, context, layers, dModel, heads, kvHeads, 0, Norm.RMSNORM, Pos.ROPE,
-                Mlp.SWIGLU, Block.SEQUENTIAL, false, false);
+                Mlp.SWIGLU, Block.SEQUENTIAL, false, false, Attn.NAIVE);
     }
 
     /** The GPT-2 shape of the first version of sixpd (kept for callers that name only the five sizes). */
     public GptConfig(int vocab, int context, int layers, int dModel, int heads) {
         this(Family.GPT2, vocab, context, layers, dModel, heads, heads, 0, Norm.LAYERNORM, Pos.LEARNED, Mlp.GELU,
-                Block.SEQUENTIAL, true, true);
+                Block.SEQUENTIAL, true, true, Attn.NAIVE);
     }
 
     public GptConfig {
-        if (family == null || norm == null || pos == null || mlp == null || block == null) {
-            throw new IllegalArgumentException("model config: family, norm, pos, mlp and block must all be set");
+        if (family == null || norm == null || pos == null || mlp == null || block == null || attention == null) {
+            throw new IllegalArgumentException("model config: family, norm, pos, mlp, block and attention must all be"
+                    + " set");
         }
         check(vocab, "vocab");
         check(context, "context");
@@ -186,7 +193,7 @@ public record GptConfig(Family family, int vocab, int context, int layers, int d
 
     public GptConfig withVocab(int v) {
         return new GptConfig(family, v, context, layers, dModel, heads, kvHeads, mlpHidden, norm, pos, mlp, block,
-                bias, tieHead);
+                bias, tieHead, attention);
     }
 
     /**
@@ -200,49 +207,54 @@ public record GptConfig(Family family, int vocab, int context, int layers, int d
         int kv = nh == this.heads ? kvHeads : (nh % group == 0 ? nh / group : nh);
         int h = c == this.dModel && nh == this.heads ? mlpHidden : 0;
         return new GptConfig(family, vocab, context > 0 ? context : this.context, layers > 0 ? layers : this.layers,
-                c, nh, kv, h, norm, pos, mlp, block, bias, tieHead);
+                c, nh, kv, h, norm, pos, mlp, block, bias, tieHead, attention);
     }
 
     public GptConfig withKvHeads(int kv) {
         return new GptConfig(family, vocab, context, layers, dModel, heads, kv, mlpHidden, norm, pos, mlp, block, bias,
-                tieHead);
+                tieHead, attention);
     }
 
     /** The MLP's hidden width; {@code 0}: the default for the MLP kind. */
     public GptConfig withMlpHidden(int h) {
         return new GptConfig(family, vocab, context, layers, dModel, heads, kvHeads, h, norm, pos, mlp, block, bias,
-                tieHead);
+                tieHead, attention);
     }
 
     public GptConfig withNorm(Norm n) {
         return new GptConfig(family, vocab, context, layers, dModel, heads, kvHeads, mlpHidden, n, pos, mlp, block,
-                bias, tieHead);
+                bias, tieHead, attention);
     }
 
     public GptConfig withPos(Pos p) {
         return new GptConfig(family, vocab, context, layers, dModel, heads, kvHeads, mlpHidden, norm, p, mlp, block,
-                bias, tieHead);
+                bias, tieHead, attention);
     }
 
     /** The MLP kind; the hidden width goes back to that kind's default. */
     public GptConfig withMlp(Mlp m) {
         return new GptConfig(family, vocab, context, layers, dModel, heads, kvHeads, 0, norm, pos, m, block, bias,
-                tieHead);
+                tieHead, attention);
     }
 
     public GptConfig withBlock(Block b) {
         return new GptConfig(family, vocab, context, layers, dModel, heads, kvHeads, mlpHidden, norm, pos, mlp, b,
-                bias, tieHead);
+                bias, tieHead, attention);
     }
 
     public GptConfig withBias(boolean b) {
         return new GptConfig(family, vocab, context, layers, dModel, heads, kvHeads, mlpHidden, norm, pos, mlp, block,
-                b, tieHead);
+                b, tieHead, attention);
+    }
+
+    public GptConfig withAttention(Attn a) {
+        return new GptConfig(family, vocab, context, layers, dModel, heads, kvHeads, mlpHidden, norm, pos, mlp, block,
+                bias, tieHead, a);
     }
 
     public GptConfig withTieHead(boolean t) {
         return new GptConfig(family, vocab, context, layers, dModel, heads, kvHeads, mlpHidden, norm, pos, mlp, block,
-                bias, t);
+                bias, t, attention);
     }
 
     // ------------------------------------------------------------------------------------------------ JSON
@@ -267,6 +279,7 @@ public record GptConfig(Family family, int vocab, int context, int layers, int d
         m.put("block", lower(block));
         m.put("bias", bias);
         m.put("tie_head", tieHead);
+        m.put("attention", lower(attention));
         return m;
     }
 
@@ -279,7 +292,8 @@ public record GptConfig(Family family, int vocab, int context, int layers, int d
                 heads, m.containsKey("kv_heads") ? intOf(m, "kv_heads") : heads,
                 m.containsKey("mlp_hidden") ? intOf(m, "mlp_hidden") : 0, enumOf(m, "norm", Norm.class, Norm.LAYERNORM),
                 enumOf(m, "pos", Pos.class, Pos.LEARNED), enumOf(m, "mlp", Mlp.class, Mlp.GELU),
-                enumOf(m, "block", Block.class, Block.SEQUENTIAL), boolOf(m, "bias", true), boolOf(m, "tie_head", true));
+                enumOf(m, "block", Block.class, Block.SEQUENTIAL), boolOf(m, "bias", true), boolOf(m, "tie_head", true),
+                enumOf(m, "attention", Attn.class, Attn.NAIVE));
     }
 
     /**
@@ -352,7 +366,8 @@ public record GptConfig(Family family, int vocab, int context, int layers, int d
     /** GPT-2's defaults for everything but the sizes. */
     public boolean isPlainGpt2() {
         return family == Family.GPT2 && kvHeads == heads && mlpHidden == 4 * dModel && norm == Norm.LAYERNORM
-                && pos == Pos.LEARNED && mlp == Mlp.GELU && block == Block.SEQUENTIAL && bias && tieHead;
+                && pos == Pos.LEARNED && mlp == Mlp.GELU && block == Block.SEQUENTIAL && bias && tieHead
+                && attention == Attn.NAIVE;
     }
 
     @Override
@@ -363,6 +378,7 @@ public record GptConfig(Family family, int vocab, int context, int layers, int d
         }
         return s + " KVH=" + kvHeads + " H=" + mlpHidden + " " + lower(norm) + " " + lower(pos) + " " + lower(mlp)
                 + (block == Block.PARALLEL ? " parallel" : "") + (bias ? " bias" : " no-bias")
-                + (tieHead ? " tied" : " untied") + " (" + lower(family) + " names)";
+                + (tieHead ? " tied" : " untied") + (attention == Attn.FLASH ? " flash" : "") + " (" + lower(family)
+                + " names)";
     }
 }

@@ -19,10 +19,11 @@ import java.util.Locale;
  * @param block     null: the preset's
  * @param bias      null: the preset's
  * @param tieHead   null: the preset's
+ * @param attention null: the preset's (naive)
  */
 public record ModelChoice(String preset, int context, int layers, int dModel, int heads, int kvHeads, int mlpHidden,
                           GptConfig.Norm norm, GptConfig.Pos pos, GptConfig.Mlp mlp, GptConfig.Block block,
-                          Boolean bias, Boolean tieHead) {
+                          Boolean bias, Boolean tieHead, GptConfig.Attn attention) {
 
     public ModelChoice {
         if (preset == null || !GptConfig.PRESETS.containsKey(preset.toLowerCase(Locale.ROOT))) {
@@ -39,13 +40,13 @@ public record ModelChoice(String preset, int context, int layers, int dModel, in
 
     /** The preset as it is. */
     public static ModelChoice preset(String name) {
-        return new ModelChoice(name, 0, 0, 0, 0, 0, 0, null, null, null, null, null, null);
+        return new ModelChoice(name, 0, 0, 0, 0, 0, 0, null, null, null, null, null, null, null);
     }
 
     /** Exactly {@code c} (every field set), remembering the preset it came from. */
     public static ModelChoice of(String preset, GptConfig c) {
         return new ModelChoice(preset, c.context(), c.layers(), c.dModel(), c.heads(), c.kvHeads(), c.mlpHidden(),
-                c.norm(), c.pos(), c.mlp(), c.block(), c.bias(), c.tieHead());
+                c.norm(), c.pos(), c.mlp(), c.block(), c.bias(), c.tieHead(), c.attention());
     }
 
     /** The config with vocabulary {@code vocab}; an impossible combination names the problem. */
@@ -68,6 +69,9 @@ public record ModelChoice(String preset, int context, int layers, int dModel, in
         }
         if (tieHead != null) {
             c = c.withTieHead(tieHead);
+        }
+        if (attention != null) {
+            c = c.withAttention(attention);
         }
         if (kvHeads > 0) {
             c = c.withKvHeads(kvHeads);

@@ -51,7 +51,10 @@ class ArchitectureSwitchesTest {
                 Arguments.of("llama", GptConfig.llama(29, 12, 2, 32, 4, 2)),
                 Arguments.of("llama names, GPT-2 parts, parallel",
                         new GptConfig(Family.LLAMA, 29, 12, 2, 32, 4, 4, 0, Norm.LAYERNORM, Pos.LEARNED, Mlp.GELU,
-                                Block.PARALLEL, true, true)));
+                                Block.PARALLEL, true, true, GptConfig.Attn.NAIVE)),
+                Arguments.of("flash attention", BASE.withAttention(GptConfig.Attn.FLASH)),
+                Arguments.of("llama, flash attention", GptConfig.llama(29, 12, 2, 32, 4, 2)
+                        .withAttention(GptConfig.Attn.FLASH)));
     }
 
     private static int[] randomTokens(Rng rng, int n, int V) {
@@ -197,6 +200,42 @@ class ArchitectureSwitchesTest {
             assertArrayEquals(plain.params().get(i).grad, re.params().get(i).grad, plain.params().get(i).name);
         }
         assertTrue(re.layout().savedForBackwardBytes() < plain.layout().savedForBackwardBytes());
+    }
+
+    /** Flash attention gives the naive kernel's loss and gradients up to rounding, and keeps no T² buffer. */
+    @Test
+    void flashAttentionAgreesWithNaiveAndDropsTheT2Terms() {
+        for (GptConfig naive : List.of(BASE, GptConfig.llama(29, 12, 2, 32, 4, 2))) {
+            GptConfig flash = naive.withAttention(GptConfig.Attn.FLASH);
+            Gpt a = scrambled(naive, 2, 9, false);
+            Gpt f = scrambled(flash, 2, 9, false);
+            Rng rng = new Rng(4);
+            int[] x = randomTokens(rng, 2 * 12, 29);
+            int[] y = randomTokens(rng, 2 * 12, 29);
+            double la = a.forward(x, y, 2, 12);
+            double lf = f.forward(x, y, 2, 12);
+            assertEquals(la, lf, 1e-6 * la);
+            a.backward(1f);
+            f.backward(1f);
+            for (int i = 0; i < a.params().size(); i++) {
+                float[] ga = a.params().get(i).grad;
+                float[] gf = f.params().get(i).grad;
+                double max = 0;
+                for (float v : ga) {
+                    max = Math.max(max, Math.abs(v));
+                }
+                for (int j = 0; j < ga.length; j++) {
+                    assertEquals(ga[j], gf[j], 1e-4 * max + 1e-7, a.params().get(i).name + "[" + j + "]");
+                }
+            }
+            // the saved probabilities [B, NH, T, T] and their gradient scratch are gone; one lse per row instead
+            long t2 = 4L * 2 * naive.heads() * 12 * 12;
+            long lse = 4L * 2 * naive.heads() * 12;
+            assertEquals(a.layout().perLayerBytes() - t2 + lse, f.layout().perLayerBytes());
+            assertEquals(a.layout().workspaceBytes() - t2, f.layout().workspaceBytes());
+            assertNull(a.layout().perLayer().get("att log-sum-exp"));
+            assertNull(f.layout().perLayer().get("att (probabilities)"));
+        }
     }
 
     @ParameterizedTest(name = "{0}")

@@ -39,6 +39,10 @@ public final class ModelOptions {
     @Option(names = "--block", paramLabel = "sequential|parallel", description = "block form: x + attn(n1(x)), then"
             + " + mlp(n2(·)); or parallel x + attn(n(x)) + mlp(n(x)) with one norm (GPT-J, PaLM)")
     String block;
+    @Option(names = "--attention", paramLabel = "naive|flash", description = "attention kernel: naive keeps the "
+            + "[B, NH, T, T] probabilities for backward; flash keeps one log-sum-exp per row and recomputes the scores"
+            + " in backward (O(T) memory; default: naive)")
+    String attention;
     @Option(names = "--bias", negatable = true, description = "biases in every linear layer and LayerNorm (default:"
             + " on for GPT-2 presets, off for LLaMA presets)")
     Boolean bias;
@@ -60,7 +64,8 @@ public final class ModelOptions {
                     norm == null ? null : GptConfig.parse(GptConfig.Norm.class, "--norm", norm),
                     pos == null ? null : GptConfig.parse(GptConfig.Pos.class, "--pos", pos),
                     mlp == null ? null : GptConfig.parse(GptConfig.Mlp.class, "--mlp", mlp),
-                    block == null ? null : GptConfig.parse(GptConfig.Block.class, "--block", block), bias, tieHead);
+                    block == null ? null : GptConfig.parse(GptConfig.Block.class, "--block", block), bias, tieHead,
+                    attention == null ? null : GptConfig.parse(GptConfig.Attn.class, "--attention", attention));
         } catch (IllegalArgumentException e) {
             throw new UserException(e.getMessage());
         }
@@ -70,7 +75,8 @@ public final class ModelOptions {
     String anyGiven() {
         Object[][] all = {{"--preset", preset}, {"--context", context}, {"--layers", layers}, {"--d-model", dModel},
                 {"--heads", heads}, {"--kv-heads", kvHeads}, {"--norm", norm}, {"--pos", pos}, {"--mlp", mlp},
-                {"--mlp-hidden", mlpHidden}, {"--block", block}, {"--bias", bias}, {"--tie-head", tieHead}};
+                {"--mlp-hidden", mlpHidden}, {"--block", block}, {"--bias", bias}, {"--tie-head", tieHead},
+                {"--attention", attention}};
         for (Object[] o : all) {
             if (o[1] != null) {
                 return (String) o[0];

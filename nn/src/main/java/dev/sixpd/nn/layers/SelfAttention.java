@@ -2,6 +2,7 @@ package dev.sixpd.nn.layers;
 
 import dev.sixpd.nn.GptConfig;
 import dev.sixpd.tensor.Attention;
+import dev.sixpd.tensor.FlashAttention;
 import dev.sixpd.tensor.Rope;
 
 import java.util.Arrays;
@@ -13,10 +14,11 @@ import java.util.Arrays;
  * <pre>
  *   qkv  = [x·Wqᵀ | x·Wkᵀ | x·Wvᵀ] (+ b)      one fused c_attn for GPT-2, three matrices for LLaMA
  *   q, k = rope(q), rope(k)                 with RoPE
- *   y    = attention(qkv)                    [N, C]; the probabilities att [B, NH, T, T] are kept
+ *   y    = attention(qkv)                    [N, C]; naive: the probabilities att [B, NH, T, T] are kept;
+ *                                            flash: one log-sum-exp per row, scores recomputed in backward
  *   out  = y·Woᵀ (+ b)
  * </pre>
- * Saved for backward: qkv (after RoPE), att, y. Not thread-safe.
+ * Saved for backward: qkv (after RoPE), att (naive) or lse (flash), y. Not thread-safe.
  */
 public final class SelfAttention {
     private final Linear[] qkvProj;  // one fused, or q, k, v
@@ -26,8 +28,10 @@ public final class SelfAttention {
     private final float[] ropeSin;
     private final int C, NH, KVH, HS, W;
 
+    private final boolean flash;
     private final float[] qkv;       // [N, W]         saved
-    private final float[] att;       // [B, NH, T, T]  saved: the softmax probabilities
+    private final float[] att;       // [B, NH, T, T]  saved: the softmax probabilities (naive)
+    private final float[] lse;       // [B, NH, T]     saved: each score row's log-sum-exp (flash)
     private final float[] y;         // [N, C]         saved: the heads' outputs before the projection
     private final float[] dqkv;      // [N, W]         scratch
     private final float[] datt;      // [B, NH, T, T]  scratch
@@ -52,11 +56,15 @@ public final class SelfAttention {
         ropeSin = rope == null ? null : rope[1];
         long N = (long) B * T;
         long attSize = (long) B * NH * T * T;
+        flash = c.attention() == GptConfig.Attn.FLASH;
         qkv = a.saved(layer, "qkv", N * W);
-        att = a.saved(layer, "att (probabilities)", attSize);
+        // naive attention keeps the probabilities and differentiates through them; flash keeps a log-sum-exp per
+        // row and recomputes each score tile in backward: no T² buffer at all
+        att = flash ? null : a.saved(layer, "att (probabilities)", attSize);
+        lse = flash ? a.saved(layer, "att log-sum-exp", (long) B * NH * T) : null;
         y = a.saved(layer, "att_y", N * C);
         dqkv = a.scratch("dqkv", N * W);
-        datt = a.scratch("datt", attSize);
+        datt = flash ? null : a.scratch("datt", attSize);
         dy = a.scratch("datt_y", N * C);
     }
 
@@ -72,13 +80,17 @@ public final class SelfAttention {
             Rope.forward(qkv, B, T, W, NH * HS, KVH, HS, 0, ropeCos, ropeSin);
         }
         ctx.act(qkv, N * W);
-        if (KVH == NH) {
+        if (flash) {
+            FlashAttention.forward(y, lse, qkv, B, T, NH, KVH, HS);
+        } else if (KVH == NH) {
             Attention.forward(y, att, qkv, B, T, C, NH);
         } else {
             Attention.forward(y, att, qkv, B, T, NH, KVH, HS);
         }
         ctx.act(y, N * C);
-        ctx.act(att, B * NH * T * T);
+        if (!flash) {
+            ctx.act(att, B * NH * T * T);
+        }
         proj.forward(ctx, out, 0, C, y, N);
     }
 
@@ -89,10 +101,13 @@ public final class SelfAttention {
         proj.backward(ctx, dy, dout, 0, C, y, N);
         ctx.act(dy, N * C);
         Arrays.fill(dqkv, 0, N * W, 0f);
-        Arrays.fill(datt, 0, B * NH * T * T, 0f);
-        if (KVH == NH) {
+        if (flash) {
+            FlashAttention.backward(dqkv, dy, y, lse, qkv, B, T, NH, KVH, HS);
+        } else if (KVH == NH) {
+            Arrays.fill(datt, 0, B * NH * T * T, 0f);
             Attention.backward(dqkv, datt, dy, qkv, att, B, T, C, NH);
         } else {
+            Arrays.fill(datt, 0, B * NH * T * T, 0f);
             Attention.backward(dqkv, datt, dy, qkv, att, B, T, NH, KVH, HS);
         }
         if (ropeCos != null) {

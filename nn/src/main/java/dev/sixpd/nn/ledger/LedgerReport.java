@@ -318,7 +318,9 @@ public final class LedgerReport {
                 "sixpd's layout (FP32 buffers), s = context " + s + ", b = " + b + ", h = " + h + ", a = " + a
                         + ", V = " + V + (run.recomputedBlocks() > 0
                         ? "; per-block recomputation: each layer keeps its output, one layer's buffers are shared"
-                        : "")));
+                        : "") + (c.attention() == GptConfig.Attn.FLASH ? "; flash attention: no [B, NH, T, T]"
+                        + " probabilities, L·4·a·s²·b = " + g(L * 4 * a * s * s * b) + " bytes fewer, one log-sum-exp"
+                        + " per row instead, L·4·a·s·b = " + g(L * 4 * a * s * b) : "")));
 
         long k16 = Analytic.korthikantiLayerBytes16(s, b, h, a);
         l.add(new MemoryLine("korthikanti_16bit", "Korthikanti, 16-bit, all layers", -1, L * k16,
