@@ -215,6 +215,20 @@ public final class ShardedAdamW implements AutoCloseable {
         return steps;
     }
 
+    /**
+     * FLOPs of one {@link #step}'s AdamW update on this rank's shard, as charged to the ledger:
+     * {@link AdamW#FLOPS_PER_ELEMENT} per element, plus {@link AdamW#DECAY_FLOPS_PER_ELEMENT} where weight decay
+     * applies; summed over the ranks of stages 1 and 2 it is one unsharded AdamW step's (the shards partition it).
+     */
+    public long updateFlops() {
+        long f = 0;
+        for (int i = 0; i < pieceParam.length; i++) {
+            boolean decays = params.get(pieceParam[i]).decay && hyper.weightDecay() != 0f;
+            f += (long) pieceLen[i] * (AdamW.FLOPS_PER_ELEMENT + (decays ? AdamW.DECAY_FLOPS_PER_ELEMENT : 0));
+        }
+        return f;
+    }
+
     /** This rank's shard of the mean gradient after {@link #reduceGradients}, [S]; live, do not keep. */
     public float[] gradientShard() {
         return grad;
@@ -416,7 +430,7 @@ public final class ShardedAdamW implements AutoCloseable {
         }
     }
 
-    /** Copies flat gradient elements {@code [a, b)} of the parameters into {@code seg} at element {@code at}; 0 past Ψ. */
+    /** Copies flat gradient elements {@code [a, b)} into {@code seg} from element {@code at}; zeros past Ψ. */
     private void gradsToSegment(long a, long b, MemorySegment seg, long at) {
         long end = Math.min(b, psi);
         long x = a;

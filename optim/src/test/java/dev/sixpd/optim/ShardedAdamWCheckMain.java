@@ -1,6 +1,7 @@
 package dev.sixpd.optim;
 
 import dev.sixpd.mpi.Mpi;
+import dev.sixpd.tensor.Ledger;
 import dev.sixpd.tensor.Rng;
 import java.util.ArrayList;
 import java.util.List;
@@ -115,10 +116,24 @@ public final class ShardedAdamWCheckMain {
             double max = t == 2 ? 0.5 : 1e9;
             double norm = opt.clipGlobalNorm(max);
             double refNorm = Grads.clipGlobalNorm(ref, max);
-            check(Math.abs(norm - refNorm) <= (exact ? 1e-12 : 1e-6) * refNorm, "step " + t + ": norm " + norm + " vs " + refNorm);
+            check(Math.abs(norm - refNorm) <= (exact ? 1e-12 : 1e-6) * refNorm,
+                    "step " + t + ": norm " + norm + " vs " + refNorm);
             float lr = 0.01f * t;
+            // the ledger: this rank's update FLOPs, and over all ranks those of one unsharded step
+            Ledger.setEnabled(true);
+            Ledger.reset();
             opt.step(lr);
+            long stepFlops = Ledger.flops(Ledger.Phase.OPTIMIZER);
+            Ledger.reset();
             refOpt.stepAndSync(ref, lr);
+            long refFlops = Ledger.flops(Ledger.Phase.OPTIMIZER);
+            Ledger.setEnabled(false);
+            check(stepFlops == opt.updateFlops(), "step " + t + ": ledger " + stepFlops + " vs " + opt.updateFlops());
+            long[] total = {stepFlops};
+            mpi.allReduce(total, 0, 1, Mpi.Op.SUM);
+            sent0 += 2L * (n - 1) * 8 / n; // this check's own traffic
+            check(total[0] == (stage == 0 ? n * refFlops : refFlops),
+                    "step " + t + ": update FLOPs over all ranks " + total[0] + " vs unsharded " + refFlops);
             checkWeights(ps, ref, "stage " + stage + " step " + t);
             // traffic in the ring model: stage 0 one all-reduce (flag and norm are local); stages 1, 2 a
             // reduce-scatter and an all-gather of S per rank, the overflow flag's all-reduce, the norm's all-gather
@@ -174,7 +189,8 @@ public final class ShardedAdamWCheckMain {
         opt.close();
         if (rank == 0) {
             System.out.printf(Locale.ROOT, "stage %d, N=%d, Ψ=%d, S=%d: masters %d B + m,v %d B (12·S = %d),"
-                            + " grad buffers %d B, model weights %d B + grads %d B; sent %d B/step (2·(N-1)/N·4Ψ = %.0f)%n",
+                            + " grad buffers %d B, model weights %d B + grads %d B;"
+                            + " sent %d B/step (2·(N-1)/N·4Ψ = %.0f)%n",
                     stage, n, psi, shard, mem.masterBytes(), mem.optimizerBytes(), 12L * shard, mem.gradBufferBytes(),
                     mem.weightBytes(), mem.modelGradBytes(), opt.lastStepBytesSent(),
                     ShardedAdamW.trafficFormulaBytes(stage, psi, n));
