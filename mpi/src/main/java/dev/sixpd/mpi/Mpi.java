@@ -15,6 +15,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -175,13 +176,13 @@ public final class Mpi implements AutoCloseable {
     }
 
     /** The path of the libmpi this process would load, or empty; does not load or initialise anything. */
-    public static java.util.Optional<Path> findLibrary() {
+    public static Optional<Path> findLibrary() {
         for (String c : Lib.candidates()) {
             if (c.startsWith("/") && Files.isReadable(Path.of(c))) {
-                return java.util.Optional.of(Path.of(c));
+                return Optional.of(Path.of(c));
             }
         }
-        return java.util.Optional.empty();
+        return Optional.empty();
     }
 
     /** This process's rank in {@code MPI_COMM_WORLD}, {@code 0 ≤ rank < size}. */

@@ -32,8 +32,9 @@ import java.util.Set;
  *                          stage 2: the same, bucket by bucket through a buffer of N·c elements: bucket k sends
  *                                   elements [q·S + k·c, q·S + (k+1)·c) of every shard q and receives its own
  *                          then g = sum · (1/N), the mean over ranks (exact for N a power of two)
- *   scaleGradients(s)      g *= s on the shard (1/micro-batches, 1/loss scale), optional
- *   allFinite()            all-reduce(MAX) of "this shard has Inf/NaN": any rank's overflow is everyone's
+ *   scaleGradients(s)      g *= s on the shard (1/micro-batches), optional
+ *   unscaleAndCheck(ls)    g *= 1/scale, then allFinite(): all-reduce(MAX) of "this shard has Inf/NaN", so any
+ *                          rank's overflow skips the step on all ranks; the loss scaler is updated alike everywhere
  *   clipGlobalNorm(max)    all ranks' shards' Σg² (each in double, fixed blocks), all-gathered and added in rank
  *                          order; scale g by max/norm when norm &gt; max
  *   step(lr)               AdamW on the shard: masters, m, v; then all-gather the updated masters into every
@@ -291,11 +292,33 @@ public final class ShardedAdamW implements AutoCloseable {
      * flag), so that with loss scaling any rank's overflow skips the step on all ranks.
      */
     public boolean allFinite() {
+        Ledger.Phase old = Ledger.setPhase(Ledger.Phase.OPTIMIZER);
+        try {
+            Ledger.add(Ledger.Kind.ELEMENTWISE, shard, 4L * shard);
+        } finally {
+            Ledger.setPhase(old);
+        }
         int[] overflow = {Grads.allFinite(grad, 0, shard) ? 0 : 1};
         if (stage != 0) {
             mpi.allReduce(overflow, 0, 1, Mpi.Op.MAX);
         }
         return overflow[0] == 0;
+    }
+
+    /**
+     * Collective: {@link LossScaler#unscaleAndCheck} for the sharded gradient: {@code g *= 1/scale} on the shard
+     * (skipped when the scale is 1), then {@link #allFinite()} (any rank's overflow is everyone's), then
+     * {@code scaler.update(finite)}, so every rank's scaler moves the same way. Returns whether the step may be
+     * applied; on false skip {@link #step} on every rank.
+     */
+    public boolean unscaleAndCheck(LossScaler scaler) {
+        float scale = scaler.scale();
+        if (scale != 1f) {
+            scaleGradients(1f / scale);
+        }
+        boolean finite = allFinite();
+        scaler.update(finite);
+        return finite;
     }
 
     /**

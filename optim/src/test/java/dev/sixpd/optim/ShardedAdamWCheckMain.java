@@ -19,9 +19,10 @@ import java.util.Map;
  * terms). Prints {@code rank R OK} and exits 0, or prints {@code FAIL} and aborts every rank with exit code 3.
  */
 public final class ShardedAdamWCheckMain {
-    /** Odd sizes: empty, size 1, vector tails, and one above SlotOptimizer.PARALLEL_MIN per shard. */
+    /** Odd sizes: empty, size 1, vector tails; parameter 3 takes the overflow. */
     private static final int[] SIZES = {7, 1, 0, 1000, 33, 20_001, 517};
-    private static final int STEPS = 5;
+    /** One parameter above SlotOptimizer.PARALLEL_MIN per 2-rank shard: the multi-threaded update (stage 1 only). */
+    private static final int[] BIG = {3, 1, 0, 1000, 140_001};
     private static boolean exact;
 
     public static void main(String[] args) {
@@ -29,8 +30,9 @@ public final class ShardedAdamWCheckMain {
         try {
             exact = mpi.size() == 2;
             for (int stage = 0; stage <= 2; stage++) {
-                run(mpi, stage);
+                run(mpi, stage, SIZES, 5);
             }
+            run(mpi, 1, BIG, 2);
         } catch (Throwable t) {
             System.out.println("rank " + mpi.rank() + " FAIL: " + t);
             t.printStackTrace(System.out);
@@ -41,11 +43,11 @@ public final class ShardedAdamWCheckMain {
         mpi.close();
     }
 
-    private static List<Param> params(long seed) {
+    private static List<Param> params(int[] sizes, long seed) {
         Rng r = new Rng(seed);
         List<Param> ps = new ArrayList<>();
-        for (int i = 0; i < SIZES.length; i++) {
-            Param p = new Param("p" + i + (i % 2 == 0 ? ".weight" : ".bias"), new int[] {SIZES[i]}, i % 2 == 0);
+        for (int i = 0; i < sizes.length; i++) {
+            Param p = new Param("p" + i + (i % 2 == 0 ? ".weight" : ".bias"), new int[] {sizes[i]}, i % 2 == 0);
             r.fillNormal(p.data, 0, 1);
             ps.add(p);
         }
@@ -60,11 +62,11 @@ public final class ShardedAdamWCheckMain {
         }
     }
 
-    private static void run(Mpi mpi, int stage) {
+    private static void run(Mpi mpi, int stage, int[] sizes, int steps) {
         int n = mpi.size();
         int rank = mpi.rank();
         AdamW hyper = new AdamW(0.9f, 0.95f, 1e-8f, 0.1f);
-        List<Param> ps = params(7);
+        List<Param> ps = params(sizes, 7);
         if (rank != 0) {
             // the constructor broadcasts rank 0's weights: start the others elsewhere
             for (Param p : ps) {
@@ -73,16 +75,18 @@ public final class ShardedAdamWCheckMain {
         }
         int bucket = 1000; // stage 2: several buckets and a partial last one
         ShardedAdamW opt = new ShardedAdamW(mpi, stage, hyper, ps, bucket);
-        List<Param> ref = params(7);
+        List<Param> ref = params(sizes, 7);
         AdamW refOpt = new AdamW(0.9f, 0.95f, 1e-8f, 0.1f);
-        List<Param> other = params(0);
+        List<Param> other = params(sizes, 0);
+        LossScaler scaler = LossScaler.dynamic(4f, 2f, 0.5f, 2, 1f);
+        LossScaler refScaler = LossScaler.dynamic(4f, 2f, 0.5f, 2, 1f);
         long psi = Grads.count(ps);
         check(opt.parameters() == psi, "parameters " + opt.parameters() + " != " + psi);
         int shard = stage == 0 ? (int) psi : (int) ((psi + n - 1) / n);
         check(opt.shardElements() == shard, "shard " + opt.shardElements() + " != " + shard);
         checkWeights(ps, ref, "stage " + stage + " after construction (broadcast of rank 0's weights)");
 
-        for (int t = 1; t <= STEPS; t++) {
+        for (int t = 1; t <= steps; t++) {
             // this rank's gradient, and the mean of all ranks' for the reference, summed in rank order
             grads(ps, t, rank);
             grads(ref, t, 0);
@@ -100,15 +104,23 @@ public final class ShardedAdamWCheckMain {
                 Grads.scale(ref, 1f / n);
             }
             boolean overflowStep = t == 3;
-            if (overflowStep && rank == n - 1) {
-                ps.get(3).grad[500] = Float.POSITIVE_INFINITY; // one rank overflows
+            if (overflowStep) {
+                // the last rank overflows, so the mean of all ranks does too
+                if (rank == n - 1) {
+                    ps.get(3).grad[500] = Float.POSITIVE_INFINITY;
+                }
+                ref.get(3).grad[500] = Float.POSITIVE_INFINITY;
             }
             long sent0 = mpi.bytesSent();
             opt.reduceGradients();
             opt.scaleGradients(0.5f); // e.g. 1 / (2 micro-batches)
             Grads.scale(ref, 0.5f);
-            boolean finite = opt.allFinite();
-            check(finite == !overflowStep, "step " + t + ": allFinite " + finite + " on rank " + rank);
+            boolean finite = opt.unscaleAndCheck(scaler);
+            boolean refFinite = refScaler.unscaleAndCheck(ref);
+            check(finite == !overflowStep && refFinite == finite, "step " + t + ": unscaleAndCheck " + finite
+                    + " (reference " + refFinite + ") on rank " + rank);
+            check(scaler.scale() == refScaler.scale() && scaler.skippedSteps() == refScaler.skippedSteps(),
+                    "step " + t + ": loss scaler " + scaler + " vs " + refScaler);
             if (!finite) {
                 continue; // every rank skips
             }
