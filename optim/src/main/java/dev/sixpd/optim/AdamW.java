@@ -109,8 +109,8 @@ public final class AdamW extends SlotOptimizer {
 
     @Override
     void update(Param p, float[][] state, float lr, long t) {
-        float c1 = (float) (1.0 / (1.0 - Math.pow(beta1, t)));
-        float c2 = (float) (1.0 / (1.0 - Math.pow(beta2, t)));
+        float c1 = biasCorrection(beta1, t);
+        float c2 = biasCorrection(beta2, t);
         boolean decays = p.decay && weightDecay != 0f;
         float l2 = decays && !decoupled ? weightDecay : 0f;
         float wd = decays && decoupled ? weightDecay : 0f;
@@ -128,6 +128,11 @@ public final class AdamW extends SlotOptimizer {
         } else {
             update(w, g, m, v, 0, n, lr, beta1, beta2, eps, l2, wd, c1, c2);
         }
+    }
+
+    /** Adam's bias correction {@code 1/(1-β^t)} for step {@code t} (1-based), computed in double, rounded once. */
+    public static float biasCorrection(float beta, long t) {
+        return (float) (1.0 / (1.0 - Math.pow(beta, t)));
     }
 
     /**
