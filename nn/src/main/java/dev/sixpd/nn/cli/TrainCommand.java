@@ -90,6 +90,9 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--ledger", description = "print the FLOP/byte ledger of the run at the end: forward, backward, "
             + "optimizer FLOPs beside 6·P·D, memory by category")
     boolean ledger;
+    @Option(names = "--dry-run", description = "print the model, its FLOPs per token and the memory a training step"
+            + " would hold (the layers' own buffer sizes, nothing allocated), then stop")
+    boolean dryRun;
     @Option(names = "--ledger-json", paramLabel = "FILE", description = "write the ledger report as JSON to FILE")
     Path ledgerJson;
 
@@ -111,6 +114,10 @@ public final class TrainCommand implements Callable<Integer> {
             s = fresh();
         }
         PrintStream stdout = System.out;
+        if (dryRun) {
+            Trainer.dryRun(s, stdout);
+            return 0;
+        }
         new Trainer(s, st, stdout).run();
         return 0;
     }

@@ -411,6 +411,21 @@ public final class LedgerReport {
     }
 
     /** The report as a table for people; every number names its formula. */
+    /** The memory table alone: each category measured (when given) beside its formula. */
+    public String memoryText() {
+        StringBuilder sb = new StringBuilder();
+        line(sb, "Memory (bytes)                                 %16s %16s   formula", "measured", "formula");
+        for (MemoryLine ml : memoryLines) {
+            String meas = ml.measured() < 0 ? "" : g(ml.measured());
+            String mark = ml.measured() < 0 ? "" : ml.measured() == ml.formula() ? " ✓" : " ≠";
+            line(sb, "  %-44s %16s %16s%s  %s", ml.label(), meas, g(ml.formula()), mark, ml.text());
+            if (!ml.note().isEmpty()) {
+                line(sb, "  %-44s %16s %16s    (%s)", "", "", "", ml.note());
+            }
+        }
+        return sb.toString();
+    }
+
     public String text() {
         GptConfig c = run.config();
         long L = c.layers();
@@ -556,15 +571,7 @@ public final class LedgerReport {
         sb.append('\n');
 
         // memory
-        line(sb, "Memory (bytes)                                 %16s %16s   formula", "measured", "formula");
-        for (MemoryLine ml : memoryLines) {
-            String meas = ml.measured() < 0 ? "" : g(ml.measured());
-            String mark = ml.measured() < 0 ? "" : ml.measured() == ml.formula() ? " ✓" : " ≠";
-            line(sb, "  %-44s %16s %16s%s  %s", ml.label(), meas, g(ml.formula()), mark, ml.text());
-            if (!ml.note().isEmpty()) {
-                line(sb, "  %-44s %16s %16s    (%s)", "", "", "", ml.note());
-            }
-        }
+        sb.append(memoryText());
         if (!matmulExact()) {
             sb.append('\n');
             line(sb, "WARNING: measured matmul FLOPs differ from the analytic count (lines marked ✗): a kernel"

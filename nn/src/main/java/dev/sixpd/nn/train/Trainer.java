@@ -378,6 +378,39 @@ public final class Trainer {
     // ------------------------------------------------------------------------------------------------------------
 
     /**
+     * {@code train --dry-run}: reads the data and builds the tokenizer, then prints the model, its FLOPs per token
+     * and the memory a training step would hold — the layers' own buffer requests, recorded by a dry
+     * {@code Activations} that allocates nothing — and stops. Answers "does this fit?" for shapes that would not.
+     */
+    public static void dryRun(TrainSettings s, PrintStream out) {
+        s.validate();
+        Corpus corpus = loadCorpus(s.data());
+        Tokenizer tok = Tokenizer.train(s.tokenizer(), corpus.text(), s.vocab());
+        GptConfig cfg = s.modelConfig(tok.vocabSize());
+        ModelSpec spec = ModelSpec.of(cfg);
+        int T = cfg.context();
+        out.printf(Locale.ROOT, "model:     %s %s, %,d parameters = %s with %s%n", s.preset(), cfg, spec.parameters(),
+                spec.parametersFormula(), spec.symbolValues());
+        LedgerRun run = new LedgerRun(cfg, s.microBatchSize(), T, 1, s.microBatches(),
+                s.recompute() ? cfg.layers() : 0, s.weightDecay() > 0, s.precision());
+        LedgerReport r = LedgerReport.of(run, Ledger.snapshot().minus(Ledger.snapshot()), null);
+        long fwd = r.analytic().forwardMatmulFlopsPerToken() + r.analytic().forwardAttentionFlopsPerToken();
+        out.printf(Locale.ROOT, "FLOPs:     %,d per token forward (2·N + 2·L·C·(T+1), N = %s = %,d), %,d backward;"
+                        + " 6·P = %,d%n", fwd, spec.matmulParametersFormula(), spec.matmulParameters(), 2 * fwd,
+                6 * spec.parameters());
+        out.printf(Locale.ROOT, "batch:     %d × %d tokens per pass%s, %s, %s attention%n", s.microBatchSize(), T,
+                s.microBatches() > 1 ? " (" + s.microBatches() + " micro-batches per step)" : "",
+                s.recompute() ? "per-block recomputation" : "no recomputation",
+                cfg.attention().name().toLowerCase(Locale.ROOT));
+        out.println();
+        out.print(r.memoryText());
+        long need = r.memoryLines().stream().filter(l -> l.key().equals("total")).findFirst().orElseThrow()
+                .formula();
+        out.printf(Locale.ROOT, "dry run: nothing allocated; a step needs %,d bytes (%.2f GiB) of this JVM's %.2f GiB"
+                + " heap%n", need, need / (double) (1L << 30), Runtime.getRuntime().maxMemory() / (double) (1L << 30));
+    }
+
+    /**
      * The FP32 reference of one step (see {@link #fp32Reference}): keeps the 16-bit gradients, reruns the step's
      * micro-batches with FP32 activations and accumulator, backward with {@code multiplier}, counts, and puts the
      * 16-bit gradients back. Returns {values nonzero in the reference, of those zero in the 16-bit gradients}.

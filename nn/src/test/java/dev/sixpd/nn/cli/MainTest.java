@@ -42,6 +42,15 @@ class MainTest {
     }
 
     @Test
+    void architectureSwitchesAreCheckedBeforeAnythingRuns() {
+        userError(run("train", "--norm", "batchnorm"), "--norm", "layernorm, rmsnorm", "batchnorm");
+        userError(run("train", "--preset", "tiny", "--kv-heads", "3"), "kv-heads (3) must divide heads (4)");
+        userError(run("train", "--preset", "tiny", "--pos", "rope", "--heads", "64"), "RoPE", "even");
+        userError(run("train", "--attention", "fast"), "--attention", "naive, flash");
+        userError(run("train", "--mlp-hidden", "0"), "--mlp-hidden must be positive");
+    }
+
+    @Test
     void helpEverywhere() {
         Run top = run("--help");
         assertEquals(0, top.code());
