@@ -134,23 +134,7 @@ public final class Gpt {
         encoded = acts.outside("encoded", N * C);
         blocks = new Block[config.layers()];
         for (int l = 0; l < blocks.length; l++) {
-            final int layer = l;
-            Norm norm1 = Norm.create(config, byName.get(n.norm1(l)), param(byName, n.normBiasOf(n.norm1(l))),
-                    "ln_1", (name, size) -> acts.saved(layer, name, size), (int) N);
-            List<String> qkvNames = n.qkv(l);
-            Linear[] qkv = new Linear[qkvNames.size()];
-            for (int i = 0; i < qkv.length; i++) {
-                qkv[i] = linear(byName, n, qkvNames.get(i));
-            }
-            SelfAttention attn = new SelfAttention(config, qkv, linear(byName, n, n.attnProj(l)), rope, acts, l, B, T);
-            Norm norm2 = config.block() == GptConfig.Block.PARALLEL ? null
-                    : Norm.create(config, byName.get(n.norm2(l)), param(byName, n.normBiasOf(n.norm2(l))), "ln_2",
-                    (name, size) -> acts.saved(layer, name, size), (int) N);
-            Mlp mlp = config.mlp() == GptConfig.Mlp.GELU
-                    ? new GeluMlp(linear(byName, n, n.mlpUp(l)), linear(byName, n, n.mlpDown(l)), acts, l, N)
-                    : new SwiGluMlp(linear(byName, n, n.mlpGate(l)), linear(byName, n, n.mlpUp(l)),
-                    linear(byName, n, n.mlpDown(l)), acts, l, N);
-            blocks[l] = new Block(config, norm1, attn, norm2, mlp, acts, l, N);
+            blocks[l] = block(l, byName, n, rope, B, T);
         }
         normF = Norm.create(config, byName.get(n.normF()), param(byName, n.normBiasOf(n.normF())), "ln_f",
                 acts::outside, (int) N);
@@ -162,6 +146,31 @@ public final class Gpt {
         dres = acts.scratch("dres", N * C);
         dlnf = acts.scratch("dln", N * C);
         dlogits = acts.scratch("dlogits", N * V);
+    }
+
+    /**
+     * Block {@code l}: norm1 → attention (q, k, v projections, RoPE, the kernel, output projection), norm2 (sequential
+     * form only) → MLP (GELU's fc and proj, or SwiGLU's gate, up and down); its buffers from the arena.
+     */
+    private Block block(int l, Map<String, Param> byName, ModelSpec.Names n, float[][] rope, int B, int T) {
+        long N = (long) B * T;
+        java.util.function.BiFunction<String, Long, float[]> saved = (name, size) -> acts.saved(l, name, size);
+        Norm norm1 = Norm.create(config, byName.get(n.norm1(l)), param(byName, n.normBiasOf(n.norm1(l))), "ln_1",
+                saved, (int) N);
+        List<String> qkvNames = n.qkv(l);
+        Linear[] qkv = new Linear[qkvNames.size()];
+        for (int i = 0; i < qkv.length; i++) {
+            qkv[i] = linear(byName, n, qkvNames.get(i));
+        }
+        SelfAttention attn = new SelfAttention(config, qkv, linear(byName, n, n.attnProj(l)), rope, acts, l, B, T);
+        Norm norm2 = config.block() == GptConfig.Block.PARALLEL ? null
+                : Norm.create(config, byName.get(n.norm2(l)), param(byName, n.normBiasOf(n.norm2(l))), "ln_2",
+                saved, (int) N);
+        Mlp mlp = config.mlp() == GptConfig.Mlp.GELU
+                ? new GeluMlp(linear(byName, n, n.mlpUp(l)), linear(byName, n, n.mlpDown(l)), acts, l, N)
+                : new SwiGluMlp(linear(byName, n, n.mlpGate(l)), linear(byName, n, n.mlpUp(l)),
+                linear(byName, n, n.mlpDown(l)), acts, l, N);
+        return new Block(config, norm1, attn, norm2, mlp, acts, l, N);
     }
 
     private static Param param(Map<String, Param> byName, String name) {
