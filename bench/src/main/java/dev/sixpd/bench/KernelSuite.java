@@ -190,7 +190,7 @@ public final class KernelSuite {
         for (int t : threadCounts(threads)) {
             double peak = dev.sixpd.tensor.Peak.measureFma(t, seconds).best();
             double bw = dev.sixpd.tensor.Peak.measureBandwidth(t, seconds).best();
-            double nom = nominal.gflopsPerCore() * Math.min(t, nominal.cores());
+            double nom = nominal.gflops(t);
             cs.add(new Ceiling(t, peak, Double.isFinite(nom) ? nom : Double.NaN, bw));
         }
         return cs;

@@ -1,11 +1,16 @@
 package dev.sixpd.bench;
 
+import dev.sixpd.tensor.Peak;
+import dev.sixpd.tensor.Vectors;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-/** {@code ./sixpd bench peak}: measured FMA peak (1 thread and all threads) beside the nominal peak. */
+/**
+ * {@code ./sixpd bench peak}: the measured FMA peak (1 thread and all threads) beside the nominal peak, both from
+ * {@link Peak} (see there for the kernel, the FLOPs/cycle table and the overrides).
+ */
 @Command(name = "peak", mixinStandardHelpOptions = true,
         description = {"Measured FP32 FMA peak vs nominal peak, GFLOP/s.",
             "Measures the FP32 FMA peak with the Vector API (12 independent FMA chains with distinct start",
@@ -21,47 +26,53 @@ final class PeakCommand implements Callable<Integer> {
     @Option(names = "--millis", defaultValue = "300", description = "ms per repetition (default 300)")
     long millis;
 
-    @Option(names = "--ghz", description = "clock for the nominal peak, GHz (default: cpu MHz of /proc/cpuinfo)")
+    @Option(names = "--ghz", description = "clock for the nominal peak, GHz (default: the highest cpu MHz of "
+            + "/proc/cpuinfo)")
     Double ghz;
 
     @Option(names = "--flops-per-cycle", description = "FP32 FLOPs per cycle per core for the nominal peak "
-            + "(default: 2 FMA pipes x lanes x 2)")
+            + "(default: FMA pipes x lanes x 2)")
     Integer flopsPerCycle;
 
     @Option(names = "--json", description = "print one JSON object")
     boolean json;
 
     @Override
-    public Integer call() throws Exception {
+    public Integer call() {
         int cores = Runtime.getRuntime().availableProcessors();
         int[] ts = threads != null ? threads : (cores > 1 ? new int[] {1, cores} : new int[] {1});
-        Peak.Cpu cpu = Peak.cpu(ghz, flopsPerCycle);
+        Peak.Nominal cpu = Peak.nominal().withOverrides(ghz, flopsPerCycle, null);
         StringBuilder js = new StringBuilder("{\"cpu\":\"" + Json.esc(cpu.model()) + "\",\"isa\":\""
                 + Json.esc(cpu.isa()) + "\",\"ghz\":" + Json.num(cpu.ghz()) + ",\"flops_per_cycle\":"
-                + cpu.flopsPerCycle() + ",\"lanes\":" + dev.sixpd.tensor.Vectors.LANES + ",\"results\":[");
+                + cpu.flopsPerCycle() + ",\"lanes\":" + Vectors.LANES + ",\"results\":[");
         if (!json) {
-            System.out.println("CPU: " + Peak.describe(cpu) + "; Vector API species: "
-                    + dev.sixpd.tensor.Vectors.SPECIES);
+            System.out.println("CPU: " + describe(cpu) + "; Vector API species: " + Vectors.SPECIES);
         }
         for (int i = 0; i < ts.length; i++) {
-            double[] g = Peak.measure(ts[i], reps, millis);
-            double nominal = cpu.nominalGflops(ts[i]);
+            Peak.Measurement m = Peak.measureFma(ts[i], reps, millis / 1e3);
+            double nominal = cpu.gflops(ts[i]);
             if (json) {
                 js.append(i > 0 ? "," : "").append("{\"threads\":").append(ts[i]).append(",\"gflops\":")
-                        .append(Json.num(g[0])).append(",\"gflops_min\":").append(Json.num(g[1]))
-                        .append(",\"gflops_max\":").append(Json.num(g[2])).append(",\"nominal_gflops\":")
+                        .append(Json.num(m.median())).append(",\"gflops_min\":").append(Json.num(m.worst()))
+                        .append(",\"gflops_max\":").append(Json.num(m.best())).append(",\"nominal_gflops\":")
                         .append(Json.num(nominal)).append('}');
             } else {
                 System.out.printf(Locale.ROOT,
                         "peak  threads=%d  measured %.1f GFLOP/s (median of %d; min %.1f, max %.1f)  nominal %.1f"
                                 + " GFLOP/s (%d x %.2f GHz x %d)  measured/nominal %.0f%%%n",
-                        ts[i], g[0], reps, g[1], g[2], nominal, ts[i], cpu.ghz(), cpu.flopsPerCycle(),
-                        100 * g[0] / nominal);
+                        ts[i], m.median(), reps, m.worst(), m.best(), nominal, Math.min(ts[i], cpu.cores()),
+                        cpu.ghz(), cpu.flopsPerCycle(), 100 * m.median() / nominal);
             }
         }
         if (json) {
             System.out.println(js.append("]}"));
         }
         return 0;
+    }
+
+    /** E.g. {@code AMD EPYC, 2 cores, 2.60 GHz, avx2+fma: 2 pipes × 8 lanes × 2 = 32 FP32 FLOPs/cycle/core}. */
+    static String describe(Peak.Nominal c) {
+        return String.format(Locale.ROOT, "%s, %d cores, %.2f GHz, %s = %d FP32 FLOPs/cycle/core", c.model(),
+                c.cores(), c.ghz(), c.perCycle(), c.flopsPerCycle());
     }
 }

@@ -165,7 +165,7 @@ final class StepCommand implements Callable<Integer> {
         double[] mmm = Stats.medianMinMax(ms);
         long model = (d.flops(Ledger.Phase.FORWARD) + d.flops(Ledger.Phase.BACKWARD)) / steps;
         long optimizer = d.flops(Ledger.Phase.OPTIMIZER) / steps;
-        double nom = nominal.gflopsPerCore() * Math.min(threads, nominal.cores());
+        double nom = nominal.gflops(threads);
         TorchPeer.Result torch = null;
         TorchPeer.Result bf16 = null;
         String note = peerNote;

@@ -13,21 +13,27 @@ import java.util.concurrent.CyclicBarrier;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.function.Function;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * The machine's FP32 ceilings: a measured FMA peak, a measured streaming bandwidth, and the nominal peak from the
- * data sheet formula {@code cores × clock × FLOPs/cycle}.
+ * The machine's FP32 ceilings, defined once for every command ({@code bench peak}, {@code bench}, {@code bench
+ * step}, {@code plan --hardware this-cpu}): a measured FMA peak, a measured streaming bandwidth, and the nominal peak
+ * from the data sheet formula {@code cores × clock × FLOPs/cycle}.
  *
  * <h2>Measured FMA peak</h2>
  * {@link #fmaChains} runs {@value #CHAINS} independent vector FMA chains of {@link Vectors#SPECIES} width. Twelve
  * chains hide the FMA latency (4–5 cycles on current x86 cores) behind two FMA pipes: 12 in flight ≥ 2 pipes × 5
  * cycles. Every chain starts from a DISTINCT value (a compiler may merge identical chains from identical starts), and
- * the multipliers and addends are runtime values, so the JIT cannot fold the loop away. Each iteration applies two
- * FMAs per chain, {@code x ← x·m1 + c1} then {@code x ← x·m2 + c2}; the benchmark uses {@code m1 = 2, c1 = 1, m2 =
- * 0.5, c2 = −0.5}, the exact inverse of the first step, so values stay bounded and free of denormals forever, and the
- * test checks the result against the closed form with other constants. FLOPs counted: 2 per lane per FMA.
+ * the multipliers are runtime values, so the JIT cannot fold the loop away. Each iteration applies two FMAs per chain,
+ * {@code x ← m1·c1 + x} then {@code x ← m2·c2 + x}; the benchmark uses {@code m1·c1 = 2 · 0.5 = 1} and
+ * {@code m2·c2 = −0.5 · 2 = −1}, so every value returns exactly to its start after each iteration and stays bounded
+ * and free of denormals forever; the test checks the result against the closed form with other constants.
+ * The chain is the ADDEND on purpose ({@code m.fma(c, x)}, not {@code x.fma(m, c)}): C2 emits
+ * {@code vfmadd231ps x, m, c}, which overwrites its addend in place, while {@code x·m + c} needs a register copy of
+ * {@code c} per FMA (with 256-bit vectors on a Zen 4: 104 vs 117 GFLOP/s; bench/NOTES.md measured 84 vs 102 on Zen 3).
+ * FLOPs counted: 2 per lane per FMA.
  *
  * <h2>Measured bandwidth</h2>
  * {@link #triad} is STREAM's triad {@code a[i] = b[i] + s·c[i]} over three arrays far larger than any cache (64 MB
@@ -37,28 +43,33 @@ import jdk.incubator.vector.VectorSpecies;
  * figure.
  *
  * <h2>Nominal peak</h2>
- * {@code cores × GHz × FP32 FLOPs/cycle/core}, FLOPs/cycle from the ISA flags in {@code /proc/cpuinfo}:
+ * {@code cores × GHz × FP32 FLOPs/cycle/core}, with FLOPs/cycle = {@code pipes × lanes × 2}: a pipe is an FMA unit (a
+ * multiply-add, 2 FLOPs per lane) or, on ISAs without FMA, an add unit beside a multiply unit (1 + 1 FLOPs per lane);
+ * lanes are the FP32 lanes each pipe executes per cycle, read from the ISA flags in {@code /proc/cpuinfo}:
  * <table>
  * <caption>FP32 FLOPs per cycle per core</caption>
- * <tr><th>flags</th><th>FLOP/cycle</th><th>why</th></tr>
- * <tr><td>avx512f, Intel</td><td>64</td><td>2 FMA units × 16 lanes × 2 (Xeon Gold 6xxx/Platinum; parts with one
- * 512-bit FMA unit, e.g. Xeon Silver, have 32: override)</td></tr>
- * <tr><td>avx512f, AMD family 25 (Zen 4)</td><td>32</td><td>a 512-bit FMA executes as two 256-bit halves:
- * 2 × 8 lanes × 2</td></tr>
- * <tr><td>avx512f, AMD family ≥ 26 (Zen 5)</td><td>64</td><td>full 512-bit datapaths (mobile Zen 5 has 256-bit
- * ones: override to 32)</td></tr>
- * <tr><td>avx2 + fma</td><td>32</td><td>2 FMA units × 8 lanes × 2 (Haswell and later, Zen 2 and later; Zen 1 has
- * 16)</td></tr>
- * <tr><td>avx</td><td>16</td><td>one 8-lane add + one 8-lane multiply per cycle</td></tr>
- * <tr><td>sse / sse2</td><td>8</td><td>one 4-lane add + one 4-lane multiply per cycle</td></tr>
- * <tr><td>asimd (Arm NEON)</td><td>16</td><td>2 × 4 lanes × 2 (Neoverse N1 class)</td></tr>
- * <tr><td>none of these</td><td>2</td><td>one scalar FMA per cycle</td></tr>
+ * <tr><th>flags</th><th>pipes × lanes × 2</th><th>why</th></tr>
+ * <tr><td>avx512f, Intel</td><td>2 × 16 × 2 = 64</td><td>2 512-bit FMA units (Xeon Gold 6xxx/Platinum; parts with
+ * one 512-bit FMA unit, e.g. Xeon Silver, have 32: override)</td></tr>
+ * <tr><td>avx512f, AMD family 25 (Zen 4)</td><td>2 × 8 × 2 = 32</td><td>a 512-bit FMA executes as two 256-bit
+ * halves</td></tr>
+ * <tr><td>avx512f, AMD family ≥ 26 (Zen 5)</td><td>2 × 16 × 2 = 64</td><td>full 512-bit datapaths (mobile Zen 5 has
+ * 256-bit ones: override to 32)</td></tr>
+ * <tr><td>avx2 + fma</td><td>2 × 8 × 2 = 32</td><td>2 256-bit FMA units (Haswell and later, Zen 2 and later; Zen 1
+ * has 16)</td></tr>
+ * <tr><td>avx</td><td>1 × 8 × 2 = 16</td><td>one 8-lane add + one 8-lane multiply per cycle</td></tr>
+ * <tr><td>sse / sse2</td><td>1 × 4 × 2 = 8</td><td>one 4-lane add + one 4-lane multiply per cycle</td></tr>
+ * <tr><td>asimd (Arm NEON)</td><td>2 × 4 × 2 = 16</td><td>2 128-bit FMA units (Neoverse N1 class)</td></tr>
+ * <tr><td>none of these</td><td>1 × 1 × 2 = 2</td><td>one scalar FMA per cycle</td></tr>
  * </table>
- * The clock is the mean {@code cpu MHz} of {@code /proc/cpuinfo} (on virtual machines often the base or TSC clock,
- * not the boost clock the FMAs actually run at, so the measured peak can exceed the nominal one). Cores are the
- * distinct (physical id, core id) pairs (SMT siblings share FMA units), capped at the JVM's available processors.
- * System properties override each input: {@code sixpd.peak.ghz}, {@code sixpd.peak.flopsPerCycle},
- * {@code sixpd.peak.cores}.
+ * The clock is the HIGHEST {@code cpu MHz} of {@code /proc/cpuinfo}: it is each CPU's current clock, and idle cores
+ * report a low one, so the busiest core is the best guess at the clock under load (on virtual machines every line
+ * often shows the base or TSC clock, not the boost clock the FMAs actually run at, so the measured peak can exceed the
+ * nominal one). Cores are the distinct (physical id, core id) pairs, because SMT siblings share FMA units, capped at
+ * the JVM's available processors; {@link Nominal#gflops(int)} counts at most that many cores for any thread count.
+ * Every input can be overridden, in one place ({@link Nominal#withOverrides}): by the system properties
+ * {@code sixpd.peak.ghz}, {@code sixpd.peak.flopsPerCycle}, {@code sixpd.peak.cores} (read by {@link #nominal()}, e.g.
+ * {@code SIXPD_JAVA_OPTS=-Dsixpd.peak.ghz=3.5}), and by {@code ./sixpd bench peak --ghz --flops-per-cycle}.
  *
  * <p>Thread-safety: all methods are safe to call from any thread; the measurements start their own threads and should
  * not run beside other heavy work.
@@ -76,14 +87,19 @@ public final class Peak {
     /** Sink for results so the JIT must compute them. */
     @SuppressWarnings("unused")
     private static volatile float sink;
-    /** The benchmark's FMA constants, read at run time so the JIT cannot fold them (m1, c1, m2, c2). */
-    private static final float[] CONSTANTS = {2f, 1f, 0.5f, -0.5f};
+    /** The benchmark's FMA constants m1, c1, m2, c2 (+1 then −1), read at run time so the JIT cannot fold them. */
+    private static final float[] CONSTANTS = {2f, 0.5f, -0.5f, 2f};
 
     private Peak() {
     }
 
-    /** One measurement: every run's rate, its best and median, in {@code unit}. */
+    /** One measurement: every run's rate, its best (highest) and median, in {@code unit}. */
     public record Measurement(String what, int threads, double best, double median, double[] runs, String unit) {
+        /** The slowest run's rate. */
+        public double worst() {
+            return Arrays.stream(runs).min().orElse(Double.NaN);
+        }
+
         @Override
         public String toString() {
             return String.format(Locale.ROOT, "%s, %d thread%s: best %.1f %s, median %.1f %s over %d runs", what,
@@ -105,7 +121,8 @@ public final class Peak {
 
     /**
      * Runs {@value #CHAINS} independent vector FMA chains for {@code pairs} iterations, each iteration
-     * {@code x ← x·m1 + c1; x ← x·m2 + c2} per lane, and stores the final accumulators in {@code out}.
+     * {@code x ← m1·c1 + x; x ← m2·c2 + x} per lane (each a fused multiply-add, one rounding), and stores the final
+     * accumulators in {@code out}.
      *
      * @param start {@code [CHAINS × lanes]} start values, chain k in {@code [k·lanes, (k+1)·lanes)}
      * @param out {@code [CHAINS × lanes]} final values, same layout
@@ -134,32 +151,33 @@ public final class Peak {
         FloatVector a10 = FloatVector.fromArray(S, start, 10 * L);
         FloatVector a11 = FloatVector.fromArray(S, start, 11 * L);
         for (long i = 0; i < pairs; i++) {
-            // x ← x·m1 + c1 on every chain: 12 independent FMAs keep both FMA pipes busy
-            a0 = a0.fma(vm1, vc1);
-            a1 = a1.fma(vm1, vc1);
-            a2 = a2.fma(vm1, vc1);
-            a3 = a3.fma(vm1, vc1);
-            a4 = a4.fma(vm1, vc1);
-            a5 = a5.fma(vm1, vc1);
-            a6 = a6.fma(vm1, vc1);
-            a7 = a7.fma(vm1, vc1);
-            a8 = a8.fma(vm1, vc1);
-            a9 = a9.fma(vm1, vc1);
-            a10 = a10.fma(vm1, vc1);
-            a11 = a11.fma(vm1, vc1);
-            // x ← x·m2 + c2 (the benchmark's inverse step keeps values bounded)
-            a0 = a0.fma(vm2, vc2);
-            a1 = a1.fma(vm2, vc2);
-            a2 = a2.fma(vm2, vc2);
-            a3 = a3.fma(vm2, vc2);
-            a4 = a4.fma(vm2, vc2);
-            a5 = a5.fma(vm2, vc2);
-            a6 = a6.fma(vm2, vc2);
-            a7 = a7.fma(vm2, vc2);
-            a8 = a8.fma(vm2, vc2);
-            a9 = a9.fma(vm2, vc2);
-            a10 = a10.fma(vm2, vc2);
-            a11 = a11.fma(vm2, vc2);
+            // x ← m1·c1 + x on every chain, the chain as the addend (vfmadd231ps in place): 12 independent FMAs
+            // keep both FMA pipes busy
+            a0 = vm1.fma(vc1, a0);
+            a1 = vm1.fma(vc1, a1);
+            a2 = vm1.fma(vc1, a2);
+            a3 = vm1.fma(vc1, a3);
+            a4 = vm1.fma(vc1, a4);
+            a5 = vm1.fma(vc1, a5);
+            a6 = vm1.fma(vc1, a6);
+            a7 = vm1.fma(vc1, a7);
+            a8 = vm1.fma(vc1, a8);
+            a9 = vm1.fma(vc1, a9);
+            a10 = vm1.fma(vc1, a10);
+            a11 = vm1.fma(vc1, a11);
+            // x ← m2·c2 + x (the benchmark's −1 undoes the +1: values stay bounded)
+            a0 = vm2.fma(vc2, a0);
+            a1 = vm2.fma(vc2, a1);
+            a2 = vm2.fma(vc2, a2);
+            a3 = vm2.fma(vc2, a3);
+            a4 = vm2.fma(vc2, a4);
+            a5 = vm2.fma(vc2, a5);
+            a6 = vm2.fma(vc2, a6);
+            a7 = vm2.fma(vc2, a7);
+            a8 = vm2.fma(vc2, a8);
+            a9 = vm2.fma(vc2, a9);
+            a10 = vm2.fma(vc2, a10);
+            a11 = vm2.fma(vc2, a11);
         }
         a0.intoArray(out, 0);
         a1.intoArray(out, L);
@@ -221,16 +239,29 @@ public final class Peak {
         return measureFma(threads, seconds).best();
     }
 
-    /** The FMA peak measurement with every run: warm-up, then 5 runs; GFLOP/s = all threads' FLOPs / wall time. */
+    /** The FMA peak measurement within about {@code seconds}: a quarter warm-up, then 5 runs share the rest. */
     public static Measurement measureFma(int threads, double seconds) {
         checkArgs(threads, seconds);
+        return measureFma(threads, 5, seconds * 0.75 / 5);
+    }
+
+    /**
+     * The FMA peak measurement: warm-up, then {@code runs} runs of about {@code secondsPerRun} each, all threads
+     * released together; a run's GFLOP/s = all threads' FLOPs / wall time from the first start to the last end.
+     */
+    public static Measurement measureFma(int threads, int runs, double secondsPerRun) {
+        checkArgs(threads, secondsPerRun);
+        if (runs < 1) {
+            throw new IllegalArgumentException("runs must be >= 1, got " + runs);
+        }
         float[] k = CONSTANTS.clone();
         float[] start = distinctStarts();
         // warm-up: until C2 has compiled fmaChains. On a busy machine that takes over a second (a dozen calls run
         // interpreted or in C1 at 0.05-1 GFLOP/s, then the rate jumps ~100x), so a fixed quarter of the budget is
-        // not enough. Warm until: a quarter of the budget has passed, the best rate has reached an eighth of the
-        // nominal per-core peak (unreachable without C2; when the nominal peak is unknown, 20 calls instead), and
-        // it has not improved by 10% for 3 calls. At most max(10 s, 4 x budget).
+        // not enough. Warm until: a quarter of the whole budget has passed, the best rate has reached an eighth of
+        // the nominal per-core peak (unreachable without C2; when the nominal peak is unknown, 20 calls instead),
+        // and it has not improved by 10% for 3 calls. At most max(10 s, 4 x budget).
+        double seconds = runs * secondsPerRun / 0.75;
         long pairs = 20_000;
         long t00 = System.nanoTime();
         long warmEnd = t00 + (long) (seconds * 0.25e9);
@@ -251,8 +282,7 @@ public final class Peak {
                 break;
             }
         }
-        int runs = 5;
-        long runPairs = Math.max(1000, (long) (seconds * 0.75e9 / runs / nsPerPair));
+        long runPairs = Math.max(1000, (long) (secondsPerRun * 1e9 / nsPerPair));
         long flopsPerThread = fmaFlops(runPairs);
         double[] rates = runParallel(threads, runs, t -> {
             float[] o = new float[fmaStateLength()];
@@ -399,58 +429,109 @@ public final class Peak {
     // ---------------------------------------------------------------- nominal peak
 
     /**
-     * The nominal peak {@code cores × GHz × flopsPerCycle} and where each input came from.
+     * The nominal peak {@code cores × GHz × flopsPerCycle} and where each input came from. Detected inputs satisfy
+     * {@code flopsPerCycle = pipes × lanes × 2}; an override of the FLOPs/cycle replaces the product.
      *
+     * @param model the CPU's {@code model name}, e.g. "AMD EPYC" ("?" if unknown)
      * @param isa the instruction set the FLOPs/cycle were read for, e.g. "avx2+fma"
+     * @param pipes FMA pipes per core (or add + multiply unit pairs on ISAs without FMA)
+     * @param lanes FP32 lanes each pipe executes per cycle
+     * @param flopsPerCycle FP32 FLOPs per cycle per core
+     * @param ghz clock in GHz (NaN if unknown)
+     * @param cores physical cores counted in the peak
      * @param basis how the inputs were obtained (detected, overridden), for the report
      */
-    public record Nominal(String isa, int flopsPerCycle, double ghz, int cores, String basis) {
-        /** Nominal FP32 GFLOP/s. */
+    public record Nominal(String model, String isa, int pipes, int lanes, int flopsPerCycle, double ghz, int cores,
+            String basis) {
+        /** Nominal FP32 GFLOP/s of all {@link #cores}. */
         public double gflops() {
-            return cores * ghz * flopsPerCycle;
+            return cores * gflopsPerCore();
         }
 
-        /** Per core FP32 GFLOP/s. */
+        /**
+         * Nominal FP32 GFLOP/s of {@code threads} threads: one core each, at most {@link #cores} (threads beyond the
+         * physical cores share their FMA units).
+         */
+        public double gflops(int threads) {
+            return Math.min(threads, cores) * gflopsPerCore();
+        }
+
+        /** Per core FP32 GFLOP/s: {@code GHz × flopsPerCycle}. */
         public double gflopsPerCore() {
             return ghz * flopsPerCycle;
         }
 
-        /** The formula with its numbers, e.g. {@code 2 cores × 2.445 GHz × 32 FLOP/cycle = 156.5 GFLOP/s}. */
+        /** How the FLOPs/cycle arise, e.g. {@code avx2+fma: 2 pipes × 8 lanes × 2}, or {@code avx2+fma, overridden}. */
+        public String perCycle() {
+            return flopsPerCycle == pipes * lanes * 2
+                    ? String.format(Locale.ROOT, "%s: %d pipe%s × %d lanes × 2", isa, pipes, pipes == 1 ? "" : "s",
+                            lanes)
+                    : isa + ", overridden";
+        }
+
+        /**
+         * The formula with its numbers, e.g.
+         * {@code 2 cores × 2.445 GHz × 32 FLOP/cycle (avx2+fma: 2 pipes × 8 lanes × 2) = 156.5 GFLOP/s}.
+         */
         public String formula() {
             return String.format(Locale.ROOT, "%d cores × %.3f GHz × %d FLOP/cycle (%s) = %.1f GFLOP/s", cores, ghz,
-                    flopsPerCycle, isa, gflops());
+                    flopsPerCycle, perCycle(), gflops());
         }
 
         public Nominal withGhz(double g) {
-            return new Nominal(isa, flopsPerCycle, g, cores, basis + "; GHz overridden");
+            if (!(g > 0) || Double.isInfinite(g)) {
+                throw new IllegalArgumentException("the clock must be a positive number of GHz, got " + g);
+            }
+            return new Nominal(model, isa, pipes, lanes, flopsPerCycle, g, cores, basis + "; GHz overridden");
         }
 
         public Nominal withFlopsPerCycle(int f) {
-            return new Nominal(isa, f, ghz, cores, basis + "; FLOP/cycle overridden");
+            if (f < 1) {
+                throw new IllegalArgumentException("FLOPs per cycle must be >= 1, got " + f);
+            }
+            return new Nominal(model, isa, pipes, lanes, f, ghz, cores, basis + "; FLOP/cycle overridden");
         }
 
         public Nominal withCores(int c) {
-            return new Nominal(isa, flopsPerCycle, ghz, c, basis + "; cores overridden");
+            if (c < 1) {
+                throw new IllegalArgumentException("cores must be >= 1, got " + c);
+            }
+            return new Nominal(model, isa, pipes, lanes, flopsPerCycle, ghz, c, basis + "; cores overridden");
+        }
+
+        /** This nominal peak with each non-null override applied (the one place overrides are applied). */
+        public Nominal withOverrides(Double ghzOverride, Integer flopsPerCycleOverride, Integer coresOverride) {
+            Nominal n = this;
+            if (ghzOverride != null) {
+                n = n.withGhz(ghzOverride);
+            }
+            if (flopsPerCycleOverride != null) {
+                n = n.withFlopsPerCycle(flopsPerCycleOverride);
+            }
+            if (coresOverride != null) {
+                n = n.withCores(coresOverride);
+            }
+            return n;
         }
     }
 
     /**
-     * FP32 FLOPs per cycle per core for a {@code /proc/cpuinfo} flags line (see the class table).
+     * FP32 FLOPs per cycle per core, {@code pipes × lanes × 2}, for a {@code /proc/cpuinfo} flags line (see the class
+     * table).
      *
      * @param flags the space-separated flags ({@code flags} on x86, {@code Features} on Arm)
      * @param vendor {@code vendor_id}, e.g. "AuthenticAMD" or "GenuineIntel" (may be empty)
      * @param family {@code cpu family} (AMD: 25 = Zen 3/4, 26 = Zen 5), or -1 if unknown
      */
     public static int flopsPerCycle(String flags, String vendor, int family) {
-        return isaRow(flags, vendor, family).flopsPerCycle;
+        return isaRow(flags, vendor, family).flopsPerCycle();
     }
 
-    /** The ISA name {@link #flopsPerCycle} picked, e.g. "avx512f (Zen 4: 2×256-bit)". */
-    public static String isaName(String flags, String vendor, int family) {
-        return isaRow(flags, vendor, family).name;
-    }
-
-    private record IsaRow(String name, int flopsPerCycle) {
+    /** A row of the class table: the ISA, its pipes per core and FP32 lanes per pipe. */
+    private record IsaRow(String name, int pipes, int lanes) {
+        int flopsPerCycle() {
+            return pipes * lanes * 2;
+        }
     }
 
     private static IsaRow isaRow(String flags, String vendor, int family) {
@@ -458,35 +539,35 @@ public final class Peak {
         boolean amd = vendor != null && vendor.contains("AMD");
         if (f.contains("avx512f")) {
             if (amd && family >= 0 && family < 26) {
-                return new IsaRow("avx512f (AMD Zen 4: 512-bit FMA as two 256-bit halves)", 32);
+                return new IsaRow("avx512f, AMD Zen 4 (512-bit FMA as two 256-bit halves)", 2, 8);
             }
-            return new IsaRow("avx512f (2 × 512-bit FMA units)", 64);
+            return new IsaRow("avx512f", 2, 16);
         }
         if (f.contains("avx2") && f.contains("fma")) {
-            return new IsaRow("avx2+fma (2 × 256-bit FMA units)", 32);
+            return new IsaRow("avx2+fma", 2, 8);
         }
         if (f.contains("avx")) {
-            return new IsaRow("avx (256-bit add + mul)", 16);
+            return new IsaRow("avx (no FMA: an add and a multiply unit)", 1, 8);
         }
         if (f.contains("sse") || f.contains("sse2")) {
-            return new IsaRow("sse (128-bit add + mul)", 8);
+            return new IsaRow("sse (an add and a multiply unit)", 1, 4);
         }
         if (f.contains("asimd")) {
-            return new IsaRow("asimd (2 × 128-bit FMA units)", 16);
+            return new IsaRow("asimd", 2, 4);
         }
-        return new IsaRow("scalar (no SIMD flags found)", 2);
+        return new IsaRow("scalar (no SIMD flags found)", 1, 1);
     }
 
     /**
-     * The nominal peak from a {@code /proc/cpuinfo} text: flags of the first processor, mean {@code cpu MHz},
-     * distinct (physical id, core id) pairs capped at {@code maxCores}. No overrides applied.
+     * The nominal peak from a {@code /proc/cpuinfo} text: model and flags of the first processor, the highest
+     * {@code cpu MHz}, distinct (physical id, core id) pairs capped at {@code maxCores}. No overrides applied.
      */
     public static Nominal nominal(String cpuinfo, int maxCores) {
+        String model = "";
         String flags = "";
         String vendor = "";
         int family = -1;
-        double mhzSum = 0;
-        int mhzCount = 0;
+        double mhzMax = Double.NaN;
         int processors = 0;
         Set<String> cores = new HashSet<>();
         String physical = "0";
@@ -499,11 +580,8 @@ public final class Peak {
             String value = line.substring(colon + 1).trim();
             switch (key) {
                 case "processor" -> processors++;
-                case "flags", "Features" -> {
-                    if (flags.isEmpty()) {
-                        flags = value;
-                    }
-                }
+                case "model name" -> model = model.isEmpty() ? value : model;
+                case "flags", "Features" -> flags = flags.isEmpty() ? value : flags;
                 case "vendor_id" -> vendor = vendor.isEmpty() ? value : vendor;
                 case "cpu family" -> {
                     if (family < 0) {
@@ -516,8 +594,8 @@ public final class Peak {
                 }
                 case "cpu MHz" -> {
                     try {
-                        mhzSum += Double.parseDouble(value);
-                        mhzCount++;
+                        double mhz = Double.parseDouble(value);
+                        mhzMax = Double.isNaN(mhzMax) ? mhz : Math.max(mhzMax, mhz);
                     } catch (NumberFormatException e) {
                         // ignore a malformed line
                     }
@@ -530,15 +608,16 @@ public final class Peak {
         }
         int n = cores.isEmpty() ? Math.max(1, processors) : cores.size();
         n = Math.max(1, Math.min(n, maxCores));
-        double ghz = mhzCount > 0 ? mhzSum / mhzCount / 1000.0 : Double.NaN;
         IsaRow row = isaRow(flags, vendor, family);
-        String basis = "from /proc/cpuinfo" + (mhzCount > 0 ? "" : " (no cpu MHz: pass -Dsixpd.peak.ghz)");
-        return new Nominal(row.name, row.flopsPerCycle, ghz, n, basis);
+        String basis = "from /proc/cpuinfo" + (Double.isNaN(mhzMax) ? " (no cpu MHz: pass -Dsixpd.peak.ghz)" : "");
+        return new Nominal(model.isEmpty() ? "?" : model, row.name(), row.pipes(), row.lanes(), row.flopsPerCycle(),
+                mhzMax / 1000.0, n, basis);
     }
 
     /**
-     * This machine's nominal peak: {@link #nominal(String, int)} on {@code /proc/cpuinfo}, then the system-property
-     * overrides {@code sixpd.peak.ghz}, {@code sixpd.peak.flopsPerCycle}, {@code sixpd.peak.cores}.
+     * This machine's nominal peak: {@link #nominal(String, int)} on {@code /proc/cpuinfo} with the available
+     * processors, then the system-property overrides {@code sixpd.peak.ghz}, {@code sixpd.peak.flopsPerCycle},
+     * {@code sixpd.peak.cores}.
      */
     public static Nominal nominal() {
         int maxCores = Runtime.getRuntime().availableProcessors();
@@ -546,37 +625,25 @@ public final class Peak {
         try {
             n = nominal(Files.readString(Path.of("/proc/cpuinfo")), maxCores);
         } catch (IOException | RuntimeException e) {
-            n = new Nominal("unknown (no /proc/cpuinfo)", 2, Double.NaN, maxCores,
+            n = new Nominal("?", "unknown (no /proc/cpuinfo)", 1, 1, 2, Double.NaN, maxCores,
                     "assumed; set -Dsixpd.peak.ghz and -Dsixpd.peak.flopsPerCycle");
         }
-        String ghz = System.getProperty("sixpd.peak.ghz");
-        if (ghz != null && !ghz.isBlank()) {
-            n = n.withGhz(Double.parseDouble(ghz.trim()));
-        }
-        String fpc = System.getProperty("sixpd.peak.flopsPerCycle");
-        if (fpc != null && !fpc.isBlank()) {
-            n = n.withFlopsPerCycle(Integer.parseInt(fpc.trim()));
-        }
-        String c = System.getProperty("sixpd.peak.cores");
-        if (c != null && !c.isBlank()) {
-            n = n.withCores(Integer.parseInt(c.trim()));
-        }
-        return n;
+        return n.withOverrides(property("sixpd.peak.ghz", Double::valueOf),
+                property("sixpd.peak.flopsPerCycle", Integer::valueOf),
+                property("sixpd.peak.cores", Integer::valueOf));
     }
 
-    /** Prints the nominal peak and the measured FMA peak and bandwidth on 1 and all threads. */
-    public static void main(String[] args) {
-        double seconds = args.length > 0 ? Double.parseDouble(args[0]) : 2.0;
-        Nominal n = nominal();
-        System.out.println("nominal: " + n.formula() + " [" + n.basis() + "]");
-        int all = Runtime.getRuntime().availableProcessors();
-        System.out.println(measureFma(1, seconds));
-        if (all > 1) {
-            System.out.println(measureFma(all, seconds));
+    /** System property {@code key} parsed, null when unset or blank; a clear error when it does not parse. */
+    private static <T> T property(String key, Function<String, T> parse) {
+        String v = System.getProperty(key);
+        if (v == null || v.isBlank()) {
+            return null;
         }
-        System.out.println(measureBandwidth(1, seconds));
-        if (all > 1) {
-            System.out.println(measureBandwidth(all, seconds));
+        try {
+            return parse.apply(v.trim());
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("-D" + key + "=" + v + " is not a number: give e.g. -D" + key
+                    + (key.endsWith("ghz") ? "=3.5" : "=32") + ", or leave it unset to read /proc/cpuinfo");
         }
     }
 }
