@@ -1,5 +1,7 @@
 package dev.sixpd.bench;
 
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.sixpd.tensor.Vectors;
 import java.util.ArrayList;
 import java.util.List;
@@ -132,29 +134,27 @@ final class GemmCommand implements Callable<Integer> {
 
     private String toJson(GemmMeasure.Result r) {
         GemmShapes.Shape s = r.shape();
-        StringBuilder sb = new StringBuilder("{");
-        sb.append("\"benchmark\":\"gemm\",\"shape\":\"").append(s.name()).append('"');
-        sb.append(",\"size\":").append(s.m() == s.n() && s.n() == s.k() ? String.valueOf(s.m()) : "null");
-        sb.append(",\"m\":").append(s.m()).append(",\"n\":").append(s.n()).append(",\"k\":").append(s.k());
-        sb.append(",\"trans_a\":").append(s.transA()).append(",\"trans_b\":").append(s.transB());
-        sb.append(",\"threads\":").append(r.threads()).append(",\"beta\":").append(Json.num(beta));
-        sb.append(",\"gflops\":").append(Json.num(r.sixpd()[0]));
-        sb.append(",\"gflops_min\":").append(Json.num(r.sixpd()[1]));
-        sb.append(",\"gflops_max\":").append(Json.num(r.sixpd()[2]));
+        ObjectNode o = JsonNodeFactory.instance.objectNode().put("benchmark", "gemm").put("shape", s.name())
+                .put("size", s.m() == s.n() && s.n() == s.k() ? Integer.valueOf(s.m()) : null)
+                .put("m", s.m()).put("n", s.n()).put("k", s.k())
+                .put("trans_a", s.transA()).put("trans_b", s.transB())
+                .put("threads", r.threads()).put("beta", Report.jsonNumber(beta))
+                .put("gflops", Report.jsonNumber(r.sixpd()[0]))
+                .put("gflops_min", Report.jsonNumber(r.sixpd()[1]))
+                .put("gflops_max", Report.jsonNumber(r.sixpd()[2]));
         if (r.openblas() != null) {
-            sb.append(",\"openblas_gflops\":").append(Json.num(r.openblas()[0]));
-            sb.append(",\"openblas_gflops_min\":").append(Json.num(r.openblas()[1]));
-            sb.append(",\"openblas_gflops_max\":").append(Json.num(r.openblas()[2]));
-            sb.append(",\"ratio_vs_openblas\":").append(Json.num(r.sixpd()[0] / r.openblas()[0]));
-            sb.append(",\"openblas_config\":\"").append(Json.esc(r.openblasConfig())).append('"');
+            o.put("openblas_gflops", Report.jsonNumber(r.openblas()[0]))
+                    .put("openblas_gflops_min", Report.jsonNumber(r.openblas()[1]))
+                    .put("openblas_gflops_max", Report.jsonNumber(r.openblas()[2]))
+                    .put("ratio_vs_openblas", Report.jsonNumber(r.sixpd()[0] / r.openblas()[0]))
+                    .put("openblas_config", r.openblasConfig());
         } else {
-            sb.append(",\"openblas_gflops\":null");
+            o.putNull("openblas_gflops");
         }
-        appendBaseline(sb, "naive", r.naive(), r.sixpd()[0]);
-        appendBaseline(sb, "blocked", r.blocked(), r.sixpd()[0]);
-        sb.append(",\"reps\":").append(reps).append(",\"millis_per_rep\":").append(millis);
-        sb.append(",\"lanes\":").append(Vectors.LANES);
-        return sb.append('}').toString();
+        putBaseline(o, "naive", r.naive(), r.sixpd()[0]);
+        putBaseline(o, "blocked", r.blocked(), r.sixpd()[0]);
+        o.put("reps", reps).put("millis_per_rep", millis).put("lanes", Vectors.LANES);
+        return o.toString();
     }
 
     /** {@code x} formatted, or "–" when it was not measured (NaN). */
@@ -163,12 +163,11 @@ final class GemmCommand implements Callable<Integer> {
     }
 
     /** {@code "<name>_gflops": median, "speedup_vs_<name>": sixpd ÷ it} (single-threaded baseline), or null. */
-    private static void appendBaseline(StringBuilder sb, String name, double[] g, double sixpd) {
+    private static void putBaseline(ObjectNode o, String name, double[] g, double sixpd) {
         if (g == null) {
-            sb.append(",\"").append(name).append("_gflops\":null");
+            o.putNull(name + "_gflops");
             return;
         }
-        sb.append(",\"").append(name).append("_gflops\":").append(Json.num(g[0]));
-        sb.append(",\"speedup_vs_").append(name).append("\":").append(Json.num(sixpd / g[0]));
+        o.put(name + "_gflops", Report.jsonNumber(g[0])).put("speedup_vs_" + name, Report.jsonNumber(sixpd / g[0]));
     }
 }

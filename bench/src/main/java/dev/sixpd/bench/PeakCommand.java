@@ -1,5 +1,8 @@
 package dev.sixpd.bench;
 
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.sixpd.tensor.Peak;
 import dev.sixpd.tensor.Vectors;
 import java.util.Locale;
@@ -42,9 +45,10 @@ final class PeakCommand implements Callable<Integer> {
         int cores = Runtime.getRuntime().availableProcessors();
         int[] ts = threads != null ? threads : (cores > 1 ? new int[] {1, cores} : new int[] {1});
         Peak.Nominal cpu = Peak.nominal().withOverrides(ghz, flopsPerCycle, null);
-        StringBuilder js = new StringBuilder("{\"cpu\":\"" + Json.esc(cpu.model()) + "\",\"isa\":\""
-                + Json.esc(cpu.isa()) + "\",\"ghz\":" + Json.num(cpu.ghz()) + ",\"flops_per_cycle\":"
-                + cpu.flopsPerCycle() + ",\"lanes\":" + Vectors.LANES + ",\"results\":[");
+        ObjectNode js = JsonNodeFactory.instance.objectNode().put("cpu", cpu.model()).put("isa", cpu.isa())
+                .put("ghz", Report.jsonNumber(cpu.ghz())).put("flops_per_cycle", cpu.flopsPerCycle())
+                .put("lanes", Vectors.LANES);
+        ArrayNode results = js.putArray("results");
         if (!json) {
             System.out.println("CPU: " + describe(cpu) + "; Vector API species: " + Vectors.SPECIES);
         }
@@ -52,10 +56,9 @@ final class PeakCommand implements Callable<Integer> {
             Peak.Measurement m = Peak.measureFma(ts[i], reps, millis / 1e3);
             double nominal = cpu.gflops(ts[i]);
             if (json) {
-                js.append(i > 0 ? "," : "").append("{\"threads\":").append(ts[i]).append(",\"gflops\":")
-                        .append(Json.num(m.median())).append(",\"gflops_min\":").append(Json.num(m.worst()))
-                        .append(",\"gflops_max\":").append(Json.num(m.best())).append(",\"nominal_gflops\":")
-                        .append(Json.num(nominal)).append('}');
+                results.addObject().put("threads", ts[i]).put("gflops", Report.jsonNumber(m.median()))
+                        .put("gflops_min", Report.jsonNumber(m.worst())).put("gflops_max", Report.jsonNumber(m.best()))
+                        .put("nominal_gflops", Report.jsonNumber(nominal));
             } else {
                 System.out.printf(Locale.ROOT,
                         "peak  threads=%d  measured %.1f GFLOP/s (median of %d; min %.1f, max %.1f)  nominal %.1f"
@@ -65,7 +68,7 @@ final class PeakCommand implements Callable<Integer> {
             }
         }
         if (json) {
-            System.out.println(js.append("]}"));
+            System.out.println(js);
         }
         return 0;
     }

@@ -4,6 +4,9 @@ import dev.sixpd.bench.Roofline.Bound;
 import dev.sixpd.bench.Roofline.Ceiling;
 import dev.sixpd.bench.Roofline.Point;
 import dev.sixpd.bench.Roofline.Result;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.awt.BasicStroke;
 import java.awt.Color;
 import java.io.IOException;
@@ -122,35 +125,41 @@ public final class Report {
 
     /** One JSON object: {@code {"ceilings":[...],"results":[...]}} with every derived figure. */
     public String json() {
-        StringBuilder sb = new StringBuilder("{\"ceilings\":[");
-        for (int i = 0; i < ceilings.size(); i++) {
-            Ceiling c = ceilings.get(i);
-            sb.append(i > 0 ? "," : "").append("{\"threads\":").append(c.threads())
-                    .append(",\"peak_gflops\":").append(Json.num(c.peakGflops()))
-                    .append(",\"nominal_gflops\":").append(Json.num(c.nominalGflops()))
-                    .append(",\"bandwidth_gbs\":").append(Json.num(c.bandwidthGBs()))
-                    .append(",\"ridge_flop_per_byte\":").append(Json.num(c.ridge())).append('}');
+        ObjectNode o = JsonNodeFactory.instance.objectNode();
+        ArrayNode cs = o.putArray("ceilings");
+        for (Ceiling c : ceilings) {
+            cs.addObject().put("threads", c.threads())
+                    .put("peak_gflops", jsonNumber(c.peakGflops()))
+                    .put("nominal_gflops", jsonNumber(c.nominalGflops()))
+                    .put("bandwidth_gbs", jsonNumber(c.bandwidthGBs()))
+                    .put("ridge_flop_per_byte", jsonNumber(c.ridge()));
         }
-        sb.append("],\"results\":[");
-        List<Point> ps = points();
-        for (int i = 0; i < ps.size(); i++) {
-            Point p = ps.get(i);
+        ArrayNode rs = o.putArray("results");
+        for (Point p : points()) {
             Result r = p.result();
-            sb.append(i > 0 ? "," : "").append("{\"name\":\"").append(Json.esc(r.name())).append('"')
-                    .append(",\"threads\":").append(r.threads())
-                    .append(",\"flops_per_op\":").append(Json.num(r.flopsPerOp()))
-                    .append(",\"bytes_per_op\":").append(Json.num(r.bytesPerOp()))
-                    .append(",\"ops_per_s\":").append(Json.num(r.opsPerSec()))
-                    .append(",\"ops_per_s_error\":").append(Json.num(r.opsPerSecError()))
-                    .append(",\"gflops\":").append(Json.num(r.gflops()))
-                    .append(",\"gbs\":").append(Json.num(r.gbs()))
-                    .append(",\"intensity\":").append(Json.num(r.intensity()))
-                    .append(",\"pct_measured_peak\":").append(Json.num(p.pctMeasuredPeak()))
-                    .append(",\"pct_nominal_peak\":").append(Json.num(p.pctNominalPeak()))
-                    .append(",\"bound\":\"").append(p.bound()).append('"')
-                    .append(",\"pct_of_bound\":").append(Json.num(p.pctOfBound())).append('}');
+            rs.addObject().put("name", r.name())
+                    .put("threads", r.threads())
+                    .put("flops_per_op", jsonNumber(r.flopsPerOp()))
+                    .put("bytes_per_op", jsonNumber(r.bytesPerOp()))
+                    .put("ops_per_s", jsonNumber(r.opsPerSec()))
+                    .put("ops_per_s_error", jsonNumber(r.opsPerSecError()))
+                    .put("gflops", jsonNumber(r.gflops()))
+                    .put("gbs", jsonNumber(r.gbs()))
+                    .put("intensity", jsonNumber(r.intensity()))
+                    .put("pct_measured_peak", jsonNumber(p.pctMeasuredPeak()))
+                    .put("pct_nominal_peak", jsonNumber(p.pctNominalPeak()))
+                    .put("bound", p.bound().toString())
+                    .put("pct_of_bound", jsonNumber(p.pctOfBound()));
         }
-        return sb.append("]}").toString();
+        return o.toString();
+    }
+
+    /**
+     * {@code x} for a JSON field, or null when it is NaN or infinite (JSON has no such numbers; Jackson would write
+     * them as strings): {@code node.put(key, jsonNumber(x))} writes {@code null} then.
+     */
+    static Double jsonNumber(double x) {
+        return Double.isFinite(x) ? x : null;
     }
 
     // ---------------------------------------------------------------------------------------------- chart

@@ -1,5 +1,8 @@
 package dev.sixpd.bench;
 
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.sixpd.tensor.Ledger;
 import dev.sixpd.tensor.Parallel;
 import java.io.PrintStream;
@@ -278,44 +281,41 @@ final class StepCommand implements Callable<Integer> {
     }
 
     static String json(List<StepRow> rows, dev.sixpd.tensor.Peak.Nominal nominal) {
-        StringBuilder sb = new StringBuilder("{\"benchmark\":\"step\",\"nominal\":\"")
-                .append(Json.esc(nominal.formula())).append("\",\"rows\":[");
-        for (int i = 0; i < rows.size(); i++) {
-            StepRow r = rows.get(i);
-            sb.append(i > 0 ? "," : "").append("{\"preset\":\"").append(r.preset()).append('"')
-                    .append(",\"threads\":").append(r.threads())
-                    .append(",\"batch\":").append(r.batch())
-                    .append(",\"context\":").append(r.context())
-                    .append(",\"params\":").append(r.params())
-                    .append(",\"steps\":").append(r.steps())
-                    .append(",\"step_ms\":").append(Json.num(r.stepMs()))
-                    .append(",\"step_ms_min\":").append(Json.num(r.stepMsMin()))
-                    .append(",\"step_ms_max\":").append(Json.num(r.stepMsMax()))
-                    .append(",\"tokens_per_s\":").append(Json.num(r.tokensPerS()))
-                    .append(",\"model_flops_per_step\":").append(r.modelFlops())
-                    .append(",\"optimizer_flops_per_step\":").append(r.optimizerFlops())
-                    .append(",\"gflops\":").append(Json.num(r.gflops()))
-                    .append(",\"peak_gflops\":").append(Json.num(r.peakGflops()))
-                    .append(",\"nominal_gflops\":").append(Json.num(r.nominalGflops()))
-                    .append(",\"mfu\":").append(Json.num(r.mfu()))
-                    .append(",\"mfu_nominal\":").append(Json.num(r.mfuNominal()));
+        ObjectNode o = JsonNodeFactory.instance.objectNode().put("benchmark", "step").put("nominal", nominal.formula());
+        ArrayNode rs = o.putArray("rows");
+        for (StepRow r : rows) {
+            ObjectNode j = rs.addObject().put("preset", r.preset())
+                    .put("threads", r.threads())
+                    .put("batch", r.batch())
+                    .put("context", r.context())
+                    .put("params", r.params())
+                    .put("steps", r.steps())
+                    .put("step_ms", Report.jsonNumber(r.stepMs()))
+                    .put("step_ms_min", Report.jsonNumber(r.stepMsMin()))
+                    .put("step_ms_max", Report.jsonNumber(r.stepMsMax()))
+                    .put("tokens_per_s", Report.jsonNumber(r.tokensPerS()))
+                    .put("model_flops_per_step", r.modelFlops())
+                    .put("optimizer_flops_per_step", r.optimizerFlops())
+                    .put("gflops", Report.jsonNumber(r.gflops()))
+                    .put("peak_gflops", Report.jsonNumber(r.peakGflops()))
+                    .put("nominal_gflops", Report.jsonNumber(r.nominalGflops()))
+                    .put("mfu", Report.jsonNumber(r.mfu()))
+                    .put("mfu_nominal", Report.jsonNumber(r.mfuNominal()));
             if (r.torch() != null) {
-                sb.append(",\"torch_tokens_per_s\":").append(Json.num(r.torch().tokensPerS()))
-                        .append(",\"torch_step_ms\":").append(Json.num(r.torch().stepMs()))
-                        .append(",\"torch_version\":\"").append(Json.esc(r.torch().version())).append('"')
-                        .append(",\"ratio_vs_torch\":").append(Json.num(r.ratio()))
-                        .append(",\"torch_mfu\":").append(Json.num(r.torchMfu()));
+                j.put("torch_tokens_per_s", Report.jsonNumber(r.torch().tokensPerS()))
+                        .put("torch_step_ms", Report.jsonNumber(r.torch().stepMs()))
+                        .put("torch_version", r.torch().version())
+                        .put("ratio_vs_torch", Report.jsonNumber(r.ratio()))
+                        .put("torch_mfu", Report.jsonNumber(r.torchMfu()));
                 if (r.torchBf16() != null) {
-                    sb.append(",\"torch_bf16_autocast_tokens_per_s\":").append(Json.num(r.torchBf16().tokensPerS()))
-                            .append(",\"torch_bf16_autocast_step_ms\":").append(Json.num(r.torchBf16().stepMs()));
+                    j.put("torch_bf16_autocast_tokens_per_s", Report.jsonNumber(r.torchBf16().tokensPerS()))
+                            .put("torch_bf16_autocast_step_ms", Report.jsonNumber(r.torchBf16().stepMs()));
                 }
             } else {
-                sb.append(",\"torch_tokens_per_s\":null,\"torch_note\":\"")
-                        .append(Json.esc(r.torchNote() == null ? "" : r.torchNote())).append('"');
+                j.putNull("torch_tokens_per_s").put("torch_note", r.torchNote() == null ? "" : r.torchNote());
             }
-            sb.append('}');
         }
-        return sb.append("]}").toString();
+        return o.toString();
     }
 
     /** The 1-minute load average from /proc/loadavg, or "?" (a benchmark on a loaded machine is noise). */

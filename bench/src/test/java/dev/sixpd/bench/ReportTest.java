@@ -5,6 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.sixpd.bench.Roofline.Bound;
 import dev.sixpd.bench.Roofline.Ceiling;
 import dev.sixpd.bench.Roofline.Point;
@@ -119,12 +121,20 @@ class ReportTest {
     }
 
     @Test
-    void json() {
-        String js = sample().json();
-        assertTrue(js.startsWith("{\"ceilings\":[{\"threads\":1,"), js);
-        assertTrue(js.contains("\"name\":\"gemm\",\"threads\":1"), js);
-        assertTrue(js.contains("\"bound\":\"compute\",\"pct_of_bound\":50.000"), js);
-        assertTrue(js.contains("\"bound\":\"memory\",\"pct_of_bound\":60.000"), js);
+    void json() throws Exception {
+        JsonNode js = new ObjectMapper().readTree(sample().json());
+        assertEquals(1, js.get("ceilings").get(0).get("threads").intValue());
+        assertEquals(5.0, js.get("ceilings").get(0).get("ridge_flop_per_byte").doubleValue(), 1e-12);
+        JsonNode gemm = js.get("results").get(0);
+        assertEquals("gemm", gemm.get("name").textValue());
+        assertEquals(1, gemm.get("threads").intValue());
+        assertEquals("compute", gemm.get("bound").textValue());
+        assertEquals(50.0, gemm.get("pct_of_bound").doubleValue(), 1e-9);
+        assertEquals(1.5, gemm.get("ops_per_s_error").doubleValue(), 1e-12);
+        JsonNode gelu = js.get("results").get(1);
+        assertEquals("memory", gelu.get("bound").textValue());
+        assertEquals(60.0, gelu.get("pct_of_bound").doubleValue(), 1e-9);
+        assertTrue(gelu.get("ops_per_s_error").isNull(), "no error bar: null, not NaN: " + gelu);
     }
 
     @Test

@@ -1,11 +1,14 @@
 package dev.sixpd.nn.data;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.PriorityQueue;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -375,32 +378,41 @@ public final class BpeTokenizer implements Tokenizer {
     /** {@code {"type":"bpe","pretokenizer":"gpt2","merges":[[a,b],...]}}; token 256+k is merges[k]. */
     @Override
     public String toJson() {
-        StringBuilder s = new StringBuilder(32 + merges.length * 12);
-        s.append("{\"type\":\"bpe\",\"pretokenizer\":\"gpt2\",\"merges\":[");
-        for (int k = 0; k < merges.length; k++) {
-            if (k > 0) {
-                s.append(',');
-            }
-            s.append('[').append(merges[k][0]).append(',').append(merges[k][1]).append(']');
+        ObjectNode o = JsonNodeFactory.instance.objectNode();
+        o.put("type", "bpe");
+        o.put("pretokenizer", "gpt2");
+        ArrayNode ms = o.putArray("merges");
+        for (int[] m : merges) {
+            ms.addArray().add(m[0]).add(m[1]);
         }
-        return s.append("]}").toString();
+        return o.toString();
     }
 
-    static BpeTokenizer fromJsonObject(Map<String, Object> o) {
-        Object pre = o.get("pretokenizer");
-        if (pre != null && !"gpt2".equals(pre)) {
+    /** The inverse of {@link #toJson()} on its parsed object; errors name the field. */
+    static BpeTokenizer fromJsonObject(JsonNode o) {
+        JsonNode pre = o.path("pretokenizer");
+        if (!pre.isMissingNode() && !pre.isNull() && !"gpt2".equals(pre.asText(null))) {
             throw new IllegalArgumentException("unknown BPE pretokenizer " + pre + ": this version knows \"gpt2\"");
         }
-        List<Object> l = Json.array(o.get("merges"), "BPE tokenizer field \"merges\"");
+        JsonNode l = o.path("merges");
+        if (!l.isArray()) {
+            throw new IllegalArgumentException("BPE tokenizer field \"merges\" must be a JSON array, got "
+                    + (l.isMissingNode() ? "none" : l));
+        }
         int[][] merges = new int[l.size()][];
         for (int k = 0; k < merges.length; k++) {
-            List<Object> p = Json.array(l.get(k), "merges[" + k + "]");
-            if (p.size() != 2) {
-                throw new IllegalArgumentException("merges[" + k + "] must be a pair of ids, has " + p.size()
-                        + " entries");
+            JsonNode p = l.get(k);
+            if (!p.isArray() || p.size() != 2) {
+                throw new IllegalArgumentException("merges[" + k + "] must be a pair of ids [left, right], got " + p);
             }
-            merges[k] = new int[] {Json.integer(p.get(0), "merges[" + k + "][0]"),
-                Json.integer(p.get(1), "merges[" + k + "][1]")};
+            merges[k] = new int[2];
+            for (int j = 0; j < 2; j++) {
+                JsonNode v = p.get(j);
+                if (!v.isIntegralNumber() || !v.canConvertToInt()) {
+                    throw new IllegalArgumentException("merges[" + k + "][" + j + "] must be an integer, got " + v);
+                }
+                merges[k][j] = v.intValue();
+            }
         }
         return new BpeTokenizer(merges);
     }

@@ -1,8 +1,10 @@
 package dev.sixpd.nn.data;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.util.Arrays;
-import java.util.List;
-import java.util.Map;
 import org.agrona.collections.Int2IntHashMap;
 
 /**
@@ -103,21 +105,29 @@ public final class CharTokenizer implements Tokenizer {
     /** {@code {"type":"char","code_points":[10,32,...]}}: ids are the positions in the list. */
     @Override
     public String toJson() {
-        StringBuilder b = new StringBuilder("{\"type\":\"char\",\"code_points\":[");
-        for (int i = 0; i < codePoints.length; i++) {
-            if (i > 0) {
-                b.append(',');
-            }
-            b.append(codePoints[i]);
+        ObjectNode o = JsonNodeFactory.instance.objectNode();
+        o.put("type", "char");
+        ArrayNode cps = o.putArray("code_points");
+        for (int cp : codePoints) {
+            cps.add(cp);
         }
-        return b.append("]}").toString();
+        return o.toString();
     }
 
-    static CharTokenizer fromJsonObject(Map<String, Object> o) {
-        List<Object> l = Json.array(o.get("code_points"), "char tokenizer field \"code_points\"");
+    /** The inverse of {@link #toJson()} on its parsed object; errors name the field. */
+    static CharTokenizer fromJsonObject(JsonNode o) {
+        JsonNode l = o.path("code_points");
+        if (!l.isArray()) {
+            throw new IllegalArgumentException("char tokenizer field \"code_points\" must be a JSON array, got "
+                    + (l.isMissingNode() ? "none" : l));
+        }
         int[] cps = new int[l.size()];
         for (int i = 0; i < cps.length; i++) {
-            cps[i] = Json.integer(l.get(i), "code_points[" + i + "]");
+            JsonNode v = l.get(i);
+            if (!v.isIntegralNumber() || !v.canConvertToInt()) {
+                throw new IllegalArgumentException("code_points[" + i + "] must be an integer, got " + v);
+            }
+            cps[i] = v.intValue();
         }
         for (int i = 1; i < cps.length; i++) {
             if (cps[i] <= cps[i - 1]) {

@@ -1,13 +1,17 @@
 package dev.sixpd.nn.data;
 
-import java.util.Map;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.json.JsonMapper;
 
 /**
  * Text to token ids and back. Implementations: {@link CharTokenizer} (one id per Unicode code point seen in the
  * training corpus) and {@link BpeTokenizer} (byte-level BPE). Ids are {@code 0 .. vocabSize()-1}.
  *
  * <p>A tokenizer is saved with a checkpoint as a JSON object ({@link #toJson()}), with a {@code "type"} field
- * ({@code "char"} or {@code "bpe"}) that {@link #fromJson} dispatches on. Immutable and thread-safe.
+ * ({@code "char"} or {@code "bpe"}) that {@link #fromJson} dispatches on; written and read with Jackson, in the shape
+ * of sixpd's first checkpoints (which {@code TokenizerTest} reads back). Immutable and thread-safe.
  */
 public interface Tokenizer {
     /** The token ids of {@code text}; throws {@link IllegalArgumentException} if the text cannot be encoded. */
@@ -37,19 +41,35 @@ public interface Tokenizer {
         };
     }
 
-    /** Rebuilds a tokenizer from {@link #toJson()}; errors name what is wrong. */
+    /** Rebuilds a tokenizer from {@link #toJson()}'s text; errors name what is wrong. */
     static Tokenizer fromJson(String json) {
-        return fromJsonObject(Json.object(Json.parse(json), "tokenizer"));
+        JsonNode o;
+        try {
+            o = JsonMapper.builder().enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS).build().readTree(json);
+        } catch (JsonProcessingException e) {
+            String at = e.getLocation() == null ? ""
+                    : " (line " + e.getLocation().getLineNr() + ", column " + e.getLocation().getColumnNr() + ")";
+            throw new IllegalArgumentException("bad JSON for a tokenizer: " + e.getOriginalMessage() + at);
+        }
+        return fromJson(o);
     }
 
-    /** Rebuilds a tokenizer from an already parsed JSON object (a {@code Map} as produced by a JSON reader). */
-    static Tokenizer fromJsonObject(Map<String, Object> o) {
-        String type = Json.string(o.get("type"), "tokenizer field \"type\"");
-        return switch (type) {
+    /** Rebuilds a tokenizer from an already parsed JSON object, e.g. the {@code "tokenizer"} of a checkpoint. */
+    static Tokenizer fromJson(JsonNode o) {
+        if (o == null || !o.isObject()) {
+            throw new IllegalArgumentException("a tokenizer must be a JSON object, got "
+                    + (o == null || o.isMissingNode() ? "no JSON value" : o));
+        }
+        JsonNode type = o.path("type");
+        if (!type.isTextual()) {
+            throw new IllegalArgumentException("tokenizer field \"type\" must be a string (\"char\" or \"bpe\"), got "
+                    + (type.isMissingNode() ? "none" : type));
+        }
+        return switch (type.asText()) {
             case "char" -> CharTokenizer.fromJsonObject(o);
             case "bpe" -> BpeTokenizer.fromJsonObject(o);
-            default -> throw new IllegalArgumentException("unknown tokenizer type '" + type
-                    + "': expected \"char\" or \"bpe\"");
+            default -> throw new IllegalArgumentException("unknown tokenizer type " + type
+                    + ": expected \"char\" or \"bpe\"");
         };
     }
 }

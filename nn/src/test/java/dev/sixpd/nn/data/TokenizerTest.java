@@ -47,6 +47,71 @@ class TokenizerTest {
         assertEquals(UNICODE, back.decode(back.encode(UNICODE)));
     }
 
+    /**
+     * Tokenizer JSON as sixpd wrote it before the tokenizers used Jackson: the {@code "tokenizer"} objects of two
+     * checkpoints' state.json, from {@code train --preset tiny --tokenizer char|bpe --vocab 280} on a text of the
+     * words héllo wörld naïve café 😀 tab\there quote"s back\slash the cat sat on mat θ ∑x².
+     */
+    private static final String CHAR_JSON_V1 = "{\"type\":\"char\",\"code_points\":[9,10,32,34,92,97,98,99,100,"
+            + "101,102,104,107,108,109,110,111,113,114,115,116,117,118,119,120,178,233,239,246,952,8721,128512]}";
+    private static final String BPE_JSON_V1 = "{\"type\":\"bpe\",\"pretokenizer\":\"gpt2\",\"merges\":["
+            + "[97,116],[104,101],[32,116],[195,169],[32,99],[152,128],[159,261],[240,262],[258,257],[97,98],[114,101],"
+            + "[206,184],[257,266],[111,116],[113,117],[269,101],[270,271],[109,256],[97,102],[97,195],[110,275],"
+            + "[118,101],[175,277],[274,259]]}";
+
+    @Test
+    void tokenizerJsonOfEarlierCheckpointsStillLoadsAndIsWrittenTheSame() {
+        String text = "héllo wörld 😀 ∑x² θ\tnaïve \"quote\" back\\slash\n";
+        Tokenizer c = Tokenizer.fromJson(CHAR_JSON_V1);
+        assertEquals("char", c.type());
+        assertEquals(32, c.vocabSize());
+        assertEquals(128512, ((CharTokenizer) c).codePoint(31)); // 😀, the highest code point, has the last id
+        assertEquals(text, c.decode(c.encode(text)));
+        assertEquals(CHAR_JSON_V1, c.toJson()); // the same bytes as before: old and new checkpoints agree
+
+        Tokenizer b = Tokenizer.fromJson(BPE_JSON_V1);
+        assertEquals("bpe", b.type());
+        assertEquals(256 + 24, b.vocabSize());
+        assertArrayEquals(new int[] {274, 259}, ((BpeTokenizer) b).merge(23));
+        // " the": merge 1 (h,e) -> 257, merge 2 (' ',t) -> 258, merge 8 (258,257) -> 264; " cat": (a,t) -> 256,
+        // (' ',c) -> 260, and no merge joins 260 and 256
+        assertArrayEquals(new int[] {264, 260, 256}, b.encode(" the cat"));
+        assertEquals(text, b.decode(b.encode(text)));
+        assertEquals(BPE_JSON_V1, b.toJson());
+
+        // Checkpoint hands over the object as Jackson read it from the pretty-printed state.json
+        String pretty = "{\n  \"type\" : \"char\",\n  \"code_points\" : [ 9, 10, 32, 34, 92, 97, 98, 99, 100, "
+                + "101, 102, 104, 107, 108, 109, 110, 111, 113, 114, 115, 116, 117, 118, 119, 120, 178, 233, 239, 246, "
+                + "952, 8721, 128512 ]\n}";
+        assertEquals(c, Tokenizer.fromJson(pretty));
+    }
+
+    @Test
+    void malformedTokenizerJsonNamesTheProblem() {
+        String[][] cases = {
+            {"{\"type\":\"char\",\"code_points\":[97,98]} trailing", "bad JSON"},
+            {"", "JSON object"},
+            {"[1,2]", "JSON object"},
+            {"{\"code_points\":[97]}", "\"type\""},
+            {"{\"type\":7}", "\"type\""},
+            {"{\"type\":\"char\"}", "\"code_points\""},
+            {"{\"type\":\"char\",\"code_points\":[97,98.5]}", "code_points[1]"},
+            {"{\"type\":\"char\",\"code_points\":[97,\"b\"]}", "code_points[1]"},
+            {"{\"type\":\"char\",\"code_points\":[98,97]}", "ascending"},
+            {"{\"type\":\"bpe\",\"merges\":[[97,98,99]]}", "merges[0]"},
+            {"{\"type\":\"bpe\",\"merges\":[[97,1e2]]}", "merges[0][1]"},
+            {"{\"type\":\"bpe\",\"merges\":[[97,4294967296]]}", "merges[0][1]"},
+            {"{\"type\":\"bpe\",\"pretokenizer\":\"llama\",\"merges\":[]}", "pretokenizer"},
+        };
+        for (String[] c : cases) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Tokenizer.fromJson(c[0]),
+                    c[0]);
+            assertTrue(e.getMessage().contains(c[1]), c[0] + " -> " + e.getMessage());
+        }
+        // a BPE tokenizer without merges is the plain byte tokenizer; an explicit null pretokenizer means gpt2
+        assertEquals(256, Tokenizer.fromJson("{\"type\":\"bpe\",\"pretokenizer\":null,\"merges\":[]}").vocabSize());
+    }
+
     @Test
     void bpeLearnsTheTextbookMergesWithSmallestPairTieBreak() {
         // "aaabdaaabac": (a,a) occurs 4 times -> 256; then (a,b) and (256,a) tie at 2: the smaller pair (97,98)
