@@ -328,6 +328,50 @@ public final class Gpt {
         }
     }
 
+    /**
+     * Generation with a contiguous KV cache: runs token {@code token} at position {@code pos} (positions 0..pos-1
+     * already in {@code cache}), writes its K/V rows into the cache and the next-token logits {@code [V]} into row 0
+     * of {@link #logits()}. Charged to the ledger as {@link Ledger.Phase#FORWARD}; uses row 0 of the buffers, so
+     * it overwrites the last forward's state.
+     */
+    public void decode(StepContext ctx, KvCache cache, int token, int pos) {
+        decode(ctx, cache.k, cache.v, null, 1, token, pos);
+    }
+
+    /** As {@link #decode(StepContext, KvCache, int, int)} for sequence {@code s} of a paged cache. */
+    public void decode(StepContext ctx, PagedKvCache cache, int s, int token, int pos) {
+        cache.ensure(s, pos);
+        decode(ctx, cache.k, cache.v, cache.table(s), cache.pageSize, token, pos);
+    }
+
+    private void decode(StepContext ctx, float[][] k, float[][] v, int[] blockTable, int pageSize, int token,
+                        int pos) {
+        if (pos < 0 || pos >= config.context()) {
+            throw new IllegalArgumentException("position " + pos + " outside [0, " + config.context()
+                    + ") (context): the cache holds at most context positions");
+        }
+        if (token < 0 || token >= config.vocab()) {
+            throw new IllegalArgumentException("token " + token + " is outside the vocabulary [0, "
+                    + config.vocab() + ")");
+        }
+        Ledger.Phase old = Ledger.setPhase(Ledger.Phase.FORWARD);
+        try {
+            int C = config.dModel();
+            // x = wte[token] (+ wpe[pos])
+            embedding.decode(ctx, encoded, token, pos);
+            for (int l = 0; l < blocks.length; l++) {
+                blocks[l].decode(ctx, blockInput(l), pos, k[l], v[l], blockTable, pageSize);
+            }
+            // final norm, then logits [1, V]
+            normF.forward(lnf, blocks[blocks.length - 1].out, 1);
+            ctx.act(lnf, C);
+            head.forward(ctx, logits, lnf, 1);
+            lastTargets = null;
+        } finally {
+            Ledger.setPhase(old);
+        }
+    }
+
     /** Logits {@code [B, T, V]} of the last forward (row {@code b·T + t} for the B, T passed). Do not modify. */
     public float[] logits() {
         return logits;

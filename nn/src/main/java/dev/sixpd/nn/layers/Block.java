@@ -113,4 +113,33 @@ public final class Block {
         norm1.backward(dres, dn, x, N);    // dres is now the gradient of x
         ctx.act(dres, N * C);
     }
+
+    /**
+     * One new token at position {@code pos}, for generation: the forward of one row with the attention half run
+     * against the KV cache ({@link SelfAttention#decode}, arguments as there). Reads {@code x [C]}, writes row 0
+     * of the block's buffers and of {@link #out}.
+     */
+    public void decode(StepContext ctx, float[] x, int pos, float[] k, float[] v, int[] blockTable, int pageSize) {
+        norm1.forward(n1, x, 1);
+        ctx.act(n1, C);
+        if (parallel) {
+            // out = attn(n) + mlp(n) + x, n = norm1(x)
+            attn.decode(ctx, out, n1, pos, k, v, blockTable, pageSize);
+            mlp.forward(ctx, mlpOut, n1, 1);
+            Elementwise.accumulate(out, mlpOut, C);
+            Elementwise.accumulate(out, x, C);
+            ctx.act(out, C);
+            return;
+        }
+        // res = x + attn(norm1(x))
+        attn.decode(ctx, res, n1, pos, k, v, blockTable, pageSize);
+        Elementwise.accumulate(res, x, C);
+        ctx.act(res, C);
+        // out = res + mlp(norm2(res))
+        norm2.forward(n2, res, 1);
+        ctx.act(n2, C);
+        mlp.forward(ctx, out, n2, 1);
+        Elementwise.accumulate(out, res, C);
+        ctx.act(out, C);
+    }
 }

@@ -1,0 +1,106 @@
+package dev.sixpd.nn;
+
+import dev.sixpd.nn.layers.StepContext;
+import dev.sixpd.tensor.Rng;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+import org.junit.jupiter.api.Test;
+
+import java.util.stream.Stream;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** KV-cache generation against the cache-free {@link Generator}: the same tokens, contiguous and paged. */
+class CachedGeneratorTest {
+    static Stream<Arguments> configs() {
+        GptConfig gpt2 = GptConfig.gpt2(37, 24, 2, 24, 3);
+        GptConfig llama = GptConfig.llama(37, 24, 2, 32, 4, 2);
+        return Stream.of(
+                Arguments.of("gpt2 naive", gpt2),
+                Arguments.of("gpt2 flash", gpt2.withAttention(GptConfig.Attn.FLASH)),
+                Arguments.of("llama naive", llama),
+                Arguments.of("llama flash", llama.withAttention(GptConfig.Attn.FLASH)));
+    }
+
+    private static int[] prompt(int n, int V, long seed) {
+        Rng r = new Rng(seed);
+        int[] p = new int[n];
+        for (int i = 0; i < n; i++) {
+            p[i] = (int) (r.nextDouble() * V);
+        }
+        return p;
+    }
+
+    /** Greedy: prompt + n < context, every token equal to the cache-free path's. */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("configs")
+    void greedyMatchesCacheFree(String name, GptConfig c) {
+        Gpt model = new Gpt(c, 1, 7);
+        Sampler greedy = new Sampler(0, 0, 1);
+        int[] p = prompt(5, c.vocab(), 3);
+        int[] expected = Generator.generate(model, p, 15, greedy, new Rng(1));
+        int[] got = CachedGenerator.generate(model, StepContext.FP32, p, 15, greedy, new Rng(1));
+        assertArrayEquals(expected, got, name);
+    }
+
+    /** Past the context the cached path slides the window as the cache-free one does. */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("configs")
+    void greedyPastTheContextMatches(String name, GptConfig c) {
+        Gpt model = new Gpt(c, 1, 11);
+        Sampler greedy = new Sampler(0, 0, 1);
+        int[] p = prompt(3, c.vocab(), 5);
+        int n = c.context() + 6;
+        assertArrayEquals(Generator.generate(model, p, n, greedy, new Rng(1)),
+                CachedGenerator.generate(model, StepContext.FP32, p, n, greedy, new Rng(1)), name);
+    }
+
+    /** Sampling with a seed draws the same tokens as the cache-free path. */
+    @Test
+    void sampledMatchesCacheFree() {
+        GptConfig c = GptConfig.llama(37, 24, 2, 32, 4, 2);
+        Gpt model = new Gpt(c, 1, 9);
+        Sampler s = new Sampler(1.0, 0, 1);
+        int[] p = prompt(4, c.vocab(), 8);
+        assertArrayEquals(Generator.generate(model, p, 12, s, new Rng(42)),
+                CachedGenerator.generate(model, StepContext.FP32, p, 12, s, new Rng(42)));
+    }
+
+    /** Paged (page size 5, not dividing the lengths) gives the contiguous cache's tokens for each seed/prompt. */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("configs")
+    void pagedMatchesContiguous(String name, GptConfig c) {
+        Gpt model = new Gpt(c, 1, 13);
+        Sampler s = new Sampler(0.9, 0, 1);
+        int[][] prompts = {prompt(3, c.vocab(), 1), prompt(7, c.vocab(), 2), prompt(1, c.vocab(), 3)};
+        int n = 10;
+        Rng[] rngs = {new Rng(1), new Rng(2), new Rng(3)};
+        PagedKvCache paged = new PagedKvCache(c, prompts.length, 5);
+        int[][] got = CachedGenerator.generateBatch(model, StepContext.FP32, paged, prompts, n, s, rngs);
+        for (int i = 0; i < prompts.length; i++) {
+            int[] expected = CachedGenerator.generate(model, StepContext.FP32, prompts[i], n, s, new Rng(i + 1));
+            assertArrayEquals(expected, got[i], name + " sequence " + i);
+            assertEquals(0, paged.pagesOf(i), "a finished sequence releases its pages");
+        }
+        // a sequence writes K/V for prompt + n - 1 positions (the last token is drawn, never decoded). Before the
+        // last round: positions 0..10, 0..14, 0..8 = 3 + 3 + 2 pages; in the last round sequence 0 writes position
+        // 11 (page 2, held) and releases its 3 pages, then sequence 1's position 15 reuses one of them: peak 8,
+        // where each sequence's own peak would sum to 3 + 4 + 2 = 9
+        assertEquals(8, paged.peakPages());
+    }
+
+    /** The contiguous cache holds 2·L·T·KVH·HS·4 bytes. */
+    @Test
+    void cacheBytes() {
+        GptConfig c = GptConfig.llama(37, 24, 3, 32, 4, 2);
+        KvCache cache = new KvCache(c);
+        assertEquals(2L * 3 * 24 * 2 * 8 * 4, cache.bytes());
+        assertEquals(cache.bytes(), KvCache.bytes(c, 24, 4));
+        PagedKvCache paged = new PagedKvCache(c, 2, 16);
+        assertEquals(2L * 3 * 16 * 2 * 8 * 4, paged.pageBytes());
+        assertTrue(paged.pages >= 2 * 2);
+    }
+}
