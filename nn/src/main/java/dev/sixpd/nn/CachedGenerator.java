@@ -116,6 +116,17 @@ public final class CachedGenerator {
         return out;
     }
 
+    /**
+     * FLOPs of one decode step at cache length {@code len} (the new position included), the matmuls only:
+     * {@code 2·N} for the weights (N = {@link ModelSpec#matmulParameters()}, the LM head included) plus
+     * {@code 4·L·len·NH·HS} for attention's q·k and p·v over the cached positions. The ledger adds the smaller
+     * softmax, norm, RoPE and elementwise terms.
+     */
+    public static long decodeMatmulFlops(ModelSpec spec, int len) {
+        GptConfig c = spec.config;
+        return 2L * spec.matmulParameters() + 4L * c.layers() * len * c.heads() * c.headSize();
+    }
+
     private static void check(int[] prompt) {
         if (prompt.length == 0) {
             throw new IllegalArgumentException("the prompt must hold at least one token");

@@ -24,6 +24,7 @@ public final class PagedKvCache {
     private final int layers;
     private final int[][] tables;
     private final int[] used;   // pages held by each sequence
+    private final int[] most;   // most pages each sequence ever held
     private final ArrayDeque<Integer> free = new ArrayDeque<>();
     private int inUse;
     private int peak;
@@ -46,6 +47,7 @@ public final class PagedKvCache {
         v = new float[layers][size];
         tables = new int[sequences][perSeq];
         used = new int[sequences];
+        most = new int[sequences];
         // a stack: the most recently released page is reused first (its lines may still be in cache)
         for (int p = pages - 1; p >= 0; p--) {
             free.push(p);
@@ -61,6 +63,7 @@ public final class PagedKvCache {
                 throw new IllegalStateException("the KV page pool (" + pages + " pages) is exhausted");
             }
             tables[s][used[s]++] = p;
+            most[s] = Math.max(most[s], used[s]);
             peak = Math.max(peak, ++inUse);
         }
     }
@@ -82,6 +85,11 @@ public final class PagedKvCache {
     /** Pages held now by sequence {@code s}. */
     public int pagesOf(int s) {
         return used[s];
+    }
+
+    /** Most pages sequence {@code s} ever held. */
+    public int peakPagesOf(int s) {
+        return most[s];
     }
 
     /** Most pages in use at once. */

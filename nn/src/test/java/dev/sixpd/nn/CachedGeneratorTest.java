@@ -1,6 +1,7 @@
 package dev.sixpd.nn;
 
 import dev.sixpd.nn.layers.StepContext;
+import dev.sixpd.tensor.Ledger;
 import dev.sixpd.tensor.Rng;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
@@ -90,6 +91,30 @@ class CachedGeneratorTest {
         // 11 (page 2, held) and releases its 3 pages, then sequence 1's position 15 reuses one of them: peak 8,
         // where each sequence's own peak would sum to 3 + 4 + 2 = 9
         assertEquals(8, paged.peakPages());
+    }
+
+    /** A decode step charges the ledger 2·N weight-matmul FLOPs and 4·L·len·NH·HS attention FLOPs. */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("configs")
+    void decodeFlopsInTheLedger(String name, GptConfig c) {
+        Gpt model = new Gpt(c, 1, 5);
+        KvCache cache = new KvCache(c);
+        boolean on = Ledger.enabled();
+        Ledger.setEnabled(true);
+        try {
+            for (int pos = 0; pos < 9; pos++) {
+                Ledger.Snapshot before = Ledger.snapshot();
+                model.decode(StepContext.FP32, cache, pos % c.vocab(), pos);
+                Ledger.Snapshot d = Ledger.snapshot().minus(before);
+                long mm = d.flops(Ledger.Phase.FORWARD, Ledger.Kind.MATMUL);
+                long att = d.flops(Ledger.Phase.FORWARD, Ledger.Kind.ATTENTION_MATMUL);
+                assertEquals(2L * model.spec().matmulParameters(), mm, name);
+                assertEquals(4L * c.layers() * (pos + 1) * c.heads() * c.headSize(), att, name);
+                assertEquals(CachedGenerator.decodeMatmulFlops(model.spec(), pos + 1), mm + att, name);
+            }
+        } finally {
+            Ledger.setEnabled(on);
+        }
     }
 
     /** The contiguous cache holds 2·L·T·KVH·HS·4 bytes. */
