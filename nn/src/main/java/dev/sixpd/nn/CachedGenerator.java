@@ -1,6 +1,7 @@
 package dev.sixpd.nn;
 
 import dev.sixpd.nn.layers.StepContext;
+import dev.sixpd.tensor.Ledger;
 import dev.sixpd.tensor.Rng;
 
 import java.util.Arrays;
@@ -17,7 +18,8 @@ import java.util.Arrays;
  * falls back to {@link Generator}'s path: a full forward over the window. Time per token is flat up to the
  * context length and jumps to the cache-free cost after it.
  *
- * <p>Unlike {@link Generator}, the work is charged to the ledger (phase FORWARD) if it is on: the caller chooses.
+ * <p>Unlike {@link Generator}, the decode steps are charged to the ledger (phase FORWARD) if it is on: the caller
+ * chooses; the sliding-window forwards past the context are not (the ledger is switched off for them).
  * Not thread-safe; uses row 0 of the model's buffers.
  */
 public final class CachedGenerator {
@@ -53,9 +55,16 @@ public final class CachedGenerator {
                 model.decode(ctx, cache, seq[len - 1], len - 1);
                 seq[len] = sampler.sample(model.logits(), 0, V, rng);
             } else {
-                // past the context: the sliding window of the last T tokens, recomputed (no cache)
+                // past the context: the sliding window of the last T tokens, recomputed (no cache), with the
+                // ledger off as in Generator, so the ledger holds the decode steps only
                 int[] window = Arrays.copyOfRange(seq, len - T, len);
-                model.forward(ctx, window, null, 1, T);
+                boolean on = Ledger.enabled();
+                Ledger.setEnabled(false);
+                try {
+                    model.forward(ctx, window, null, 1, T);
+                } finally {
+                    Ledger.setEnabled(on);
+                }
                 seq[len] = sampler.sample(model.logits(), (T - 1) * V, V, rng);
             }
             len++;

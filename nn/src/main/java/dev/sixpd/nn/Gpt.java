@@ -365,7 +365,7 @@ public final class Gpt {
             // final norm, then logits [1, V]
             normF.forward(lnf, blocks[blocks.length - 1].out, 1);
             ctx.act(lnf, C);
-            head.forward(ctx, logits, lnf, 1);
+            head.decode(ctx, logits, lnf);
             lastTargets = null;
         } finally {
             Ledger.setPhase(old);

@@ -101,6 +101,13 @@ public final class SampleCommand implements Callable<Integer> {
         if (compareCache) {
             return compare(model, p, sampler);
         }
+        if (stats && !noKvCache) {
+            // warm-up with the ledger off, so the timings by position are not the JIT compiling the first ones
+            boolean on = Ledger.enabled();
+            Ledger.setEnabled(false);
+            CachedGenerator.generate(model, StepContext.FP32, p, Math.min(tokens, 32), sampler, new Rng(seed));
+            Ledger.setEnabled(on);
+        }
         long t0 = System.nanoTime();
         Ledger.Snapshot before = Ledger.snapshot();
         long[] nanos = new long[tokens];
@@ -148,17 +155,17 @@ public final class SampleCommand implements Callable<Integer> {
                 P, 6 * P, 6.0 * P / (measured / (double) steps));
         if (promptLen + n - 1 > T) {
             System.out.printf(Locale.ROOT, "  past the context (%d) the %d later tokens re-ran the whole window (no "
-                    + "cache): their FLOPs are in the total, not per step%n", T, promptLen + n - 1 - T);
+                    + "cache, not in the ledger)%n", T, promptLen + n - 1 - T);
         }
         System.out.printf(Locale.ROOT, "KV cache: 2·L·T·KVH·HS·4 bytes = 2 × %d × %d × %d × %d × 4 = %,d bytes "
                         + "(allocated: %,d)%n", c.layers(), T, c.kvHeads(), c.headSize(),
                 KvCache.bytes(c, T, 4), new KvCache(c).bytes());
         // time per token by position: mean over the 8 tokens whose decode ends at that position
         System.out.println("time per token by position (mean of 8 tokens up to it):");
-        int[] at = {64, T};
+        int[] at = {16, 64, T, T + 16};
         for (int k = 0; k < at.length; k++) {
             int pos = at[k];
-            if (k > 0 && at[k] == at[k - 1]) {
+            if (k > 0 && at[k] <= at[k - 1]) {
                 continue;
             }
             // new token i is produced by the decode at position promptLen - 1 + i
@@ -174,7 +181,7 @@ public final class SampleCommand implements Callable<Integer> {
             }
             double ms = sum / 8.0 / 1e6;
             System.out.printf(Locale.ROOT, "  position %4d%s: %.3f ms/token, %.0f tokens/s%n", pos,
-                    pos == T ? " (= T)" : "", ms, 1000 / ms);
+                    pos == T ? " (= T)" : pos > T ? " (past T: sliding window, no cache)" : "", ms, 1000 / ms);
         }
     }
 

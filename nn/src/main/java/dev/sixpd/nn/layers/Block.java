@@ -125,7 +125,7 @@ public final class Block {
         if (parallel) {
             // out = attn(n) + mlp(n) + x, n = norm1(x)
             attn.decode(ctx, out, n1, pos, k, v, blockTable, pageSize);
-            mlp.forward(ctx, mlpOut, n1, 1);
+            mlp.decode(ctx, mlpOut, n1);
             Elementwise.accumulate(out, mlpOut, C);
             Elementwise.accumulate(out, x, C);
             ctx.act(out, C);
@@ -138,7 +138,7 @@ public final class Block {
         // out = res + mlp(norm2(res))
         norm2.forward(n2, res, 1);
         ctx.act(n2, C);
-        mlp.forward(ctx, out, n2, 1);
+        mlp.decode(ctx, out, n2);
         Elementwise.accumulate(out, res, C);
         ctx.act(out, C);
     }

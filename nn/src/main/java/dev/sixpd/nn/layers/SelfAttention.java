@@ -142,7 +142,7 @@ public final class SelfAttention {
     public void decode(StepContext ctx, float[] out, float[] x, int pos, float[] k, float[] v, int[] blockTable,
                        int pageSize) {
         for (int i = 0; i < qkvProj.length; i++) {
-            qkvProj[i].forward(ctx, qkv, qkvCol[i], W, x, 1);
+            qkvProj[i].decode(ctx, qkv, qkvCol[i], x);
         }
         if (ropeCos != null) {
             // rotate q and k of the one row by the angles of position pos
@@ -161,6 +161,6 @@ public final class SelfAttention {
             DecodeAttention.forwardPaged(y, qkv, k, v, blockTable, pageSize, pos + 1, NH, KVH, HS);
         }
         ctx.act(y, C);
-        proj.forward(ctx, out, 0, C, y, 1);
+        proj.decode(ctx, out, 0, y);
     }
 }
