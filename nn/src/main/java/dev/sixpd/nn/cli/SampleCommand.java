@@ -105,7 +105,7 @@ public final class SampleCommand implements Callable<Integer> {
             // warm-up with the ledger off, so the timings by position are not the JIT compiling the first ones
             boolean on = Ledger.enabled();
             Ledger.setEnabled(false);
-            CachedGenerator.generate(model, StepContext.FP32, p, Math.min(tokens, 32), sampler, new Rng(seed));
+            CachedGenerator.generate(model, StepContext.FP32, p, Math.min(tokens, 64), sampler, new Rng(seed));
             Ledger.setEnabled(on);
         }
         long t0 = System.nanoTime();
@@ -160,18 +160,18 @@ public final class SampleCommand implements Callable<Integer> {
         System.out.printf(Locale.ROOT, "KV cache: 2·L·T·KVH·HS·4 bytes = 2 × %d × %d × %d × %d × 4 = %,d bytes "
                         + "(allocated: %,d)%n", c.layers(), T, c.kvHeads(), c.headSize(),
                 KvCache.bytes(c, T, 4), new KvCache(c).bytes());
-        // time per token by position: mean over the 8 tokens whose decode ends at that position
-        System.out.println("time per token by position (mean of 8 tokens up to it):");
+        // time per token by position: new token i is drawn from a cache of len = promptLen + i positions;
+        // mean over the 8 tokens up to that length
+        System.out.println("time per token by cache length (mean of the 8 tokens up to it):");
         int[] at = {16, 64, T, T + 16};
         for (int k = 0; k < at.length; k++) {
             int pos = at[k];
             if (k > 0 && at[k] <= at[k - 1]) {
                 continue;
             }
-            // new token i is produced by the decode at position promptLen - 1 + i
             int last = pos - promptLen;
             if (last < 7 || last >= n) {
-                System.out.printf(Locale.ROOT, "  position %4d: not reached (generate %d+ tokens from this prompt)%n",
+                System.out.printf(Locale.ROOT, "  length %4d: not reached (generate %d+ tokens from this prompt)%n",
                         pos, Math.max(8, pos - promptLen + 1));
                 continue;
             }
@@ -180,7 +180,7 @@ public final class SampleCommand implements Callable<Integer> {
                 sum += perToken[i];
             }
             double ms = sum / 8.0 / 1e6;
-            System.out.printf(Locale.ROOT, "  position %4d%s: %.3f ms/token, %.0f tokens/s%n", pos,
+            System.out.printf(Locale.ROOT, "  length %4d%s: %.3f ms/token, %.0f tokens/s%n", pos,
                     pos == T ? " (= T)" : pos > T ? " (past T: sliding window, no cache)" : "", ms, 1000 / ms);
         }
     }
