@@ -170,9 +170,14 @@ public final class SampleCommand implements Callable<Integer> {
                 continue;
             }
             int last = pos - promptLen;
-            if (last < 7 || last >= n) {
+            if (last < 7) {
+                System.out.printf(Locale.ROOT, "  length %4d: within the prompt's %d tokens + 8 (prefill)%n", pos,
+                        promptLen);
+                continue;
+            }
+            if (last >= n) {
                 System.out.printf(Locale.ROOT, "  length %4d: not reached (generate %d+ tokens from this prompt)%n",
-                        pos, Math.max(8, pos - promptLen + 1));
+                        pos, last + 1);
                 continue;
             }
             long sum = 0;
