@@ -163,12 +163,14 @@ public final class SampleCommand implements Callable<Integer> {
         // time per token by position: new token i is drawn from a cache of len = promptLen + i positions;
         // mean over the 8 tokens up to that length
         System.out.println("time per token by cache length (mean of the 8 tokens up to it):");
-        int[] at = {16, 64, T, T + 16};
-        for (int k = 0; k < at.length; k++) {
-            int pos = at[k];
-            if (k > 0 && at[k] <= at[k - 1]) {
-                continue;
+        // 16 and 64 inside the context, T, and T + 16 where the window slides
+        java.util.TreeSet<Integer> at = new java.util.TreeSet<>(List.of(T, T + 16));
+        for (int len : new int[]{16, 64}) {
+            if (len < T) {
+                at.add(len);
             }
+        }
+        for (int pos : at) {
             int last = pos - promptLen;
             if (last < 7) {
                 System.out.printf(Locale.ROOT, "  length %4d: within the prompt's %d tokens + 8 (prefill)%n", pos,
