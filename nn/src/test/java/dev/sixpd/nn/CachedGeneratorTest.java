@@ -23,7 +23,11 @@ class CachedGeneratorTest {
                 Arguments.of("gpt2 naive", gpt2),
                 Arguments.of("gpt2 flash", gpt2.withAttention(GptConfig.Attn.FLASH)),
                 Arguments.of("llama naive", llama),
-                Arguments.of("llama flash", llama.withAttention(GptConfig.Attn.FLASH)));
+                Arguments.of("llama flash", llama.withAttention(GptConfig.Attn.FLASH)),
+                Arguments.of("gpt2 parallel block, rope", gpt2.withBlock(GptConfig.Block.PARALLEL)
+                        .withPos(GptConfig.Pos.ROPE)),
+                Arguments.of("llama multi-query, learned positions, flash", llama.withKvHeads(1)
+                        .withPos(GptConfig.Pos.LEARNED).withAttention(GptConfig.Attn.FLASH)));
     }
 
     private static int[] prompt(int n, int V, long seed) {
