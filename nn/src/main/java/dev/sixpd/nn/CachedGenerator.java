@@ -77,8 +77,10 @@ public final class CachedGenerator {
 
     /**
      * N sequences at once through a paged cache: sequence s continues {@code prompts[s]} with {@code n} tokens
-     * drawn with {@code rngs[s]}, stopping early at the context length (no sliding window here). The sequences
-     * take turns, one decode step each; a sequence that has finished releases its pages to the pool at once.
+     * drawn with {@code rngs[s]}, stopping early at the context length (no sliding window here). After a prefill of
+     * each prompt, every step decodes the newest token of all unfinished sequences together
+     * ({@link Gpt#decodeBatch}: one GEMM per weight for all rows); a sequence that has finished releases its pages
+     * to the pool at once.
      */
     public static int[][] generateBatch(Gpt model, StepContext ctx, PagedKvCache cache, int[][] prompts, int n,
                                         Sampler sampler, Rng[] rngs) {
@@ -100,20 +102,34 @@ public final class CachedGenerator {
             // a sequence ends after n tokens or when it fills the context (the cache holds T positions)
             want[s] = Math.min(prompts[s].length + n, T + 1);
         }
-        boolean busy = true;
-        while (busy) {
-            busy = false;
+        // prefill: each prompt but its last token, one position at a time
+        for (int s = 0; s < S; s++) {
+            for (; cached[s] < lens[s] - 1; cached[s]++) {
+                model.decode(ctx, cache, s, seqs[s][cached[s]], cached[s]);
+            }
+        }
+        // then one step decodes the last token of every unfinished sequence together, one row each
+        int[] rows = new int[S];
+        int[] tokens = new int[S];
+        int[] pos = new int[S];
+        while (true) {
+            int R = 0;
             for (int s = 0; s < S; s++) {
-                if (lens[s] >= want[s]) {
-                    continue;
+                if (lens[s] < want[s]) {
+                    rows[R] = s;
+                    tokens[R] = seqs[s][lens[s] - 1];
+                    pos[R++] = lens[s] - 1;
                 }
-                busy = true;
-                // catch up on the prompt, then one new position: seq[len-1] at position len-1
-                for (; cached[s] < lens[s]; cached[s]++) {
-                    model.decode(ctx, cache, s, seqs[s][cached[s]], cached[s]);
-                }
-                seqs[s][lens[s]++] = sampler.sample(model.logits(), 0, V, rngs[s]);
+            }
+            if (R == 0) {
+                break;
+            }
+            model.decodeBatch(ctx, cache, rows, tokens, pos, R);
+            for (int r = 0; r < R; r++) {
+                int s = rows[r];
+                seqs[s][lens[s]++] = sampler.sample(model.logits(), r * V, V, rngs[s]);
                 if (lens[s] >= want[s]) {
+                    // finished: its pages go back to the pool for the others
                     cache.release(s);
                 }
             }

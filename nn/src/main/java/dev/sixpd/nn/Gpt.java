@@ -344,6 +344,48 @@ public final class Gpt {
         decode(ctx, cache.k, cache.v, cache.table(s), cache.pageSize, token, pos);
     }
 
+    /**
+     * R sequences of a paged cache at once: row r decodes token {@code tokens[r]} of sequence {@code seqs[r]} at
+     * position {@code pos[r]}; the next-token logits of row r land in row r of {@link #logits()} ({@code [R, V]}).
+     * The weight matmuls run as GEMMs over the R rows, so each weight is read once per step for all sequences.
+     * Needs {@code R <= maxBatch · context} rows of buffer.
+     */
+    public void decodeBatch(StepContext ctx, PagedKvCache cache, int[] seqs, int[] tokens, int[] pos, int R) {
+        if (R < 1 || R > maxBatch * config.context()) {
+            throw new IllegalArgumentException("batched decode of " + R + " rows: need 1 to " + maxBatch
+                    * config.context() + " (the buffers' rows)");
+        }
+        int[][] tables = new int[R][];
+        for (int r = 0; r < R; r++) {
+            if (pos[r] < 0 || pos[r] >= config.context() || tokens[r] < 0 || tokens[r] >= config.vocab()) {
+                throw new IllegalArgumentException("row " + r + ": token " + tokens[r] + " at position " + pos[r]
+                        + " outside the vocabulary [0, " + config.vocab() + ") or the context [0, "
+                        + config.context() + ")");
+            }
+            cache.ensure(seqs[r], pos[r]);
+            tables[r] = cache.table(seqs[r]);
+        }
+        Ledger.Phase old = Ledger.setPhase(Ledger.Phase.FORWARD);
+        try {
+            int C = config.dModel();
+            // x[r] = wte[tokens[r]] (+ wpe[pos[r]])
+            float[] row = new float[C];
+            for (int r = 0; r < R; r++) {
+                embedding.decode(ctx, row, tokens[r], pos[r]);
+                System.arraycopy(row, 0, encoded, r * C, C);
+            }
+            for (int l = 0; l < blocks.length; l++) {
+                blocks[l].decodeBatch(ctx, blockInput(l), R, pos, cache.k[l], cache.v[l], tables, cache.pageSize);
+            }
+            normF.forward(lnf, blocks[blocks.length - 1].out, R);
+            ctx.act(lnf, R * C);
+            head.forward(ctx, logits, lnf, R);
+            lastTargets = null;
+        } finally {
+            Ledger.setPhase(old);
+        }
+    }
+
     private void decode(StepContext ctx, float[][] k, float[][] v, int[] blockTable, int pageSize, int token,
                         int pos) {
         if (pos < 0 || pos >= config.context()) {

@@ -90,11 +90,9 @@ class CachedGeneratorTest {
             assertArrayEquals(expected, got[i], name + " sequence " + i);
             assertEquals(0, paged.pagesOf(i), "a finished sequence releases its pages");
         }
-        // a sequence writes K/V for prompt + n - 1 positions (the last token is drawn, never decoded). Before the
-        // last round: positions 0..10, 0..14, 0..8 = 3 + 3 + 2 pages; in the last round sequence 0 writes position
-        // 11 (page 2, held) and releases its 3 pages, then sequence 1's position 15 reuses one of them: peak 8,
-        // where each sequence's own peak would sum to 3 + 4 + 2 = 9
-        assertEquals(8, paged.peakPages());
+        // a sequence writes K/V for prompt + n - 1 positions (the last token is drawn, never decoded): 12, 16, 10
+        // positions in pages of 5 = 3 + 4 + 2 pages, all live until the last step (the sequences end together)
+        assertEquals(9, paged.peakPages());
     }
 
     /** A decode step charges the ledger 2·N weight-matmul FLOPs and 4·L·len·NH·HS attention FLOPs. */
@@ -119,6 +117,28 @@ class CachedGeneratorTest {
         } finally {
             Ledger.setEnabled(on);
         }
+    }
+
+    /** Sequences of different lengths: the one that ends first frees its pages and a longer one reuses them. */
+    @Test
+    void finishedSequenceFreesPagesForOthers() {
+        GptConfig c = GptConfig.gpt2(37, 24, 2, 24, 3);
+        Gpt model = new Gpt(c, 1, 13);
+        Sampler s = new Sampler(0.9, 0, 1);
+        // prompt lengths 20 and 2, 10 new tokens: sequence 0 stops when its cache is full (24 positions written, 5
+        // tokens: the last drawn from the full cache) after 5 steps; sequence 1 goes on to 11 positions
+        int[][] prompts = {prompt(20, c.vocab(), 1), prompt(2, c.vocab(), 2)};
+        PagedKvCache paged = new PagedKvCache(c, 2, 4);
+        int[][] got = CachedGenerator.generateBatch(model, StepContext.FP32, paged, prompts, 10, s,
+                new Rng[]{new Rng(1), new Rng(2)});
+        assertEquals(5, got[0].length);
+        assertEquals(10, got[1].length);
+        // sequence 0 held 6 pages (24 positions), sequence 1 had 2 (positions 0..6) when 0 released them: peak 8,
+        // not 6 + 3
+        assertEquals(6, paged.peakPagesOf(0));
+        assertEquals(3, paged.peakPagesOf(1));
+        assertEquals(8, paged.peakPages());
+        assertArrayEquals(CachedGenerator.generate(model, StepContext.FP32, prompts[1], 10, s, new Rng(2)), got[1]);
     }
 
     /** The contiguous cache holds 2·L·T·KVH·HS·4 bytes. */

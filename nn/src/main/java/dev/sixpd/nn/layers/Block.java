@@ -142,4 +142,34 @@ public final class Block {
         Elementwise.accumulate(out, res, C);
         ctx.act(out, C);
     }
+
+    /**
+     * R tokens of R sequences at once ({@link SelfAttention#decodeBatch}, arguments as there): the block's forward
+     * over the R rows {@code x [R, C]}, rows 0..R-1 of its buffers and of {@link #out}.
+     */
+    public void decodeBatch(StepContext ctx, float[] x, int R, int[] pos, float[] k, float[] v, int[][] tables,
+                            int pageSize) {
+        int N = R;
+        norm1.forward(n1, x, N);
+        ctx.act(n1, N * C);
+        if (parallel) {
+            // out = attn(n) + mlp(n) + x, n = norm1(x)
+            attn.decodeBatch(ctx, out, n1, R, pos, k, v, tables, pageSize);
+            mlp.forward(ctx, mlpOut, n1, N);
+            Elementwise.accumulate(out, mlpOut, N * C);
+            Elementwise.accumulate(out, x, N * C);
+            ctx.act(out, N * C);
+            return;
+        }
+        // res = x + attn(norm1(x))
+        attn.decodeBatch(ctx, res, n1, R, pos, k, v, tables, pageSize);
+        Elementwise.accumulate(res, x, N * C);
+        ctx.act(res, N * C);
+        // out = res + mlp(norm2(res))
+        norm2.forward(n2, res, N);
+        ctx.act(n2, N * C);
+        mlp.forward(ctx, out, n2, N);
+        Elementwise.accumulate(out, res, N * C);
+        ctx.act(out, N * C);
+    }
 }

@@ -37,6 +37,8 @@ public final class SelfAttention {
     private final float[] dqkv;      // [N, W]         scratch
     private final float[] datt;      // [B, NH, T, T]  scratch
     private final float[] dy;        // [N, C]         scratch
+    private float[] row;             // [W]            batched decode: one row of qkv (allocated on first use)
+    private float[] yRow;            // [C]            batched decode: one row of y
 
     /**
      * @param rope {cos, sin} tables {@code [T, HS/2]} (see {@link Rope#table}), or null for no RoPE
@@ -162,5 +164,38 @@ public final class SelfAttention {
         }
         ctx.act(y, C);
         proj.decode(ctx, out, 0, y);
+    }
+
+    /**
+     * R tokens of R different sequences at once, for batched generation through a paged cache: row r of
+     * {@code x [R, C]} is sequence r's new token at position {@code pos[r]}, its pages in {@code tables[r]}. The
+     * projections run as one GEMM over the R rows (each weight read once for all of them); RoPE, the cache write
+     * and {@link DecodeAttention#forwardPaged} run row by row, as in {@link #decode}. Overwrites {@code out [R, C]}.
+     */
+    public void decodeBatch(StepContext ctx, float[] out, float[] x, int R, int[] pos, float[] k, float[] v,
+                            int[][] tables, int pageSize) {
+        for (int i = 0; i < qkvProj.length; i++) {
+            qkvProj[i].forward(ctx, qkv, qkvCol[i], W, x, R);
+        }
+        if (row == null) {
+            row = new float[W];
+            yRow = new float[C];
+        }
+        for (int r = 0; r < R; r++) {
+            // one row: rope(q, k) at pos[r], K/V into sequence r's pages, attention over its 0..pos[r]
+            System.arraycopy(qkv, r * W, row, 0, W);
+            if (ropeCos != null) {
+                Rope.forward(row, 1, 1, W, 0, NH, HS, pos[r], ropeCos, ropeSin);
+                Rope.forward(row, 1, 1, W, NH * HS, KVH, HS, pos[r], ropeCos, ropeSin);
+            }
+            ctx.act(row, W);
+            int slot = tables[r][pos[r] / pageSize] * pageSize + pos[r] % pageSize;
+            System.arraycopy(row, NH * HS, k, slot * KVH * HS, KVH * HS);
+            System.arraycopy(row, (NH + KVH) * HS, v, slot * KVH * HS, KVH * HS);
+            DecodeAttention.forwardPaged(yRow, row, k, v, tables[r], pageSize, pos[r] + 1, NH, KVH, HS);
+            System.arraycopy(yRow, 0, y, r * C, C);
+        }
+        ctx.act(y, R * C);
+        proj.forward(ctx, out, 0, C, y, R);
     }
 }
