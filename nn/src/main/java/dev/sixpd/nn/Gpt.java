@@ -347,13 +347,19 @@ public final class Gpt {
     /**
      * R sequences of a paged cache at once: row r decodes token {@code tokens[r]} of sequence {@code seqs[r]} at
      * position {@code pos[r]}; the next-token logits of row r land in row r of {@link #logits()} ({@code [R, V]}).
-     * The weight matmuls run as GEMMs over the R rows, so each weight is read once per step for all sequences.
+     * The weight matmuls run as GEMMs over the R rows, so each weight is read once per step for all sequences
+     * (R = 1 runs {@link #decode(StepContext, PagedKvCache, int, int, int)}).
      * Needs {@code R <= maxBatch · context} rows of buffer.
      */
     public void decodeBatch(StepContext ctx, PagedKvCache cache, int[] seqs, int[] tokens, int[] pos, int R) {
         if (R < 1 || R > maxBatch * config.context()) {
             throw new IllegalArgumentException("batched decode of " + R + " rows: need 1 to " + maxBatch
                     * config.context() + " (the buffers' rows)");
+        }
+        if (R == 1) {
+            // one row: the matrix-vector path (the GEMM's packing would triple the weight traffic)
+            decode(ctx, cache, seqs[0], tokens[0], pos[0]);
+            return;
         }
         int[][] tables = new int[R][];
         for (int r = 0; r < R; r++) {
