@@ -41,7 +41,11 @@ import java.util.Map;
  * <p>Numerics are passed in: a {@link StepContext} says which dtype activations are stored in and how the weight
  * matmuls accumulate; forward and backward read each {@link Param#working()} copy and accumulate gradients into
  * {@link Param#grad}. Ledger: forward charges {@link Ledger.Phase#FORWARD}, backward {@link Ledger.Phase#BACKWARD}.
- * Not thread-safe; the kernels use the shared {@code Parallel} pool, bit-identical for a given thread count.
+ * <p>Generation: {@link #decode} runs one token at one position against a {@link KvCache} (or a sequence of a
+ * {@link PagedKvCache}), {@link #decodeBatch} the newest tokens of several paged sequences at once; both use the
+ * first rows of the same buffers and the layers' {@code decode} methods (see {@link CachedGenerator}).
+ *
+ * <p>Not thread-safe; the kernels use the shared {@code Parallel} pool, bit-identical for a given thread count.
  */
 public final class Gpt {
     public final GptConfig config;
