@@ -41,7 +41,11 @@ import java.util.Map;
  * <p>Numerics are passed in: a {@link StepContext} says which dtype activations are stored in and how the weight
  * matmuls accumulate; forward and backward read each {@link Param#working()} copy and accumulate gradients into
  * {@link Param#grad}. Ledger: forward charges {@link Ledger.Phase#FORWARD}, backward {@link Ledger.Phase#BACKWARD}.
- * Not thread-safe; the kernels use the shared {@code Parallel} pool, bit-identical for a given thread count.
+ * <p>Generation: {@link #decode} runs one token at one position against a {@link KvCache} (or a sequence of a
+ * {@link PagedKvCache}), {@link #decodeBatch} the newest tokens of several paged sequences at once; both use the
+ * first rows of the same buffers and the layers' {@code decode} methods (see {@link CachedGenerator}).
+ *
+ * <p>Not thread-safe; the kernels use the shared {@code Parallel} pool, bit-identical for a given thread count.
  */
 public final class Gpt {
     public final GptConfig config;
@@ -323,6 +327,98 @@ public final class Gpt {
             }
             // embeddings: dwte[tokens[b,t]] += dres[b,t] (and dwpe[t] += dres[b,t])
             embedding.backward(dres, lastTokens, B, T);
+        } finally {
+            Ledger.setPhase(old);
+        }
+    }
+
+    /**
+     * Generation with a contiguous KV cache: runs token {@code token} at position {@code pos} (positions 0..pos-1
+     * already in {@code cache}), writes its K/V rows into the cache and the next-token logits {@code [V]} into row 0
+     * of {@link #logits()}. Charged to the ledger as {@link Ledger.Phase#FORWARD}; uses row 0 of the buffers, so
+     * it overwrites the last forward's state.
+     */
+    public void decode(StepContext ctx, KvCache cache, int token, int pos) {
+        decode(ctx, cache.k, cache.v, null, 1, token, pos);
+    }
+
+    /** As {@link #decode(StepContext, KvCache, int, int)} for sequence {@code s} of a paged cache. */
+    public void decode(StepContext ctx, PagedKvCache cache, int s, int token, int pos) {
+        cache.ensure(s, pos);
+        decode(ctx, cache.k, cache.v, cache.table(s), cache.pageSize, token, pos);
+    }
+
+    /**
+     * R sequences of a paged cache at once: row r decodes token {@code tokens[r]} of sequence {@code seqs[r]} at
+     * position {@code pos[r]}; the next-token logits of row r land in row r of {@link #logits()} ({@code [R, V]}).
+     * The weight matmuls run as GEMMs over the R rows, so each weight is read once per step for all sequences
+     * (R = 1 runs {@link #decode(StepContext, PagedKvCache, int, int, int)}).
+     * Needs {@code R <= maxBatch · context} rows of buffer.
+     */
+    public void decodeBatch(StepContext ctx, PagedKvCache cache, int[] seqs, int[] tokens, int[] pos, int R) {
+        if (R < 1 || R > maxBatch * config.context()) {
+            throw new IllegalArgumentException("batched decode of " + R + " rows: need 1 to " + maxBatch
+                    * config.context() + " (the buffers' rows)");
+        }
+        if (R == 1) {
+            // one row: the matrix-vector path (the GEMM's packing would triple the weight traffic)
+            decode(ctx, cache, seqs[0], tokens[0], pos[0]);
+            return;
+        }
+        int[][] tables = new int[R][];
+        for (int r = 0; r < R; r++) {
+            if (pos[r] < 0 || pos[r] >= config.context() || tokens[r] < 0 || tokens[r] >= config.vocab()) {
+                throw new IllegalArgumentException("row " + r + ": token " + tokens[r] + " at position " + pos[r]
+                        + " outside the vocabulary [0, " + config.vocab() + ") or the context [0, "
+                        + config.context() + ")");
+            }
+            cache.ensure(seqs[r], pos[r]);
+            tables[r] = cache.table(seqs[r]);
+        }
+        Ledger.Phase old = Ledger.setPhase(Ledger.Phase.FORWARD);
+        try {
+            int C = config.dModel();
+            // x[r] = wte[tokens[r]] (+ wpe[pos[r]])
+            float[] row = new float[C];
+            for (int r = 0; r < R; r++) {
+                embedding.decode(ctx, row, tokens[r], pos[r]);
+                System.arraycopy(row, 0, encoded, r * C, C);
+            }
+            for (int l = 0; l < blocks.length; l++) {
+                blocks[l].decodeBatch(ctx, blockInput(l), R, pos, cache.k[l], cache.v[l], tables, cache.pageSize);
+            }
+            normF.forward(lnf, blocks[blocks.length - 1].out, R);
+            ctx.act(lnf, R * C);
+            head.forward(ctx, logits, lnf, R);
+            lastTargets = null;
+        } finally {
+            Ledger.setPhase(old);
+        }
+    }
+
+    private void decode(StepContext ctx, float[][] k, float[][] v, int[] blockTable, int pageSize, int token,
+                        int pos) {
+        if (pos < 0 || pos >= config.context()) {
+            throw new IllegalArgumentException("position " + pos + " outside [0, " + config.context()
+                    + ") (context): the cache holds at most context positions");
+        }
+        if (token < 0 || token >= config.vocab()) {
+            throw new IllegalArgumentException("token " + token + " is outside the vocabulary [0, "
+                    + config.vocab() + ")");
+        }
+        Ledger.Phase old = Ledger.setPhase(Ledger.Phase.FORWARD);
+        try {
+            int C = config.dModel();
+            // x = wte[token] (+ wpe[pos])
+            embedding.decode(ctx, encoded, token, pos);
+            for (int l = 0; l < blocks.length; l++) {
+                blocks[l].decode(ctx, blockInput(l), pos, k[l], v[l], blockTable, pageSize);
+            }
+            // final norm, then logits [1, V]
+            normF.forward(lnf, blocks[blocks.length - 1].out, 1);
+            ctx.act(lnf, C);
+            head.decode(ctx, logits, lnf);
+            lastTargets = null;
         } finally {
             Ledger.setPhase(old);
         }

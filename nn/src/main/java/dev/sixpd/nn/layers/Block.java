@@ -113,4 +113,63 @@ public final class Block {
         norm1.backward(dres, dn, x, N);    // dres is now the gradient of x
         ctx.act(dres, N * C);
     }
+
+    /**
+     * One new token at position {@code pos}, for generation: the forward of one row with the attention half run
+     * against the KV cache ({@link SelfAttention#decode}, arguments as there). Reads {@code x [C]}, writes row 0
+     * of the block's buffers and of {@link #out}.
+     */
+    public void decode(StepContext ctx, float[] x, int pos, float[] k, float[] v, int[] blockTable, int pageSize) {
+        norm1.forward(n1, x, 1);
+        ctx.act(n1, C);
+        if (parallel) {
+            // out = attn(n) + mlp(n) + x, n = norm1(x)
+            attn.decode(ctx, out, n1, pos, k, v, blockTable, pageSize);
+            mlp.decode(ctx, mlpOut, n1);
+            Elementwise.accumulate(out, mlpOut, C);
+            Elementwise.accumulate(out, x, C);
+            ctx.act(out, C);
+            return;
+        }
+        // res = x + attn(norm1(x))
+        attn.decode(ctx, res, n1, pos, k, v, blockTable, pageSize);
+        Elementwise.accumulate(res, x, C);
+        ctx.act(res, C);
+        // out = res + mlp(norm2(res))
+        norm2.forward(n2, res, 1);
+        ctx.act(n2, C);
+        mlp.decode(ctx, out, n2);
+        Elementwise.accumulate(out, res, C);
+        ctx.act(out, C);
+    }
+
+    /**
+     * R tokens of R sequences at once ({@link SelfAttention#decodeBatch}, arguments as there): the block's forward
+     * over the R rows {@code x [R, C]}, rows 0..R-1 of its buffers and of {@link #out}.
+     */
+    public void decodeBatch(StepContext ctx, float[] x, int R, int[] pos, float[] k, float[] v, int[][] tables,
+                            int pageSize) {
+        int N = R;
+        norm1.forward(n1, x, N);
+        ctx.act(n1, N * C);
+        if (parallel) {
+            // out = attn(n) + mlp(n) + x, n = norm1(x)
+            attn.decodeBatch(ctx, out, n1, R, pos, k, v, tables, pageSize);
+            mlp.forward(ctx, mlpOut, n1, N);
+            Elementwise.accumulate(out, mlpOut, N * C);
+            Elementwise.accumulate(out, x, N * C);
+            ctx.act(out, N * C);
+            return;
+        }
+        // res = x + attn(norm1(x))
+        attn.decodeBatch(ctx, res, n1, R, pos, k, v, tables, pageSize);
+        Elementwise.accumulate(res, x, N * C);
+        ctx.act(res, N * C);
+        // out = res + mlp(norm2(res))
+        norm2.forward(n2, res, N);
+        ctx.act(n2, N * C);
+        mlp.forward(ctx, out, n2, N);
+        Elementwise.accumulate(out, res, N * C);
+        ctx.act(out, N * C);
+    }
 }

@@ -37,4 +37,22 @@ public final class Embedding {
             Encoder.lookupBackward(tokens.grad, dout, ids, B * T, C);
         }
     }
+
+    /**
+     * One token at position {@code pos}, for generation with a KV cache: {@code out [C] = wte[id] (+ wpe[pos])}
+     * (RoPE models add nothing here: the position enters inside attention); overwrites out[0..C).
+     */
+    public void decode(StepContext ctx, float[] out, int id, int pos) {
+        float[] wte = tokens.working();
+        // out = wte[id, :] + wpe[pos, :]
+        if (positions != null) {
+            float[] wpe = positions.working();
+            for (int c = 0; c < C; c++) {
+                out[c] = wte[id * C + c] + wpe[pos * C + c];
+            }
+        } else {
+            System.arraycopy(wte, id * C, out, 0, C);
+        }
+        ctx.act(out, C);
+    }
 }

@@ -46,4 +46,14 @@ public final class GeluMlp implements Mlp {
         ctx.act(dh, N * H);
         fc.backward(ctx, dx, dh, 0, H, x, N);
     }
+
+    @Override
+    public void decode(StepContext ctx, float[] out, float[] x) {
+        // out = proj(gelu(fc(x))), one row in row 0 of h and hGelu
+        fc.decode(ctx, h, 0, x);
+        ctx.act(h, H);
+        Gelu.forward(hGelu, h, H);
+        ctx.act(hGelu, H);
+        proj.decode(ctx, out, 0, hGelu);
+    }
 }

@@ -1,6 +1,8 @@
 package dev.sixpd.nn.layers;
 
+import dev.sixpd.nn.Accumulator;
 import dev.sixpd.optim.Param;
+import dev.sixpd.tensor.Gemv;
 import dev.sixpd.tensor.Elementwise;
 import dev.sixpd.tensor.Reduce;
 
@@ -46,6 +48,23 @@ public final class Linear {
         ctx.gemm(true, false, out, in, N, 1f, dy, dyOff, lddy, x, 0, in, 1f, weight.grad, 0, in);
         if (bias != null) {
             Reduce.sumRows(bias.grad, dy, dyOff, lddy, N, out);
+        }
+    }
+
+    /**
+     * One row, for generation: {@code y[yOff : yOff+out] = x[0 : in] · Wᵀ + b}; overwrites. With FP32 accumulation
+     * a {@link Gemv} (each weight read once: at one row the GEMM's packing would triple the weight traffic),
+     * otherwise the forward at N = 1 through the context's accumulator.
+     */
+    public void decode(StepContext ctx, float[] y, int yOff, float[] x) {
+        if (ctx.accumulator() != Accumulator.FP32) {
+            forward(ctx, y, yOff, out, x, 1);
+            return;
+        }
+        // y[o] = Σ_i x[i]·W[o, i] (+ b[o])
+        Gemv.nt(y, yOff, x, 0, weight.working(), 0, in, out, in);
+        if (bias != null) {
+            Elementwise.addBias(y, yOff, out, bias.working(), 1, out);
         }
     }
 }

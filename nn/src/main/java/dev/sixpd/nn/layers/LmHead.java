@@ -1,6 +1,8 @@
 package dev.sixpd.nn.layers;
 
+import dev.sixpd.nn.Accumulator;
 import dev.sixpd.optim.Param;
+import dev.sixpd.tensor.Gemv;
 
 /**
  * The LM head: {@code logits [N, V] = x [N, C] · Wᵀ}, no bias, W {@code [V, C]} — the token embedding itself when
@@ -28,5 +30,15 @@ public final class LmHead {
         ctx.gemm(false, false, N, C, V, 1f, dlogits, 0, V, weight.working(), 0, C, 0f, dx, 0, C);
         ctx.gemm(true, false, V, C, N, 1f, dlogits, 0, V, x, 0, C, 1f, weight.grad, 0, C);
         ctx.act(dx, N * C);
+    }
+
+    /** One row, for generation: {@code logits [V] = x [C] · Wᵀ} through {@link Gemv} (FP32) ; overwrites. */
+    public void decode(StepContext ctx, float[] logits, float[] x) {
+        if (ctx.accumulator() != Accumulator.FP32) {
+            forward(ctx, logits, x, 1);
+            return;
+        }
+        Gemv.nt(logits, 0, x, 0, weight.working(), 0, C, V, C);
+        ctx.act(logits, V);
     }
 }

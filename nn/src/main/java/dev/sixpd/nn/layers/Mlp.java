@@ -7,4 +7,7 @@ public interface Mlp {
 
     /** ACCUMULATES {@code dx [N, C]} and the parameter gradients from {@code dout [N, C]}. */
     void backward(StepContext ctx, float[] dx, float[] dout, float[] x, int N);
+
+    /** One row, for generation: {@code out [C] = mlp(x [C])} with the linear layers' {@code decode}; overwrites. */
+    void decode(StepContext ctx, float[] out, float[] x);
 }

@@ -2,6 +2,7 @@ package dev.sixpd.nn.layers;
 
 import dev.sixpd.nn.GptConfig;
 import dev.sixpd.tensor.Attention;
+import dev.sixpd.tensor.DecodeAttention;
 import dev.sixpd.tensor.FlashAttention;
 import dev.sixpd.tensor.Rope;
 
@@ -36,6 +37,8 @@ public final class SelfAttention {
     private final float[] dqkv;      // [N, W]         scratch
     private final float[] datt;      // [B, NH, T, T]  scratch
     private final float[] dy;        // [N, C]         scratch
+    private float[] row;             // [W]            batched decode: one row of qkv (allocated on first use)
+    private float[] yRow;            // [C]            batched decode: one row of y
 
     /**
      * @param rope {cos, sin} tables {@code [T, HS/2]} (see {@link Rope#table}), or null for no RoPE
@@ -119,5 +122,80 @@ public final class SelfAttention {
         for (int i = 0; i < qkvProj.length; i++) {
             qkvProj[i].backward(ctx, dx, dqkv, qkvCol[i], W, x, N);
         }
+    }
+
+    /**
+     * One new token at position {@code pos} against a KV cache, for generation: {@code out [C] = attention(x [C])}
+     * over positions 0..pos. Writes the token's k and v rows (after RoPE) into the cache at {@code pos}, then
+     * attends over the cached rows with {@link DecodeAttention}. Uses row 0 of the layer's qkv and y buffers;
+     * overwrites out[0..C).
+     * <pre>
+     *   qkv      = [x·Wqᵀ | x·Wkᵀ | x·Wvᵀ] (+ b)        one row [W]
+     *   q, k     = rope(q, pos), rope(k, pos)
+     *   K[pos], V[pos] = k, v                         cache [pos, KVH, HS]
+     *   y        = softmax(q·Kᵀ/√HS)·V over 0..pos     [NH·HS]
+     *   out      = y·Woᵀ (+ b)
+     * </pre>
+     *
+     * @param k, v       this layer's cache: contiguous {@code [maxT, KVH, HS]} when {@code blockTable} is null,
+     *                   else a pool of pages {@code [pages, pageSize, KVH, HS]}
+     * @param blockTable page of positions {@code [i·pageSize, (i+1)·pageSize)} at entry i, or null (contiguous)
+     */
+    public void decode(StepContext ctx, float[] out, float[] x, int pos, float[] k, float[] v, int[] blockTable,
+                       int pageSize) {
+        for (int i = 0; i < qkvProj.length; i++) {
+            qkvProj[i].decode(ctx, qkv, qkvCol[i], x);
+        }
+        if (ropeCos != null) {
+            // rotate q and k of the one row by the angles of position pos
+            Rope.forward(qkv, 1, 1, W, 0, NH, HS, pos, ropeCos, ropeSin);
+            Rope.forward(qkv, 1, 1, W, NH * HS, KVH, HS, pos, ropeCos, ropeSin);
+        }
+        ctx.act(qkv, W);
+        // K[pos, :, :] = k, V[pos, :, :] = v (through the block table when paged)
+        int slot = blockTable == null ? pos : blockTable[pos / pageSize] * pageSize + pos % pageSize;
+        System.arraycopy(qkv, NH * HS, k, slot * KVH * HS, KVH * HS);
+        System.arraycopy(qkv, (NH + KVH) * HS, v, slot * KVH * HS, KVH * HS);
+        // y = attention of q (columns 0..NH·HS of the row) over positions 0..pos
+        if (blockTable == null) {
+            DecodeAttention.forward(y, qkv, k, v, pos + 1, NH, KVH, HS);
+        } else {
+            DecodeAttention.forwardPaged(y, qkv, k, v, blockTable, pageSize, pos + 1, NH, KVH, HS);
+        }
+        ctx.act(y, C);
+        proj.decode(ctx, out, 0, y);
+    }
+
+    /**
+     * R tokens of R different sequences at once, for batched generation through a paged cache: row r of
+     * {@code x [R, C]} is sequence r's new token at position {@code pos[r]}, its pages in {@code tables[r]}. The
+     * projections run as one GEMM over the R rows (each weight read once for all of them); RoPE, the cache write
+     * and {@link DecodeAttention#forwardPaged} run row by row, as in {@link #decode}. Overwrites {@code out [R, C]}.
+     */
+    public void decodeBatch(StepContext ctx, float[] out, float[] x, int R, int[] pos, float[] k, float[] v,
+                            int[][] tables, int pageSize) {
+        for (int i = 0; i < qkvProj.length; i++) {
+            qkvProj[i].forward(ctx, qkv, qkvCol[i], W, x, R);
+        }
+        if (row == null) {
+            row = new float[W];
+            yRow = new float[C];
+        }
+        for (int r = 0; r < R; r++) {
+            // one row: rope(q, k) at pos[r], K/V into sequence r's pages, attention over its 0..pos[r]
+            System.arraycopy(qkv, r * W, row, 0, W);
+            if (ropeCos != null) {
+                Rope.forward(row, 1, 1, W, 0, NH, HS, pos[r], ropeCos, ropeSin);
+                Rope.forward(row, 1, 1, W, NH * HS, KVH, HS, pos[r], ropeCos, ropeSin);
+            }
+            ctx.act(row, W);
+            int slot = tables[r][pos[r] / pageSize] * pageSize + pos[r] % pageSize;
+            System.arraycopy(row, NH * HS, k, slot * KVH * HS, KVH * HS);
+            System.arraycopy(row, (NH + KVH) * HS, v, slot * KVH * HS, KVH * HS);
+            DecodeAttention.forwardPaged(yRow, row, k, v, tables[r], pageSize, pos[r] + 1, NH, KVH, HS);
+            System.arraycopy(yRow, 0, y, r * C, C);
+        }
+        ctx.act(y, R * C);
+        proj.forward(ctx, out, 0, C, y, R);
     }
 }

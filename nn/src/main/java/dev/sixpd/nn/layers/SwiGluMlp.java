@@ -58,4 +58,16 @@ public final class SwiGluMlp implements Mlp {
         gate.backward(ctx, dx, dg, 0, H, x, N);
         up.backward(ctx, dx, du, 0, H, x, N);
     }
+
+    @Override
+    public void decode(StepContext ctx, float[] out, float[] x) {
+        // out = down(silu(gate(x)) · up(x)), one row in row 0 of g, u and h
+        gate.decode(ctx, g, 0, x);
+        ctx.act(g, H);
+        up.decode(ctx, u, 0, x);
+        ctx.act(u, H);
+        SwiGlu.forward(h, g, u, H);
+        ctx.act(h, H);
+        down.decode(ctx, out, 0, h);
+    }
 }
