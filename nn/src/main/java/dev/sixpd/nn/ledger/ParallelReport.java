@@ -76,6 +76,8 @@ public final class ParallelReport {
         String n = stage >= 1 ? "/N" : "";
         b.append(String.format(Locale.ROOT, "data parallel: %d ranks, ZeRO-%d, Ψ = %,d parameters; bytes per rank"
                 + " (measured | formula, FP32)%n", ranks, stage, psi));
+        b.append("  (the ledger above is rank 0's: its share of each batch; its optimizer state is the sharded one"
+                + " below)\n");
         b.append(String.format(Locale.ROOT, "  %-5s %14s %14s %14s %14s %14s %16s%n", "rank", "weights", "model grads",
                 "grad buffers", "AdamW m, v", "FP32 masters", "sent last step"));
         for (int r = 0; r < ranks; r++) {
@@ -83,10 +85,10 @@ public final class ParallelReport {
             b.append(String.format(Locale.ROOT, "  %-5d %,14d %,14d %,14d %,14d %,14d %,16d%n", r, v[0], v[1], v[2],
                     v[3], v[4], v[6]));
         }
-        b.append(String.format(Locale.ROOT, "  %-5s %14s %14s %14s %,14.0f %,14.0f %,16.0f%n", "ZeRO", "", "",
+        b.append(String.format(Locale.ROOT, "  %-5s %,14d %14s %14s %,14.0f %,14.0f %,16.0f%n", "ZeRO", 4 * psi, "",
                 "", optimizerFormula(stage, psi, ranks), masterFormula(stage, psi, ranks),
                 ShardedAdamW.trafficFormulaBytes(stage, psi, ranks)));
-        b.append(String.format(Locale.ROOT, "  formulas: gradients %s = %,.0f (model grads + the shard of the mean"
+        b.append(String.format(Locale.ROOT, "  formulas: weights 4Ψ (FP32; a 16-bit run adds its working copies), gradients %s = %,.0f (model grads + the shard of the mean"
                         + " gradient in the buffers), AdamW 8Ψ%s, masters 4Ψ%s, sent 2·(N−1)/N·4Ψ (ring all-reduce,"
                         + " or reduce-scatter + all-gather; + a few bytes for the norm and the overflow flag)%n",
                 stage >= 2 ? "4Ψ/N" : "4Ψ", gradientFormula(stage, psi, ranks), n, n));
