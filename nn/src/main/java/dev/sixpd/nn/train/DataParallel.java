@@ -59,6 +59,11 @@ public final class DataParallel implements AutoCloseable {
     private final int batch;
     private final int microBatches;
     private ShardedAdamW opt;
+    /** Wall time in the gradient reduction, and in the small collectives (loss, overflow flag, norm), ns. */
+    private long reduceNanos;
+    private long smallNanos;
+    /** Wall time in {@link #step}: the shard's AdamW update and the weights' all-gather, ns. */
+    private long stepNanos;
 
     private DataParallel(Mpi mpi, TrainSettings s) {
         this.mpi = mpi;
@@ -143,29 +148,57 @@ public final class DataParallel implements AutoCloseable {
 
     /** Collective: the mean over ranks of each rank's mean loss (NaN if any rank's is). */
     double meanLoss(double local) {
+        long t = System.nanoTime();
         double[] l = {local};
         mpi.allReduce(l, 0, 1, Mpi.Op.SUM);
+        smallNanos += System.nanoTime() - t;
         return l[0] / ranks;
     }
 
     /** Collective: every rank's Param.grad reduced to this rank's shard of the mean gradient. */
     void reduceGradients() {
+        long t = System.nanoTime();
         opt.reduceGradients();
+        reduceNanos += System.nanoTime() - t;
     }
 
     /** Collective: unscale and check the shard; any rank's overflow is everyone's (see ShardedAdamW). */
     boolean unscaleAndCheck(LossScaler scaler) {
-        return opt.unscaleAndCheck(scaler);
+        long t = System.nanoTime();
+        boolean ok = opt.unscaleAndCheck(scaler);
+        smallNanos += System.nanoTime() - t;
+        return ok;
     }
 
     /** Collective: global-norm clipping over all ranks' shards; returns the norm before clipping. */
     double clipGlobalNorm(double max) {
-        return opt.clipGlobalNorm(max);
+        long t = System.nanoTime();
+        double norm = opt.clipGlobalNorm(max);
+        smallNanos += System.nanoTime() - t;
+        return norm;
     }
 
     /** Collective: the AdamW update of each shard, then the weights all-gathered into every rank. */
     void step(float lr) {
+        long t = System.nanoTime();
         opt.step(lr);
+        stepNanos += System.nanoTime() - t;
+    }
+
+    /**
+     * One line: of {@code trainSeconds} of training (this rank), the wall time in the gradient reduction, in the
+     * small collectives and in the update with the weights' all-gather. Collective waits include waiting for the
+     * slowest rank, so on a loaded machine they measure imbalance as well as communication.
+     */
+    String timeSummary(double trainSeconds) {
+        double red = reduceNanos / 1e9;
+        double small = smallNanos / 1e9;
+        double step = stepNanos / 1e9;
+        return String.format(Locale.ROOT, "parallel:  rank %d: %.2f s of %.2f s training in the gradient %s (%.1f%%),"
+                        + " %.2f s in the loss/norm/overflow collectives (%.1f%%), %.2f s in the AdamW update%s (%.1f%%)",
+                rank, red, trainSeconds, zero == 0 ? "all-reduce" : "reduce-scatter", 100 * red / trainSeconds, small,
+                100 * small / trainSeconds, step, zero == 0 ? "" : " and the weights' all-gather",
+                100 * step / trainSeconds);
     }
 
     /** Collective: stops the run (on every rank) if the ranks' weights differ after step {@code step}. */

@@ -398,6 +398,7 @@ public final class Trainer {
             }
         }
         if (dp != null) {
+            out.println(dp.timeSummary(trainSeconds));
             dp.close();
         }
         double tps = trainSeconds > 0 ? stepsDone * tokensPerStep / trainSeconds : Double.NaN;
