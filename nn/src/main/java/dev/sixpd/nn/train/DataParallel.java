@@ -32,13 +32,16 @@ import java.util.Locale;
  * the single-process run's.
  *
  * <p><b>What is equal to what.</b> ZeRO stages 0, 1 and 2 give the same bits on 2 ranks (the mean gradient is the
- * same one addition, the update elementwise; tested). Against one process with {@code --micro-batches N·M} the
- * losses agree to rounding, not bit for bit: a single process accumulates micro-batch 2's gradient into
- * Param.grad element by element on top of micro-batch 1's ({@code bias.grad += dy[n]} row by row, the embedding's
- * scatter-add), while the ranks each compute a whole gradient and add the two once, a different association of
- * the same sum. The test bounds the difference. For N &gt; 2 the N-term sum's association is Open MPI's choice
- * (fixed for a given N, message size and algorithm), so runs with the same N and thread count repeat bit for bit,
- * and runs with different N agree to rounding.
+ * same one addition, the update elementwise; tested). Against one process with {@code --micro-batches 2} the losses
+ * agree to rounding, not bit for bit: one process accumulates micro-batch 2's gradient into Param.grad element by
+ * element on top of micro-batch 1's ({@code bias.grad += dy[n]} row by row, the embedding's scatter-add), while
+ * the 2 ranks each compute a whole gradient and add the two once, a different association of the same sum. That
+ * is the only difference: one process that sums whole micro-batch gradients ({@link #stash}, the trainer's test
+ * hook) gives the 2 ranks' losses to the bit, because a sum of two values does not depend on the order and the
+ * scalings by 1/2 are exact (tested). For N &gt; 2 nothing is promised to the bit across different N: the N-term
+ * sum's association is Open MPI's choice (fixed for a given N, message size and algorithm, not necessarily left
+ * to right, and ZeRO-2's smaller messages may pick another algorithm than ZeRO-0/1's); runs with the same N,
+ * stage and thread count repeat bit for bit, and the rest agree to rounding.
  *
  * <p><b>Rank 0 speaks.</b> Only rank 0 prints, writes the log and the checkpoints; a checkpoint holds the
  * optimizer state gathered from all shards ({@link ShardedAdamW#gatherState}), so it resumes on any number of
@@ -227,6 +230,37 @@ public final class DataParallel implements AutoCloseable {
         if (opt != null) {
             opt.close();
             opt = null;
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------------------------
+    // one process summing micro-batches as the ranks do (Trainer.sumMicroBatchesWhole, for the equivalence test)
+
+    /**
+     * Moves every Param.grad into {@code kept} (allocated on first use, [params][size]) and zeroes Param.grad, so
+     * that the next backward computes one micro-batch's gradient alone. Returns {@code kept}.
+     */
+    static float[][] stash(List<Param> params, float[][] kept) {
+        float[][] k = kept.length == params.size() ? kept : new float[params.size()][];
+        for (int i = 0; i < k.length; i++) {
+            float[] g = params.get(i).grad;
+            if (k[i] == null) {
+                k[i] = new float[g.length];
+            }
+            System.arraycopy(g, 0, k[i], 0, g.length);
+            java.util.Arrays.fill(g, 0f);
+        }
+        return k;
+    }
+
+    /** {@code grad = kept + grad}, elementwise: the earlier micro-batches' sum plus this one's, one addition. */
+    static void addStashed(List<Param> params, float[][] kept) {
+        for (int i = 0; i < kept.length; i++) {
+            float[] g = params.get(i).grad;
+            float[] k = kept[i];
+            for (int j = 0; j < g.length; j++) {
+                g[j] = k[j] + g[j];
+            }
         }
     }
 

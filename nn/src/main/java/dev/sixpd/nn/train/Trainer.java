@@ -81,6 +81,8 @@ public final class Trainer {
     private float gradScale = 1f;
     private int accumulatorBlock = 0;
     private boolean fp32Reference = false;
+    /** With {@link #sumMicroBatchesWhole}: the gradients of the micro-batches before the current one, else null. */
+    private float[][] earlier;
 
     /**
      * What a caller ({@link PrecisionExperiment}, tests) may see of a run, step by step. Both methods run on the
@@ -162,6 +164,16 @@ public final class Trainer {
         this.s = settings;
         this.resume = resume;
         this.out = out;
+    }
+
+    /**
+     * Test hook: each micro-batch's backward starts from zeroed gradients and the finished gradient is added to the
+     * sum of the earlier ones as a whole ({@code g = g_earlier + g_m}), instead of backward accumulating into it
+     * element by element. This is the association a data-parallel run uses across ranks, so one process with
+     * {@code --micro-batches 2} gives 2 ranks' bits ({@code DataParallelTest}); costs 4·P bytes more.
+     */
+    void sumMicroBatchesWhole(boolean on) {
+        earlier = on ? new float[0][] : null;
     }
 
     /** Test hook: the loss of every step for which {@code p} holds is replaced by NaN. */
@@ -281,7 +293,13 @@ public final class Trainer {
                         loss = Double.NaN;
                         break;
                     }
+                    if (earlier != null && m > 0) {
+                        earlier = DataParallel.stash(params, earlier);
+                    }
                     model.backward(ctx, scaler.scale() * gradScale / s.microBatches());
+                    if (earlier != null && m > 0) {
+                        DataParallel.addStashed(params, earlier);
+                    }
                 }
                 if (dp != null) {
                     loss = dp.meanLoss(loss);

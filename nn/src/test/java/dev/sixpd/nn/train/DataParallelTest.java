@@ -60,12 +60,16 @@ class DataParallelTest {
         return r;
     }
 
-    private int single(String name, String... extra) {
-        List<String> args = new ArrayList<>(List.of("train"));
-        args.addAll(common(name));
-        args.addAll(List.of(extra));
-        return Main.execute(args.toArray(String[]::new), new java.io.PrintWriter(new ByteArrayOutputStream()),
-                new java.io.PrintWriter(System.err, true));
+    /** {@link #common} in one process, the global batch in 2 micro-batches of 4. */
+    private Trainer single(String name) {
+        TrainSettings s = TrainSettings.builder().preset("tiny").data(TrainSettings.DataSpec.markov(60_000, 42))
+                .steps(6).batch(8).microBatches(2).lr(3e-3).seed(42).threads(1).evalEvery(3).evalWindows(16)
+                .sampleTokens(0).out(dir.resolve(name)).log(dir.resolve(name + ".jsonl")).build();
+        return new Trainer(s, null, quiet());
+    }
+
+    private static PrintStream quiet() {
+        return new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8);
     }
 
     /** Per logged step: {step, loss, val_loss (NaN if none)}. */
@@ -104,8 +108,13 @@ class DataParallelTest {
     @Test
     void twoRanksTrainAsOneProcessAndZero12AsZero0() throws Exception {
         assumeMpi();
-        // one process, the global batch of 8 in 2 micro-batches of 4: what each rank computes, in one place
-        assertEquals(0, single("one", "--micro-batches", "2"));
+        // one process, the global batch of 8 in 2 micro-batches of 4: what each rank computes, in one place;
+        // once as the trainer does it (backward accumulates micro-batch 2 into micro-batch 1's gradient), once
+        // summing the two whole gradients, as the ranks do
+        single("one").run();
+        Trainer whole = single("whole");
+        whole.sumMicroBatchesWhole(true);
+        whole.run();
         MpiRun.Result z0 = ranks(2, "z0", "--zero", "0", "--ledger");
         assertEquals(0, z0.exitCode(), z0.output());
         // ZeRO-1 stops after step 3 (a checkpoint with the gathered AdamW state), ZeRO-2 runs through
@@ -122,6 +131,8 @@ class DataParallelTest {
         assertEquals(Double.doubleToLongBits(one.get(0)[1]), Double.doubleToLongBits(r0.get(0)[1]));
         // later steps: the same gradient summed in another association (see DataParallel), so rounding apart
         assertClose(one, r0, 0, 6, 1e-6, "2 ranks vs 1 process with --micro-batches 2");
+        // ... and that association is the only difference: summed as whole gradients, the same bits
+        assertSameBits(log("whole"), r0, 6, "2 ranks vs 1 process summing whole micro-batch gradients");
         // ZeRO-1 and ZeRO-2: the same mean gradient (one addition) and an elementwise update: the same bits
         assertSameBits(r0, log("z1"), 3, "ZeRO-1 vs ZeRO-0");
         assertSameBits(r0, log("z2"), 6, "ZeRO-2 vs ZeRO-0");
@@ -137,7 +148,7 @@ class DataParallelTest {
         Checkpoint.State st = Checkpoint.readState(dir.resolve("z1"));
         assertEquals(3, st.step());
         TrainSettings again = Trainer.settingsFromCheckpoint(st).toBuilder().log(dir.resolve("z1.jsonl")).build();
-        new Trainer(again, st, new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8)).run();
+        new Trainer(again, st, quiet()).run();
         List<double[]> resumed = log("z1");
         assertEquals(6, resumed.size());
         // steps 4..6 in one process (the checkpoint's 1 micro-batch of 8) against 2 ranks: rounding apart
