@@ -120,7 +120,7 @@ public final class TrainCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        if (ranks != null) {
+        if (ranks != null && !dryRun) {
             return DataParallel.launch(ranks, spec.commandLine().getParseResult().originalArgs());
         }
         if (!Mpi.launchedByMpirun()) {
