@@ -63,6 +63,8 @@ import java.util.function.LongPredicate;
  * scale, and the gradient scale of {@link #gradScale}) before the optimizer; a step with Inf/NaN gradients is
  * skipped when a loss scaler is on.
  * Same settings, seed and thread count give bit-identical losses; so does stopping and resuming from a checkpoint.
+ * Under {@code mpirun} each rank runs this loop on its share of every batch, with the few changes of
+ * {@link DataParallel} (gradient reduction, sharded AdamW, rank 0 alone printing and saving).
  */
 public final class Trainer {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -410,7 +412,9 @@ public final class Trainer {
             out.println("----------------------------------------");
         }
         if (stepsDone > 0) {
-            ledgerReport(cfg, model, opt, microB, T, stepsDone, ledgerRun);
+            if (dp == null || dp.isRoot()) {
+                ledgerReport(cfg, model, opt, microB, T, stepsDone, ledgerRun);
+            }
             if (dp != null && s.ledger()) {
                 ParallelReport.of(dp).print(out);
             }
