@@ -46,7 +46,12 @@ class DataParallelTest {
 
     /** The options every run shares: 6 steps of 8 sequences, one thread per process. */
     private List<String> common(String name) {
-        return List.of("--preset", "tiny", "--synthetic", "60000", "--steps", "6", "--batch", "8", "--lr", "3e-3",
+        return common(name, 6);
+    }
+
+    private List<String> common(String name, int steps) {
+        return List.of("--preset", "tiny", "--synthetic", "60000", "--steps", Integer.toString(steps), "--batch", "8",
+                "--lr", "3e-3",
                 "--seed", "42", "--threads", "1", "--eval-every", "3", "--eval-windows", "16", "--sample-tokens", "0",
                 "--out", dir.resolve(name).toString(), "--log", dir.resolve(name + ".jsonl").toString());
     }
@@ -153,6 +158,20 @@ class DataParallelTest {
         assertEquals(6, resumed.size());
         // steps 4..6 in one process (the checkpoint's 1 micro-batch of 8) against 2 ranks: rounding apart
         assertClose(r0, resumed, 3, 6, 1e-6, "2 ranks, resumed in 1 process");
+    }
+
+    @Test
+    void ranksOptionStartsMpirunWithTheSameCommandLine() throws Exception {
+        assumeMpi();
+        List<String> args = new ArrayList<>(List.of("train", "--ranks", "2"));
+        args.addAll(common("launched", 2));
+        args.addAll(List.of("--zero", "1"));
+        assertEquals(0, Main.execute(args.toArray(String[]::new), new java.io.PrintWriter(System.out, true),
+                new java.io.PrintWriter(System.err, true)));
+        List<double[]> l = log("launched");
+        assertEquals(2, l.size());
+        assertTrue(Double.isFinite(l.get(1)[1]), "step 2's loss");
+        assertEquals(2, Checkpoint.readState(dir.resolve("launched")).step());
     }
 
     @Test
