@@ -29,6 +29,7 @@ import picocli.CommandLine.Option;
             "  ./sixpd bench jmh GemmBenchmark -p threads=1   JMH's own command line (`jmh -h`: its options)",
             ""},
         subcommands = {GemmCommand.class, StepCommand.class, PeakCommand.class, JmhCommand.class,
+            DataParallelCommand.class,
             CommandLine.HelpCommand.class})
 public final class BenchMain implements Callable<Integer> {
     @Option(names = "--full", description = "the whole suite: every GEMM shape, 3 warm-up + 5 measured iterations"

@@ -1,13 +1,18 @@
 package dev.sixpd.nn.cli;
 
+import dev.sixpd.mpi.Mpi;
 import dev.sixpd.nn.UserException;
 import dev.sixpd.nn.io.Checkpoint;
+import dev.sixpd.nn.io.CheckpointException;
+import dev.sixpd.nn.train.DataParallel;
 import dev.sixpd.nn.train.TrainSettings;
 import dev.sixpd.nn.train.Trainer;
 import dev.sixpd.tensor.DType;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 import java.io.PrintStream;
 import java.nio.file.Path;
@@ -103,8 +108,45 @@ public final class TrainCommand implements Callable<Integer> {
             + "dynamic (2^16, x2 after 2000 clean steps, /2 and skip on overflow) (default: none)")
     String lossScale;
 
+    @Option(names = "--ranks", paramLabel = "N", description = "data parallelism on this machine: run this command "
+            + "in N processes with Open MPI's mpirun, each taking batch/N sequences of every step (for several "
+            + "machines run mpirun --hostfile FILE -np N sixpd train ... instead)")
+    Integer ranks;
+    @Option(names = "--zero", paramLabel = "0|1|2", description = "with several ranks, the ZeRO stage: 0 = plain data"
+            + " parallelism, 1 = AdamW state sharded over the ranks, 2 = gradients too (default: 0)")
+    Integer zero;
+    @Spec
+    CommandSpec spec;
+
     @Override
     public Integer call() throws Exception {
+        if (ranks != null && !dryRun) {
+            return DataParallel.launch(ranks, spec.commandLine().getParseResult().originalArgs());
+        }
+        if (!Mpi.launchedByMpirun()) {
+            return train();
+        }
+        // one rank of mpirun: finalize MPI on the way out; a user error was thrown on every rank alike, rank 0
+        // reports it; anything else may have left the other ranks in a collective: abort them all
+        boolean root = "0".equals(System.getenv("OMPI_COMM_WORLD_RANK"));
+        try {
+            int code = train();
+            DataParallel.finish();
+            return code;
+        } catch (UserException | CheckpointException | IllegalArgumentException e) {
+            DataParallel.finish();
+            if (!root) {
+                return Main.USAGE;
+            }
+            throw e;
+        } catch (Throwable t) {
+            t.printStackTrace();
+            Mpi.init().abort(1);
+            throw t;
+        }
+    }
+
+    private int train() throws Exception {
         TrainSettings s;
         Checkpoint.State st = null;
         if (resume != null) {
@@ -179,6 +221,12 @@ public final class TrainCommand implements Callable<Integer> {
         if (lossScale != null) {
             b.lossScale(lossScale);
         }
+        if (zero != null) {
+            b.zero(zero);
+        }
+        if (threads == null && Mpi.launchedByMpirun()) {
+            b.threads(DataParallel.defaultThreads());
+        }
         return b.log(log).ledger(ledger).ledgerJson(ledgerJson).build();
     }
 
@@ -209,7 +257,8 @@ public final class TrainCommand implements Callable<Integer> {
                 : c.data()).stopAfter(or(stopAfter, 0)).threads(or(threads, c.threads())).out(or(out, resume))
                 .log(log).evalEvery(or(evalEvery, c.evalEvery())).checkpointEvery(or(checkpointEvery,
                         c.checkpointEvery())).sampleTokens(or(sampleTokens, c.sampleTokens()))
-                .recompute(or(recompute, c.recompute())).ledger(ledger).ledgerJson(ledgerJson);
+                .recompute(or(recompute, c.recompute())).ledger(ledger).ledgerJson(ledgerJson)
+                .zero(or(zero, c.zero()));
         if (steps != null) {
             b.steps(steps);
         }

@@ -1,5 +1,6 @@
 package dev.sixpd.nn.train;
 
+import dev.sixpd.mpi.Mpi;
 import me.tongfei.progressbar.ProgressBar;
 import me.tongfei.progressbar.ProgressBarBuilder;
 import me.tongfei.progressbar.ProgressBarStyle;
@@ -18,7 +19,10 @@ abstract class Progress implements AutoCloseable {
     /** A bar when stderr is a terminal, plain lines otherwise. */
     static Progress create(long start, long end, PrintStream out) {
         java.io.Console console = System.console();
-        boolean tty = console != null && console.isTerminal() && !"dumb".equals(System.getenv("TERM"));
+        // under mpirun (data parallelism) lines, not a bar: the ranks' output reaches the terminal through mpirun,
+        // and a rank whose stdout is mpirun's pseudo-terminal would otherwise draw a bar on stderr
+        boolean tty = console != null && console.isTerminal() && !"dumb".equals(System.getenv("TERM"))
+                && !Mpi.launchedByMpirun();
         return tty ? new Bar(start, end, out) : new Lines(start, end, out);
     }
 

@@ -49,12 +49,15 @@ import java.nio.file.Path;
  * @param ledgerJson      also write the ledger report as JSON to this file (null: no)
  * @param precision       working dtype of weights, activations and gradients (FP32 masters and Adam state always)
  * @param lossScale       {@code none}, {@code dynamic} or a fixed number (see {@code LossScaler.parse})
+ * @param zero            ZeRO stage of a data-parallel run (under mpirun; see {@link DataParallel}): 0 plain data
+ *                        parallelism, 1 optimizer state sharded, 2 gradients too; ignored in one process
  */
 public record TrainSettings(ModelChoice model, DataSpec data, String tokenizer, int vocab, double valFraction,
                             int steps, int stopAfter, int batch, int microBatches, double lr, double minLrRatio,
                             int warmup, double weightDecay, double clip, long seed, int threads, Path out, Path log,
                             int evalEvery, int evalWindows, int checkpointEvery, int sampleTokens, boolean recompute,
-                            boolean ledger, Path ledgerJson, DType precision, String lossScale) {
+                            boolean ledger, Path ledgerJson, DType precision, String lossScale,
+                            int zero) {
 
     /** Where the text comes from: a file, the JDK's java.base sources, or the synthetic Markov source. */
     public record DataSpec(String kind, String path, int length, long seed) {
@@ -115,6 +118,7 @@ public record TrainSettings(ModelChoice model, DataSpec data, String tokenizer, 
         b.ledgerJson = ledgerJson;
         b.precision = precision;
         b.lossScale = lossScale;
+        b.zero = zero;
         return b;
     }
 
@@ -150,6 +154,7 @@ public record TrainSettings(ModelChoice model, DataSpec data, String tokenizer, 
         private Path ledgerJson;
         private DType precision = DType.FP32;
         private String lossScale = "none";
+        private int zero = 0;
 
         private Builder() {
         }
@@ -182,13 +187,14 @@ public record TrainSettings(ModelChoice model, DataSpec data, String tokenizer, 
         public Builder ledgerJson(Path v) { ledgerJson = v; return this; }
         public Builder precision(DType v) { precision = v; return this; }
         public Builder lossScale(String v) { lossScale = v; return this; }
+        public Builder zero(int v) { zero = v; return this; }
 
         public TrainSettings build() {
             return new TrainSettings(model, data, tokenizer, vocab, valFraction, steps, stopAfter, batch,
                     microBatches, lr, minLrRatio, warmup != null ? warmup : Math.min(100, steps / 10), weightDecay,
                     clip, seed, threads, out, log, evalEvery != null ? evalEvery : Math.max(1, steps / 10),
                     evalWindows, checkpointEvery != null ? checkpointEvery : Math.max(1, steps / 4), sampleTokens,
-                    recompute, ledger, ledgerJson, precision, lossScale);
+                    recompute, ledger, ledgerJson, precision, lossScale, zero);
         }
     }
 
@@ -268,6 +274,13 @@ public record TrainSettings(ModelChoice model, DataSpec data, String tokenizer, 
         if (batch % microBatches != 0) {
             throw new IllegalArgumentException("--batch " + batch + " must be a multiple of --micro-batches "
                     + microBatches);
+        }
+        if (zero == 3) {
+            throw new IllegalArgumentException("--zero 3 (sharding the working weights, all-gathered layer by layer"
+                    + " in forward and backward) is not implemented: use --zero 0, 1 or 2");
+        }
+        if (zero < 0 || zero > 3) {
+            throw new IllegalArgumentException("--zero must be 0, 1 or 2 (the ZeRO stage), got " + zero);
         }
         if (!(lr > 0) || !Double.isFinite(lr)) {
             throw new IllegalArgumentException("--lr must be a positive number, got " + lr);

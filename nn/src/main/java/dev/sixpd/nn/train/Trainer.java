@@ -20,6 +20,7 @@ import dev.sixpd.nn.layers.StepContext;
 import dev.sixpd.nn.ledger.LedgerReport;
 import dev.sixpd.nn.ledger.LedgerRun;
 import dev.sixpd.nn.ledger.MemoryByCategory;
+import dev.sixpd.nn.ledger.ParallelReport;
 import dev.sixpd.optim.AdamW;
 import dev.sixpd.optim.Grads;
 import dev.sixpd.optim.LrSchedule;
@@ -62,6 +63,8 @@ import java.util.function.LongPredicate;
  * scale, and the gradient scale of {@link #gradScale}) before the optimizer; a step with Inf/NaN gradients is
  * skipped when a loss scaler is on.
  * Same settings, seed and thread count give bit-identical losses; so does stopping and resuming from a checkpoint.
+ * Under {@code mpirun} each rank runs this loop on its share of every batch, with the few changes of
+ * {@link DataParallel} (gradient reduction, sharded AdamW, rank 0 alone printing and saving).
  */
 public final class Trainer {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -74,12 +77,14 @@ public final class Trainer {
 
     private final TrainSettings s;
     private final Checkpoint.State resume;
-    private final PrintStream out;
+    private PrintStream out;
     private LongPredicate poison = step -> false;
     private Observer observer = new Observer() { };
     private float gradScale = 1f;
     private int accumulatorBlock = 0;
     private boolean fp32Reference = false;
+    /** With {@link #sumMicroBatchesWhole}: the gradients of the micro-batches before the current one, else null. */
+    private float[][] earlier;
 
     /**
      * What a caller ({@link PrecisionExperiment}, tests) may see of a run, step by step. Both methods run on the
@@ -163,6 +168,16 @@ public final class Trainer {
         this.out = out;
     }
 
+    /**
+     * Test hook: each micro-batch's backward starts from zeroed gradients and the finished gradient is added to the
+     * sum of the earlier ones as a whole ({@code g = g_earlier + g_m}), instead of backward accumulating into it
+     * element by element. This is the association a data-parallel run uses across ranks, so one process with
+     * {@code --micro-batches 2} gives 2 ranks' bits ({@code DataParallelTest}); costs 4·P bytes more.
+     */
+    void sumMicroBatchesWhole(boolean on) {
+        earlier = on ? new float[0][] : null;
+    }
+
     /** Test hook: the loss of every step for which {@code p} holds is replaced by NaN. */
     void poisonLossAt(LongPredicate p) {
         poison = p;
@@ -174,6 +189,11 @@ public final class Trainer {
     public Result run() throws IOException {
         Parallel.setThreads(s.threads());
         long t0 = System.nanoTime();
+        // under mpirun: this rank's part of a data-parallel run (null in one process); only rank 0 prints
+        DataParallel dp = DataParallel.join(s);
+        if (dp != null && !dp.isRoot()) {
+            out = DataParallel.SILENT;
+        }
         Corpus corpus = loadCorpus(s.data());
         Tokenizer tok;
         if (resume != null) {
@@ -193,7 +213,7 @@ public final class Trainer {
         }
         Dataset data = new Dataset(tokens, s.valFraction(), cfg.context());
         int T = cfg.context();
-        int microB = s.microBatchSize();
+        int microB = dp != null ? dp.microBatchSize() : s.microBatchSize();
         Gpt model = new Gpt(cfg, microB, s.seed(), s.recompute());
         List<Param> params = model.params();
         AdamW opt = new AdamW(0.9f, 0.95f, 1e-8f, (float) s.weightDecay());
@@ -203,13 +223,16 @@ public final class Trainer {
             Checkpoint.loadModel(resume, model);
             Checkpoint.loadOptimizer(resume, model, opt);
             start = resume.step();
-        } else {
+        } else if (dp == null) {
             opt.init(params);
         }
         // mixed precision: FP32 masters and Adam state; weights, activations and gradients in the working dtype
         DType dtype = s.precision();
         for (Param p : params) {
             p.setWorkingDtype(dtype);
+        }
+        if (dp != null) {
+            opt = dp.attach(params, opt);
         }
         // the step's numerics, passed to every forward and backward: activations stored in the working dtype, the
         // weight matmuls accumulated in FP32 (or rounded to the working dtype with --round-accumulator)
@@ -225,6 +248,9 @@ public final class Trainer {
         long end = s.stopAfter() > 0 ? Math.min(s.steps(), s.stopAfter()) : s.steps();
 
         printHeader(corpus, tok, cfg, model, data, schedule, start, end, (System.nanoTime() - t0) / 1e9);
+        if (dp != null) {
+            out.println(dp.describe());
+        }
 
         // fixed validation windows, evenly spaced over the validation split
         int evalBatches = (s.evalWindows() + microB - 1) / microB;
@@ -239,7 +265,7 @@ public final class Trainer {
                     initialVal, Math.log(cfg.vocab()));
         }
 
-        BufferedWriter log = openLog(s.log(), resume != null);
+        BufferedWriter log = dp == null || dp.isRoot() ? openLog(s.log(), resume != null) : null;
         Progress progress = Progress.create(start, end, out);
         long tokensPerStep = (long) s.batch() * T;
         double loss = Double.NaN;
@@ -259,16 +285,26 @@ public final class Trainer {
                 loss = 0;
                 int[] x = new int[microB * T];
                 int[] y = new int[microB * T];
+                int first = dp != null ? dp.firstSequence() : 0;
                 for (int m = 0; m < s.microBatches(); m++) {
-                    System.arraycopy(batch.inputs(), m * microB * T, x, 0, microB * T);
-                    System.arraycopy(batch.targets(), m * microB * T, y, 0, microB * T);
+                    System.arraycopy(batch.inputs(), (first + m * microB) * T, x, 0, microB * T);
+                    System.arraycopy(batch.targets(), (first + m * microB) * T, y, 0, microB * T);
                     double l = model.forward(ctx, x, y, microB, T);
                     loss += l / s.microBatches();
                     if (!Double.isFinite(l) || poison.test(step + 1)) {
                         loss = Double.NaN;
                         break;
                     }
+                    if (earlier != null && m > 0) {
+                        earlier = DataParallel.stash(params, earlier);
+                    }
                     model.backward(ctx, scaler.scale() * gradScale / s.microBatches());
+                    if (earlier != null && m > 0) {
+                        DataParallel.addStashed(params, earlier);
+                    }
+                }
+                if (dp != null) {
+                    loss = dp.meanLoss(loss);
                 }
                 if (Double.isFinite(loss)) {
                     observer.gradients(step + 1, params, scaler.scale() * gradScale);
@@ -293,13 +329,17 @@ public final class Trainer {
                 if (Double.isFinite(loss) && gradScale != 1f) {
                     Grads.scale(params, 1f / gradScale);
                 }
+                if (dp != null && Double.isFinite(loss)) {
+                    dp.reduceGradients();
+                }
                 if (Double.isFinite(loss) && (dtype != DType.FP32 || scaler.mode() != LossScaler.Mode.NONE)) {
-                    skipped = !scaler.unscaleAndCheck(params) && scaler.mode() != LossScaler.Mode.NONE;
+                    skipped = !(dp != null ? dp.unscaleAndCheck(scaler) : scaler.unscaleAndCheck(params))
+                            && scaler.mode() != LossScaler.Mode.NONE;
                 }
                 // 4. stop on divergence, keeping the last good checkpoint
                 double norm = Double.NaN;
                 if (Double.isFinite(loss) && !skipped) {
-                    norm = Grads.clipGlobalNorm(params, s.clip());
+                    norm = dp != null ? dp.clipGlobalNorm(s.clip()) : Grads.clipGlobalNorm(params, s.clip());
                 }
                 if (!Double.isFinite(loss) || (!skipped && !Double.isFinite(norm))) {
                     progress.close();
@@ -312,7 +352,9 @@ public final class Trainer {
                 }
                 // 5. update (not on a skipped step: the gradients overflowed)
                 double lr = schedule.lr(step);
-                if (!skipped) {
+                if (!skipped && dp != null) {
+                    dp.step((float) lr);
+                } else if (!skipped) {
                     opt.stepAndSync(params, (float) lr);
                 }
                 long done = step + 1;
@@ -329,6 +371,9 @@ public final class Trainer {
                 if (evalNow) {
                     valNow = evaluate(model, ctx, valBatches, T);
                     val = valNow;
+                    if (dp != null) {
+                        dp.checkWeights(done);
+                    }
                 }
                 writeLog(log, done, loss, valNow, tps, lr, norm, dtype, scaler, skipped, gradStats, refFlushed);
                 observer.step(done, loss, valNow, skipped, scaler.scale());
@@ -338,7 +383,10 @@ public final class Trainer {
                             + "  %,.0f tokens/s", done, loss, valNow, lr, stepsDone * tokensPerStep / trainSeconds));
                 }
                 if (last || (s.checkpointEvery() > 0 && done % s.checkpointEvery() == 0)) {
-                    save(model, tok, opt, done, corpus, tokens.length, loss, val, scaler);
+                    AdamW state = dp != null ? dp.gatheredOptimizer(opt, params) : opt;
+                    if (dp == null || dp.isRoot()) {
+                        save(model, tok, state, done, corpus, tokens.length, loss, val, scaler);
+                    }
                     lastCheckpoint = done;
                 }
             }
@@ -356,7 +404,7 @@ public final class Trainer {
             out.printf(Locale.ROOT, "checkpoint: %s (step %d)%n", s.out(), end);
         }
         String sample = "";
-        if (s.sampleTokens() > 0) {
+        if (s.sampleTokens() > 0 && (dp == null || dp.isRoot())) {
             sample = sample(model, ctx, tok, data, s.sampleTokens(), s.seed());
             out.println("sample (temperature 0.8, top-k 40, " + s.sampleTokens() + " tokens):");
             out.println("----------------------------------------");
@@ -364,7 +412,16 @@ public final class Trainer {
             out.println("----------------------------------------");
         }
         if (stepsDone > 0) {
-            ledgerReport(cfg, model, opt, microB, T, stepsDone, ledgerRun);
+            if (dp == null || dp.isRoot()) {
+                ledgerReport(cfg, model, opt, microB, T, stepsDone, ledgerRun);
+            }
+            if (dp != null && s.ledger()) {
+                ParallelReport.of(dp).print(out);
+            }
+        }
+        if (dp != null) {
+            out.println(dp.timeSummary(trainSeconds));
+            dp.close();
         }
         double tps = trainSeconds > 0 ? stepsDone * tokensPerStep / trainSeconds : Double.NaN;
         double total = (System.nanoTime() - t0) / 1e9;

@@ -1,0 +1,189 @@
+package dev.sixpd.bench;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.sixpd.mpi.Mpi;
+import dev.sixpd.mpi.MpiRun;
+import dev.sixpd.nn.Gpt;
+import dev.sixpd.nn.GptConfig;
+import dev.sixpd.optim.AdamW;
+import dev.sixpd.optim.Grads;
+import dev.sixpd.optim.Param;
+import dev.sixpd.optim.ShardedAdamW;
+import dev.sixpd.tensor.Parallel;
+import dev.sixpd.tensor.Rng;
+import java.io.PrintStream;
+import java.lang.management.ManagementFactory;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code ./sixpd bench dp}: the training step of {@link TrainingStep} on N ranks × 1 thread (data parallelism,
+ * {@link ShardedAdamW}) against 1 process × N threads, same preset and global batch: tokens/s of each and the
+ * share of the ranks' step spent in the gradient reduction.
+ *
+ * <p>Method: the single process is {@link StepCommand}'s (warm-up until the step time stops improving, then
+ * {@code --steps} timed steps, median). Each rank ({@link #rankMain}) builds the preset with batch B/N on its own
+ * seeded random tokens, warms up the same way for at least {@code --warmup} steps and {@code --warmup-seconds}, then
+ * times {@code --steps} steps — zero, forward, backward, {@link ShardedAdamW#reduceGradients}, step — and the
+ * reduction inside each; rank 0 prints the medians as one JSON line. The reduction's time includes waiting for
+ * the slower rank (imbalance), which on a loaded machine is most of it.
+ */
+@Command(name = "dp", mixinStandardHelpOptions = true,
+        description = {"Data parallelism: N ranks x 1 thread vs 1 process x N threads, one training step.",
+            "Examples:",
+            "  ./sixpd bench dp                          medium, 2 ranks, ZeRO-0",
+            "  ./sixpd bench dp --preset small --zero 1"})
+final class DataParallelCommand implements Callable<Integer> {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    @Option(names = "--preset", defaultValue = "medium", description = "tiny, small or medium (default"
+            + " ${DEFAULT-VALUE})")
+    String preset;
+
+    @Option(names = "--ranks", defaultValue = "2", description = "ranks N; the single process runs N threads"
+            + " (default ${DEFAULT-VALUE})")
+    int ranks;
+
+    @Option(names = "--zero", defaultValue = "0", description = "ZeRO stage 0, 1 or 2 (default ${DEFAULT-VALUE})")
+    int zero;
+
+    @Option(names = "--steps", defaultValue = "10", description = "timed steps (default ${DEFAULT-VALUE})")
+    int steps;
+
+    @Option(names = "--warmup", defaultValue = "3", description = "warm-up steps, at least (default ${DEFAULT-VALUE})")
+    int warmup;
+
+    @Option(names = "--warmup-seconds", defaultValue = "3", description = "warm-up time, at least, s (default"
+            + " ${DEFAULT-VALUE})")
+    double warmupSeconds;
+
+    @Override
+    public Integer call() throws Exception {
+        PrintStream out = System.out;
+        int batch = TrainingStep.defaultBatch(preset);
+        if (ranks < 1 || batch % ranks != 0) {
+            throw new IllegalArgumentException("--ranks " + ranks + " must divide the " + preset + " batch " + batch);
+        }
+        if (MpiRun.mpirun().isEmpty() || Mpi.findLibrary().isEmpty()) {
+            throw new IllegalArgumentException("bench dp needs Open MPI: apt-get install " + Mpi.PACKAGES);
+        }
+        out.printf(Locale.ROOT, "%s, global batch %d, FP32; load average %.2f%n", preset, batch,
+                ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage());
+
+        // 1 process × N threads
+        Parallel.setThreads(ranks);
+        TrainingStep one = new TrainingStep(preset, batch);
+        StepCommand.warmUp(one, warmup, warmupSeconds);
+        double[] ms = new double[steps];
+        for (int i = 0; i < steps; i++) {
+            long t0 = System.nanoTime();
+            one.step();
+            ms[i] = (System.nanoTime() - t0) / 1e6;
+        }
+        double oneMs = Stats.medianMinMax(ms)[0];
+
+        // N ranks × 1 thread
+        List<String> args = List.of(preset, Integer.toString(ranks), Integer.toString(zero), Integer.toString(steps),
+                Integer.toString(warmup), Double.toString(warmupSeconds));
+        List<String> flags = new ArrayList<>();
+        for (String f : ManagementFactory.getRuntimeMXBean().getInputArguments()) {
+            if (f.startsWith("-X") || f.startsWith("--sun-misc")) {
+                flags.add(f);
+            }
+        }
+        MpiRun.Result r = MpiRun.run(ranks, flags, DataParallelCommand.class.getName(), args, Duration.ofMinutes(10));
+        JsonNode res = null;
+        for (String line : r.output().lines().toList()) {
+            if (line.startsWith("{\"dp\"")) {
+                res = JSON.readTree(line);
+            }
+        }
+        if (r.exitCode() != 0 || res == null) {
+            throw new IllegalStateException("the ranks failed (exit " + r.exitCode() + "):\n" + r.output());
+        }
+        double dpMs = res.get("step_ms").asDouble();
+        double redMs = res.get("reduce_ms").asDouble();
+        int tokens = one.tokens();
+        out.printf(Locale.ROOT, "  %-26s %12s %16s %24s%n", "setup", "tokens/s", "step ms (median)",
+                "gradient reduction");
+        out.printf(Locale.ROOT, "  %-26s %,12.0f %16.1f %24s%n", "1 process × " + ranks + " threads",
+                tokens / (oneMs / 1e3), oneMs, "–");
+        out.printf(Locale.ROOT, "  %-26s %,12.0f %16.1f %15.1f ms (%.1f%%)%n", ranks + " ranks × 1 thread, ZeRO-" + zero,
+                tokens / (dpMs / 1e3), dpMs, redMs, 100 * redMs / dpMs);
+        return 0;
+    }
+
+    /** One rank: args preset, ranks, zero, steps, warmup, warmupSeconds. Rank 0 prints {"dp": ...} on stdout. */
+    public static void main(String[] a) {
+        try (Mpi mpi = Mpi.init()) {
+            String preset = a[0];
+            int zero = Integer.parseInt(a[2]);
+            int steps = Integer.parseInt(a[3]);
+            int warmup = Integer.parseInt(a[4]);
+            double warmupSeconds = Double.parseDouble(a[5]);
+            Parallel.setThreads(1);
+            GptConfig cfg = GptConfig.preset(preset, TrainingStep.VOCAB);
+            int b = TrainingStep.defaultBatch(preset) / mpi.size();
+            int T = cfg.context();
+            Gpt model = new Gpt(cfg, b, 0L);
+            List<Param> params = model.params();
+            int[] x = new int[b * T];
+            int[] y = new int[b * T];
+            Rng rng = new Rng(1234 + mpi.rank());
+            for (int i = 0; i < x.length; i++) {
+                x[i] = rng.nextInt(TrainingStep.VOCAB);
+                y[i] = rng.nextInt(TrainingStep.VOCAB);
+            }
+            try (ShardedAdamW opt = new ShardedAdamW(mpi, zero, new AdamW(0.9f, 0.95f, 1e-8f, 0.1f), params)) {
+                // warm-up as StepCommand.warmUp: at least `warmup` steps and `warmupSeconds`, and until the best
+                // step time has not improved by 5 % for 3 steps (cap 60 s); every rank goes on while any wants to
+                long start = System.nanoTime();
+                long end = start + (long) (warmupSeconds * 1e9);
+                long cap = start + (long) (Math.max(warmupSeconds, StepCommand.WARMUP_CAP_SECONDS) * 1e9);
+                double best = Double.MAX_VALUE;
+                int flat = 0;
+                int[] more = {1};
+                for (int i = 0; more[0] == 1; i++) {
+                    long t0 = System.nanoTime();
+                    step(model, params, opt, x, y, b, T);
+                    long t = System.nanoTime();
+                    double ms = (t - t0) / 1e6;
+                    flat = ms < best * 0.95 ? 0 : flat + 1;
+                    best = Math.min(best, ms);
+                    more[0] = t < cap && (i + 1 < warmup || t < end || flat < 3) ? 1 : 0;
+                    mpi.allReduce(more, 0, 1, Mpi.Op.MAX);
+                }
+                double[] stepMs = new double[steps];
+                double[] redMs = new double[steps];
+                for (int i = 0; i < steps; i++) {
+                    long t0 = System.nanoTime();
+                    redMs[i] = step(model, params, opt, x, y, b, T) / 1e6;
+                    stepMs[i] = (System.nanoTime() - t0) / 1e6;
+                }
+                if (mpi.rank() == 0) {
+                    System.out.printf(Locale.ROOT, "{\"dp\": true, \"step_ms\": %.4f, \"reduce_ms\": %.4f}%n",
+                            Stats.medianMinMax(stepMs)[0], Stats.medianMinMax(redMs)[0]);
+                    System.out.flush();
+                }
+            }
+        }
+    }
+
+    /** One data-parallel step; returns the nanoseconds spent in the gradient reduction. */
+    private static long step(Gpt model, List<Param> params, ShardedAdamW opt, int[] x, int[] y, int b, int T) {
+        Grads.zero(params);
+        model.forward(x, y, b, T);
+        model.backward(1f);
+        long t0 = System.nanoTime();
+        opt.reduceGradients();
+        long red = System.nanoTime() - t0;
+        opt.step(TrainingStep.LR);
+        return red;
+    }
+}
