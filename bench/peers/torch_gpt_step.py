@@ -12,7 +12,11 @@ The LLaMA presets (llama-tiny, llama-small: tiny's and small's sizes with RMSNor
 to 32, half as many K/V heads as query heads, no biases, untied head) use the model of torch_llama.py beside this
 script, the one nn's TorchReferenceTest checks sixpd against.
 
-Prints one JSON object: preset, threads, tokens_per_s (median over the timed steps), step_ms, params, autocast.
+Prints one JSON object: preset, threads, tokens_per_s (median over the timed steps), step_ms, params, autocast, blas.
+
+blas is the BLAS library the process loaded (from /proc/self/maps). Debian's torch calls libblas.so.3, which is
+the slow reference BLAS (/usr/lib/x86_64-linux-gnu/blas/libblas.so.3) unless an optimised one is installed:
+apt-get install libopenblas0-pthread makes it OpenBLAS (on this machine a tiny step went from 430 ms to 77 ms).
 
 --autocast bf16 runs the forward pass (and the loss) under torch.autocast("cpu", dtype=torch.bfloat16): matmuls in
 bf16 through oneDNN, which uses the CPU's bf16 instructions where it has them (AVX512_BF16, AMX) and emulates them
@@ -98,6 +102,19 @@ class Llama(nn.Module):
         return self.model(idx, targets)[1]
 
 
+def loaded_blas():
+    """The path of the BLAS shared library this process mapped, or "?" (not Linux, or none loaded)."""
+    try:
+        with open("/proc/self/maps") as f:
+            for line in f:
+                path = line.split()[-1]
+                if "blas" in os.path.basename(path) and ".so" in path:
+                    return os.path.realpath(path)
+    except OSError:
+        pass
+    return "?"
+
+
 def build(preset, V):
     """The preset's model: GPT above, or the LLaMA of torch_llama.py."""
     L, C, NH, T, _ = PRESETS[preset]
@@ -153,6 +170,7 @@ def main():
         "peer": "pytorch", "version": torch.__version__, "preset": a.preset, "threads": a.threads,
         "batch": B, "context": T, "params": sum(p.numel() for p in model.parameters()),
         "step_ms": round(med * 1e3, 2), "tokens_per_s": round(B * T / med, 1), "autocast": a.autocast,
+        "blas": loaded_blas(),
     }))
 
 

@@ -177,6 +177,9 @@ final class StepCommand implements Callable<Integer> {
                 if (torchBf16) {
                     bf16 = peer.run(step.preset(), threads, warmup, steps, true);
                 }
+                if (torch.referenceBlas()) {
+                    human.println(String.format(Locale.ROOT, TorchPeer.REFERENCE_BLAS, torch.blas()));
+                }
             } catch (java.io.IOException e) {
                 note = "PyTorch peer failed: " + e.getMessage();
                 human.println(note);
@@ -305,6 +308,7 @@ final class StepCommand implements Callable<Integer> {
                 sb.append(",\"torch_tokens_per_s\":").append(Json.num(r.torch().tokensPerS()))
                         .append(",\"torch_step_ms\":").append(Json.num(r.torch().stepMs()))
                         .append(",\"torch_version\":\"").append(Json.esc(r.torch().version())).append('"')
+                        .append(",\"torch_blas\":\"").append(Json.esc(r.torch().blas())).append('"')
                         .append(",\"ratio_vs_torch\":").append(Json.num(r.ratio()))
                         .append(",\"torch_mfu\":").append(Json.num(r.torchMfu()));
                 if (r.torchBf16() != null) {

@@ -115,6 +115,14 @@ class StepCommandTest {
         assertEquals(61.5, r.stepMs());
         assertEquals(33300.8, r.tokensPerS());
         assertEquals(816768, r.params());
+        assertEquals("?", r.blas());
+        assertTrue(!r.referenceBlas());
+        TorchPeer.Result ref = TorchPeer.parse("{\"preset\": \"tiny\", \"threads\": 1, \"step_ms\": 430.5,"
+                + " \"tokens_per_s\": 2378.6, \"blas\": \"/usr/lib/x86_64-linux-gnu/blas/libblas.so.3.11.0\"}");
+        assertTrue(ref.referenceBlas());
+        assertTrue(!TorchPeer.parse("{\"preset\": \"tiny\", \"threads\": 1, \"step_ms\": 77.4, \"tokens_per_s\":"
+                + " 13224.7, \"blas\": \"/usr/lib/x86_64-linux-gnu/openblas-pthread/libopenblasp-r0.3.21.so\"}")
+                .referenceBlas());
         assertThrows(IOException.class, () -> TorchPeer.parse("Traceback (most recent call last): ..."));
         assertThrows(IOException.class, () -> TorchPeer.parse("{\"preset\": \"small\"}"));
     }
