@@ -53,11 +53,12 @@ import static org.junit.jupiter.api.Assertions.fail;
  * must be rounding noise (sixpd ≤ 1e-6 absolute, torch's float64 ≤ 1e-12), where every other gradient must be
  * alive (max|torch's| > 1e-6).
  *
- * <p>Runs when {@code /usr/bin/python3} can {@code import torch} (Debian's {@code python3-torch}); skipped with
- * a message otherwise (CI installs no torch).
+ * <p>Runs when {@code /usr/bin/python3} (or {@code -Dsixpd.python}) can {@code import torch} (Debian's
+ * {@code python3-torch}); skipped with a message otherwise (CI installs no torch).
  */
 class TorchReferenceTest {
-    private static final Path PYTHON = Path.of("/usr/bin/python3");
+    /** Debian's interpreter, where {@code python3-torch} installs; {@code -Dsixpd.python=...} picks another. */
+    private static final Path PYTHON = Path.of(System.getProperty("sixpd.python", "/usr/bin/python3"));
     private static final ObjectMapper JSON = new ObjectMapper();
     /** A tiny GPT-2: V 31, context 9, 2 layers, C 16, 4 heads of 4 (even, for RoPE). */
     private static final GptConfig BASE = GptConfig.gpt2(31, 9, 2, 16, 4);
@@ -264,7 +265,8 @@ class TorchReferenceTest {
                 return what + "`import torch` did not finish in 60 s";
             }
             if (p.exitValue() != 0) {
-                return what + "`import torch` fails: " + out.substring(out.lastIndexOf('\n') + 1);
+                return what + "`import torch, numpy` fails: " + (out.isEmpty() ? "exit " + p.exitValue()
+                        : out.substring(out.lastIndexOf('\n') + 1));
             }
         } catch (IOException e) {
             return what + "cannot start it: " + e.getMessage();
