@@ -33,16 +33,18 @@ import picocli.CommandLine.Option;
             "Times forward + loss + backward + AdamW of a GPT preset (FP32) and runs the PyTorch peer",
             "(bench/peers/torch_gpt_step.py, /usr/bin/python3 with python3-torch, eager FP32, thread pools pinned,",
             "OMP_WAIT_POLICY=PASSIVE) on the same shapes. Presets: tiny (2 layers, d 64, 4 heads, T 64, batch 16),",
-            "small (4, 128, 4, 128, batch 16), medium (6, 384, 6, 256, batch 8); vocabulary 65.",
+            "small (4, 128, 4, 128, batch 16), medium (6, 384, 6, 256, batch 8); llama-tiny, llama-small: tiny's",
+            "and small's sizes with RMSNorm, RoPE, SwiGLU, 2 K/V heads, no biases, untied head; vocabulary 65.",
             "MFU = model FLOPs per step (ledger: forward + backward) / step time / FP32 peak.",
             "Examples:",
             "  ./sixpd bench step                              small and medium, 1 and all threads",
             "  ./sixpd bench step --preset medium --threads 1 --json out/bench/step.json",
             "  ./sixpd bench step --preset medium --torch-bf16   (PyTorch bf16 autocast as separate rows)",
+            "  ./sixpd bench step --preset small,llama-small --threads 1   (GPT-2 and LLaMA parts, same size)",
             "  ./sixpd bench jmh TrainingStepBenchmark -p preset=tiny -p threads=1   (JMH)"})
 final class StepCommand implements Callable<Integer> {
     @Option(names = "--preset", split = ",", defaultValue = "small,medium", paramLabel = "NAME[,NAME...]",
-            description = "presets among tiny, small, medium (default ${DEFAULT-VALUE})")
+            description = "presets among tiny, small, medium, llama-tiny, llama-small (default ${DEFAULT-VALUE})")
     List<String> presets;
 
     @Option(names = "--threads", split = ",", paramLabel = "N[,N...]",
@@ -178,6 +180,9 @@ final class StepCommand implements Callable<Integer> {
                 if (torchBf16) {
                     bf16 = peer.run(step.preset(), threads, warmup, steps, true);
                 }
+                if (torch.referenceBlas()) {
+                    human.println(String.format(Locale.ROOT, TorchPeer.REFERENCE_BLAS, torch.blas()));
+                }
             } catch (java.io.IOException e) {
                 note = "PyTorch peer failed: " + e.getMessage();
                 human.println(note);
@@ -305,6 +310,7 @@ final class StepCommand implements Callable<Integer> {
                 j.put("torch_tokens_per_s", Report.jsonNumber(r.torch().tokensPerS()))
                         .put("torch_step_ms", Report.jsonNumber(r.torch().stepMs()))
                         .put("torch_version", r.torch().version())
+                        .put("torch_blas", r.torch().blas())
                         .put("ratio_vs_torch", Report.jsonNumber(r.ratio()))
                         .put("torch_mfu", Report.jsonNumber(r.torchMfu()));
                 if (r.torchBf16() != null) {

@@ -34,10 +34,27 @@ final class TorchPeer {
 
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    /** What the peer printed: tokens/s is the median over its timed steps. */
+    /** What the peer printed: tokens/s is the median over its timed steps; blas the library torch loaded. */
     record Result(String preset, int threads, int batch, int context, long params, double stepMs,
-            double tokensPerS, String version) {
+            double tokensPerS, String version, String blas) {
+        Result(String preset, int threads, int batch, int context, long params, double stepMs, double tokensPerS,
+                String version) {
+            this(preset, threads, batch, context, params, stepMs, tokensPerS, version, "?");
+        }
+
+        /**
+         * Whether torch ran on the reference BLAS (Debian's {@code libblas3}, {@code .../blas/libblas.so.3}: plain
+         * loops, several times slower than an optimised BLAS; what {@code python3-torch} gets without
+         * {@code libopenblas0-pthread}).
+         */
+        boolean referenceBlas() {
+            return blas.contains("/blas/libblas.so");
+        }
     }
+
+    /** What to say when the peer ran on the reference BLAS. */
+    static final String REFERENCE_BLAS = "warning: PyTorch ran on the reference BLAS (%s), which makes it several"
+            + " times slower; apt-get install libopenblas0-pthread and run again";
 
     private final Path python;
     private final Path script;
@@ -152,7 +169,7 @@ final class TorchPeer {
                 }
                 return new Result(n.get("preset").asText(), n.get("threads").asInt(), n.path("batch").asInt(0),
                         n.path("context").asInt(0), n.path("params").asLong(0), n.get("step_ms").asDouble(),
-                        n.get("tokens_per_s").asDouble(), n.path("version").asText("?"));
+                        n.get("tokens_per_s").asDouble(), n.path("version").asText("?"), n.path("blas").asText("?"));
             }
         }
         throw new IOException("the PyTorch peer printed no JSON object; its output:\n" + out.strip());

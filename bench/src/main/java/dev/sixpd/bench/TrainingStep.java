@@ -7,6 +7,8 @@ import dev.sixpd.optim.Grads;
 import dev.sixpd.optim.Param;
 import dev.sixpd.tensor.Ledger;
 import dev.sixpd.tensor.Rng;
+import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -21,7 +23,9 @@ import java.util.Map;
  * fixed batch of seeded random tokens. AdamW(β1 0.9, β2 0.95, ε 1e-8, weight decay 0.1), lr 3e-4, as the peer.
  *
  * <p>Shapes (the issue's): {@code tiny} (2 layers, d 64, 4 heads, T 64) batch 16; {@code small} (4, 128, 4, 128)
- * batch 16; {@code medium} (6, 384, 6, 256) batch 8; character vocabulary of 65.
+ * batch 16; {@code medium} (6, 384, 6, 256) batch 8; {@code llama-tiny} and {@code llama-small}, tiny's and small's
+ * sizes with LLaMA's parts (RMSNorm, RoPE, SwiGLU, 2 K/V heads, no biases, untied head), batch 16; character
+ * vocabulary of 65. The model is {@link GptConfig#preset}'s.
  *
  * <p>Not thread-safe (the model's buffers are reused); the kernels use {@code Parallel}'s threads.
  */
@@ -29,7 +33,7 @@ public final class TrainingStep {
     /** The character vocabulary of the benchmarks. */
     public static final int VOCAB = 65;
     /** Batch per preset, as in the issue and the PyTorch peer. */
-    static final Map<String, Integer> BATCH = Map.of("tiny", 16, "small", 16, "medium", 8);
+    static final Map<String, Integer> BATCH = batches();
     static final float LR = 3e-4f;
 
     private final String preset;
@@ -69,11 +73,25 @@ public final class TrainingStep {
         }
     }
 
-    /** The issue's batch for {@code preset}: tiny 16, small 16, medium 8; an unknown name lists the presets. */
+    private static Map<String, Integer> batches() {
+        Map<String, Integer> m = new LinkedHashMap<>();
+        m.put("tiny", 16);
+        m.put("small", 16);
+        m.put("medium", 8);
+        m.put("llama-tiny", 16);
+        m.put("llama-small", 16);
+        return Collections.unmodifiableMap(m);
+    }
+
+    /**
+     * The issue's batch for {@code preset}: tiny 16, small 16, medium 8, llama-tiny 16, llama-small 16; an unknown
+     * name lists the presets.
+     */
     public static int defaultBatch(String preset) {
         Integer b = BATCH.get(preset == null ? "" : preset.toLowerCase(Locale.ROOT));
         if (b == null) {
-            throw new IllegalArgumentException("unknown preset '" + preset + "': use one of tiny, small, medium");
+            throw new IllegalArgumentException("unknown preset '" + preset + "': use one of "
+                    + String.join(", ", BATCH.keySet()));
         }
         return b;
     }

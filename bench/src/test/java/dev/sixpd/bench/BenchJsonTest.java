@@ -58,7 +58,7 @@ class BenchJsonTest {
                 "step_ms_min", "step_ms_max", "tokens_per_s", "model_flops_per_step", "optimizer_flops_per_step",
                 "gflops", "peak_gflops", "nominal_gflops", "mfu", "mfu_nominal");
         List<String> peer = new ArrayList<>(common);
-        peer.addAll(List.of("torch_tokens_per_s", "torch_step_ms", "torch_version", "ratio_vs_torch", "torch_mfu",
+        peer.addAll(List.of("torch_tokens_per_s", "torch_step_ms", "torch_version", "torch_blas", "ratio_vs_torch", "torch_mfu",
                 "torch_bf16_autocast_tokens_per_s", "torch_bf16_autocast_step_ms"));
         assertEquals(peer, keys(js.get("rows").get(0)));
         List<String> noPeer = new ArrayList<>(common);

@@ -8,12 +8,18 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.sixpd.nn.GptConfig;
 import dev.sixpd.nn.ledger.Analytic;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
@@ -111,6 +117,14 @@ class StepCommandTest {
         assertEquals(61.5, r.stepMs());
         assertEquals(33300.8, r.tokensPerS());
         assertEquals(816768, r.params());
+        assertEquals("?", r.blas());
+        assertTrue(!r.referenceBlas());
+        TorchPeer.Result ref = TorchPeer.parse("{\"preset\": \"tiny\", \"threads\": 1, \"step_ms\": 430.5,"
+                + " \"tokens_per_s\": 2378.6, \"blas\": \"/usr/lib/x86_64-linux-gnu/blas/libblas.so.3.11.0\"}");
+        assertTrue(ref.referenceBlas());
+        assertTrue(!TorchPeer.parse("{\"preset\": \"tiny\", \"threads\": 1, \"step_ms\": 77.4, \"tokens_per_s\":"
+                + " 13224.7, \"blas\": \"/usr/lib/x86_64-linux-gnu/openblas-pthread/libopenblasp-r0.3.21.so\"}")
+                .referenceBlas());
         assertThrows(IOException.class, () -> TorchPeer.parse("Traceback (most recent call last): ..."));
         assertThrows(IOException.class, () -> TorchPeer.parse("{\"preset\": \"small\"}"));
     }
@@ -155,5 +169,61 @@ class StepCommandTest {
         assertTrue(f[1] > 0);
         assertTrue(f[2] > 0);
         assertEquals(2 * 64, s.tokens());
+    }
+
+    @Test
+    void everyModelPresetHasABatchAndTheLlamaPresetsAreLlama() {
+        for (String p : GptConfig.PRESETS.keySet()) {
+            assertTrue(TrainingStep.defaultBatch(p) > 0, p);
+        }
+        assertEquals(16, TrainingStep.defaultBatch("llama-tiny"));
+        assertEquals(16, TrainingStep.defaultBatch("LLaMA-small"));
+        TrainingStep s = new TrainingStep("llama-small", 1);
+        GptConfig c = s.config();
+        assertEquals(GptConfig.Family.LLAMA, c.family());
+        assertEquals(GptConfig.Norm.RMSNORM, c.norm());
+        assertEquals(GptConfig.Pos.ROPE, c.pos());
+        assertEquals(GptConfig.Mlp.SWIGLU, c.mlp());
+        assertEquals(2, c.kvHeads());
+        assertEquals(352, c.mlpHidden()); // 8·128/3 = 341.3, up to a multiple of 32
+        assertTrue(!c.bias() && !c.tieHead());
+        long[] f = s.ledgerFlopsOfOneStep();
+        assertTrue(Double.isFinite(s.lastLoss()) && f[0] > 0);
+    }
+
+    /**
+     * The PyTorch peer builds the same models: for every preset its batch, context and parameter count equal
+     * sixpd's ({@code torch_gpt_step.py --list}: builds each model, runs nothing). Skipped without
+     * {@code /usr/bin/python3} and torch.
+     */
+    @Test
+    void thePeerBuildsTheSameModels() throws Exception {
+        TorchPeer peer = new TorchPeer(TorchPeer.DEFAULT_PYTHON, TorchPeer.defaultScript());
+        Optional<String> why = peer.unavailable();
+        Assumptions.assumeTrue(why.isEmpty(), () -> why.orElse(""));
+        List<String> cmd = List.of(TorchPeer.DEFAULT_PYTHON.toString(), TorchPeer.defaultScript().toString(),
+                "--list", "--vocab", Integer.toString(TrainingStep.VOCAB));
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
+        pb.environment().putAll(TorchPeer.environment(1));
+        Process p = pb.start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(120, TimeUnit.SECONDS), "the peer did not finish: " + cmd);
+        assertEquals(0, p.exitValue(), () -> cmd + "\n" + out);
+        Map<String, JsonNode> peerPresets = new HashMap<>();
+        for (String line : out.strip().split("\n")) {
+            if (line.startsWith("{")) {
+                JsonNode n = new ObjectMapper().readTree(line);
+                peerPresets.put(n.get("preset").asText(), n);
+            }
+        }
+        assertEquals(TrainingStep.BATCH.keySet(), peerPresets.keySet(), out);
+        for (String preset : TrainingStep.BATCH.keySet()) {
+            JsonNode n = peerPresets.get(preset);
+            TrainingStep s = new TrainingStep(preset, 1);
+            assertEquals(s.parameterCount(), n.get("params").asLong(), preset + ": parameters, sixpd vs PyTorch");
+            assertEquals(s.config().context(), n.get("context").asInt(), preset + ": context");
+            assertEquals(s.config().kvHeads(), n.get("kv_heads").asInt(), preset + ": K/V heads");
+            assertEquals(TrainingStep.defaultBatch(preset), n.get("batch").asInt(), preset + ": batch");
+        }
     }
 }
