@@ -149,7 +149,7 @@ public final class DecodeAttention {
         float[] s = new float[BLOCK];
         int[] off = new int[BLOCK];
         float[] m = new float[NH];
-        float[] l = new float[NH];
+        float[] l = new float[NH * L];
         float[] o = new float[NH * HS];
         java.util.Arrays.fill(m, Float.NEGATIVE_INFINITY);
         for (int g = 0; g < KVH; g++) {
@@ -193,7 +193,7 @@ public final class DecodeAttention {
         }
         // out = o / l
         for (int h = 0; h < NH; h++) {
-            FlashAttention.finishRow(out, h * HS, o, h * HS, HS, l[h]);
+            FlashAttention.finishRow(out, h * HS, o, h * HS, HS, FlashAttention.rowSum(l, h));
         }
     }
 

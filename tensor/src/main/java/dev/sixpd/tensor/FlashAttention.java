@@ -45,9 +45,10 @@ public final class FlashAttention {
 
     /**
      * Query rows and key positions per block. A multiple of the micro-tile's {@link #MR} rows and of every vector
-     * length up to 16 floats. 64 keeps a score tile at 16 KB, so in backward the two tiles (P and dS) fill L1
-     * (32 KB) while the Q, K, V, dO rows they meet stream from L2; medium's T = 256 is four whole blocks. See
-     * {@code bench/NOTES.md}, "Flash attention".
+     * length up to 16 floats. 64 keeps a score tile at 16 KB, so in backward the two tiles (P and dS) fit L1
+     * (32 KB) while the Q, K, V, dO rows they meet stream from L2, and medium's T = 256 is four whole blocks.
+     * Measured (one head group, one thread, best of 300, loaded machine): forward 47 GFLOP/s at 32, 50–51 at 64,
+     * 50–51 at 128; backward 63–65 at all three. See {@code bench/NOTES.md}, "Flash attention".
      */
     public static final int BLOCK = 64;
 
@@ -202,28 +203,33 @@ public final class FlashAttention {
         int nb = (T + BLOCK - 1) / BLOCK;
         Parallel.forRange(B * NH, 1, (from, to) -> {
             float[] kt = new float[nb * HS * BLOCK];
+            float[] vp = new float[T * HS];
+            float[] qb = new float[BLOCK * HS];
             float[] s = new float[BLOCK * BLOCK];
             float[] o = new float[BLOCK * HS];
             float[] m = new float[BLOCK];
-            float[] l = new float[BLOCK];
+            float[] l = new float[BLOCK * S.length()];
             for (int bh = from; bh < to; bh++) {
-                forwardHead(out, lse, qkv, kt, s, o, m, l, bh / NH, bh % NH, T, NH, KVH, HS, scale);
+                forwardHead(out, lse, qkv, kt, vp, qb, s, o, m, l, bh / NH, bh % NH, T, NH, KVH, HS, scale);
             }
         });
     }
 
-    private static void forwardHead(float[] out, float[] lse, float[] qkv, float[] kt, float[] s, float[] o,
-            float[] m, float[] l, int b, int h, int T, int NH, int KVH, int HS, float scale) {
+    private static void forwardHead(float[] out, float[] lse, float[] qkv, float[] kt, float[] vp, float[] qb,
+            float[] s, float[] o, float[] m, float[] l, int b, int h, int T, int NH, int KVH, int HS, float scale) {
         int W = (NH + 2 * KVH) * HS;
         int g = h / (NH / KVH);
         int row0 = b * T * W;
         int q = row0 + h * HS;
-        int v = row0 + (NH + KVH) * HS + g * HS;
         int C = NH * HS;
         // kt[jb][d][j] = k[jb·BLOCK + j, d]: Kᵀ packed block by block, so score rows come out of vector FMAs
         packTransposed(kt, qkv, row0 + NH * HS + g * HS, W, T, HS);
+        // vp[t, d] = v[t, d] and, per query block, qb[i, d] = q[i0 + i, d]: rows HS floats apart instead of W,
+        // whose large stride maps the rows of a block onto a few L1 sets
+        pack(vp, qkv, row0 + (NH + KVH) * HS + g * HS, W, T, HS);
         for (int i0 = 0; i0 < T; i0 += BLOCK) {
             int bi = Math.min(BLOCK, T - i0);
+            pack(qb, qkv, q + i0 * W, W, bi, HS);
             Arrays.fill(m, Float.NEGATIVE_INFINITY);
             Arrays.fill(l, 0f);
             Arrays.fill(o, 0f);
@@ -232,7 +238,7 @@ public final class FlashAttention {
                 int bj = Math.min(BLOCK, T - j0);
                 boolean diag = j0 == i0;
                 // s[i, j] = scale · q[i0+i]·k[j0+j]  (diagonal block: stops at the diagonal)
-                matmul(bi, bj, HS, qkv, q + i0 * W, W, 1, kt, j0 * HS, BLOCK, s, 0, BLOCK, scale, false,
+                matmul(bi, bj, HS, qb, 0, HS, 1, kt, j0 * HS, BLOCK, s, 0, BLOCK, scale, false,
                         diag ? CAUSAL_N : FULL);
                 // online softmax per row: new max, p = exp(s - m) in place, l and o rescaled
                 for (int i = 0; i < bi; i++) {
@@ -240,14 +246,15 @@ public final class FlashAttention {
                     scaleRow(o, i * HS, HS, a);
                 }
                 // o[i] += Σ_j p[i, j] · v[j0+j]  (diagonal block: p is zero right of the diagonal)
-                matmul(bi, HS, bj, s, 0, BLOCK, 1, qkv, v + j0 * W, W, o, 0, HS, 1f, true,
+                matmul(bi, HS, bj, s, 0, BLOCK, 1, vp, j0 * HS, HS, o, 0, HS, 1f, true,
                         diag ? CAUSAL_K_UPTO : FULL);
             }
             // out = o / l, lse = m + log l
             for (int i = 0; i < bi; i++) {
                 int t = i0 + i;
-                finishRow(out, (b * T + t) * C + h * HS, o, i * HS, HS, l[i]);
-                lse[(b * NH + h) * T + t] = m[i] + (float) Math.log(l[i]);
+                float li = rowSum(l, i);
+                finishRow(out, (b * T + t) * C + h * HS, o, i * HS, HS, li);
+                lse[(b * NH + h) * T + t] = m[i] + (float) Math.log(li);
             }
         }
     }
@@ -256,43 +263,62 @@ public final class FlashAttention {
      * One row of the online softmax on the block scores {@code s[off, off+n)} ({@code n} unmasked of {@code cols}):
      * {@code m_new = max(m, max s)}, {@code s = exp(s - m_new)} in place with exact zeros on {@code [n, cols)},
      * {@code l = l·a + Σ exp}, {@code m = m_new}; returns {@code a = exp(m_old - m_new)} (0 on the first block,
-     * where {@code m_old = -inf}), by which the caller rescales the row's partial output. Package-private: the
-     * decode kernel calls it so its rows have the same bits.
+     * where {@code m_old = -inf}), by which the caller rescales the row's partial output. The row must have room
+     * for {@code n} rounded up to whole vectors ({@link #BLOCK} floats do, as BLOCK is a multiple of every vector
+     * length). Package-private: the decode kernel calls it so its rows have the same bits.
+     *
+     * <p>The sum {@code l} is kept as one vector of partial sums per row ({@code l[r·L, (r+1)·L)}, L the vector
+     * length, zeros at the start) and reduced once, by {@link #rowSum}, when the row is done: a horizontal sum
+     * per row and block (a chain of L scalar adds) showed up in the profile. The partial last vector is handled
+     * as a vector, not with scalar exps (the diagonal block's rows end at every length): its lanes at or past
+     * {@code n} are set to -inf, so they take no part in the max, and exp makes exact zeros of them, which the
+     * sum absorbs without changing a bit and which are the masked entries' values anyway.
      */
     static float onlineRow(float[] s, int off, int n, int cols, float[] m, float[] l, int r) {
         int L = S.length();
         int full = S.loopBound(n);
+        boolean tail = full < n;
+        FloatVector ninf = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY);
         // block max (max is exact, so the order does not matter)
-        FloatVector vmax = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY);
-        int i = 0;
-        for (; i < full; i += L) {
+        FloatVector vmax = ninf;
+        for (int i = 0; i < full; i += L) {
             vmax = vmax.max(FloatVector.fromArray(S, s, off + i));
         }
-        float bmax = vmax.reduceLanes(VectorOperators.MAX);
-        for (; i < n; i++) {
-            bmax = Math.max(bmax, s[off + i]);
+        FloatVector vt = null;
+        if (tail) {
+            vt = ninf.blend(FloatVector.fromArray(S, s, off + full), S.indexInRange(full, n));
+            vmax = vmax.max(vt);
         }
         float mOld = m[r];
-        float mNew = Math.max(mOld, bmax);
-        // p = exp(s - m_new), summed lane by lane then left to right (Vectors.sum), then the scalar tail
+        float mNew = Math.max(mOld, vmax.reduceLanes(VectorOperators.MAX));
+        // p = exp(s - m_new) in place, summed lane by lane, then across lanes left to right (Vectors.sum)
         FloatVector vm = FloatVector.broadcast(S, mNew);
         FloatVector acc = FloatVector.zero(S);
-        for (i = 0; i < full; i += L) {
+        for (int i = 0; i < full; i += L) {
             FloatVector e = Vectors.exp(FloatVector.fromArray(S, s, off + i).sub(vm));
             e.intoArray(s, off + i);
             acc = acc.add(e);
         }
-        float sum = Vectors.sum(acc);
-        for (; i < n; i++) {
-            float e = Vectors.exp(s[off + i] - mNew);
-            s[off + i] = e;
-            sum += e;
+        int done = full;
+        if (tail) {
+            FloatVector e = Vectors.exp(vt.sub(vm));
+            e.intoArray(s, off + full);
+            acc = acc.add(e);
+            done = full + L;
         }
-        Arrays.fill(s, off + n, off + cols, 0f);
+        if (done < cols) {
+            Arrays.fill(s, off + done, off + cols, 0f);
+        }
+        // l = l·a + Σ exp, lane by lane (l is reduced once, by rowSum, when the row is done)
         float a = Vectors.exp(mOld - mNew);
-        l[r] = l[r] * a + sum;
+        FloatVector.fromArray(S, l, r * L).fma(FloatVector.broadcast(S, a), acc).intoArray(l, r * L);
         m[r] = mNew;
         return a;
+    }
+
+    /** The row sum {@code l} of row {@code r} from its lanes {@code l[r·L, (r+1)·L)}, left to right. */
+    static float rowSum(float[] l, int r) {
+        return Vectors.sum(FloatVector.fromArray(S, l, r * S.length()));
     }
 
     /** {@code o[off, off+n) *= a}. */
@@ -315,6 +341,13 @@ public final class FlashAttention {
         }
         for (; i < n; i++) {
             out[at + i] = o[off + i] * inv;
+        }
+    }
+
+    /** {@code dst[t·HS + d] = src[off + t·ld + d]} for {@code t < rows, d < HS}. */
+    private static void pack(float[] dst, float[] src, int off, int ld, int rows, int HS) {
+        for (int t = 0; t < rows; t++) {
+            System.arraycopy(src, off + t * ld, dst, t * HS, HS);
         }
     }
 
