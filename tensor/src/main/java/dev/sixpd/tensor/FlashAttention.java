@@ -209,14 +209,16 @@ public final class FlashAttention {
             float[] o = new float[BLOCK * HS];
             float[] m = new float[BLOCK];
             float[] l = new float[BLOCK * S.length()];
+            float[] a = new float[BLOCK];
             for (int bh = from; bh < to; bh++) {
-                forwardHead(out, lse, qkv, kt, vp, qb, s, o, m, l, bh / NH, bh % NH, T, NH, KVH, HS, scale);
+                forwardHead(out, lse, qkv, kt, vp, qb, s, o, m, l, a, bh / NH, bh % NH, T, NH, KVH, HS, scale);
             }
         });
     }
 
     private static void forwardHead(float[] out, float[] lse, float[] qkv, float[] kt, float[] vp, float[] qb,
-            float[] s, float[] o, float[] m, float[] l, int b, int h, int T, int NH, int KVH, int HS, float scale) {
+            float[] s, float[] o, float[] m, float[] l, float[] a, int b, int h, int T, int NH, int KVH, int HS,
+            float scale) {
         int W = (NH + 2 * KVH) * HS;
         int g = h / (NH / KVH);
         int row0 = b * T * W;
@@ -240,10 +242,10 @@ public final class FlashAttention {
                 // s[i, j] = scale · q[i0+i]·k[j0+j]  (diagonal block: stops at the diagonal)
                 matmul(bi, bj, HS, qb, 0, HS, 1, kt, j0 * HS, BLOCK, s, 0, BLOCK, scale, false,
                         diag ? CAUSAL_N : FULL);
-                // online softmax per row: new max, p = exp(s - m) in place, l and o rescaled
+                // online softmax: new row maxes, p = exp(s - m) in place, l and o rescaled
+                onlineBlock(s, bi, bj, diag, bj, m, l, 0, a);
                 for (int i = 0; i < bi; i++) {
-                    float a = onlineRow(s, i * BLOCK, diag ? i + 1 : bj, bj, m, l, i);
-                    scaleRow(o, i * HS, HS, a);
+                    scaleRow(o, i * HS, HS, a[i]);
                 }
                 // o[i] += Σ_j p[i, j] · v[j0+j]  (diagonal block: p is zero right of the diagonal)
                 matmul(bi, HS, bj, s, 0, BLOCK, 1, vp, j0 * HS, HS, o, 0, HS, 1f, true,
@@ -260,60 +262,99 @@ public final class FlashAttention {
     }
 
     /**
-     * One row of the online softmax on the block scores {@code s[off, off+n)} ({@code n} unmasked of {@code cols}):
-     * {@code m_new = max(m, max s)}, {@code s = exp(s - m_new)} in place with exact zeros on {@code [n, cols)},
-     * {@code l = l·a + Σ exp}, {@code m = m_new}; returns {@code a = exp(m_old - m_new)} (0 on the first block,
-     * where {@code m_old = -inf}), by which the caller rescales the row's partial output. The row must have room
-     * for {@code n} rounded up to whole vectors ({@link #BLOCK} floats do, as BLOCK is a multiple of every vector
-     * length). Package-private: the decode kernel calls it so its rows have the same bits.
+     * The online softmax on a block of score rows. Row {@code i < rows} is {@code s[i·BLOCK, i·BLOCK + n_i)} with
+     * {@code n_i = diag ? i + 1 : n} unmasked entries of {@code cols}, and state {@code m[r0 + i]} (running max)
+     * and {@code l[(r0+i)·L, (r0+i+1)·L)} (running sum). Per row: {@code m_new = max(m, max s)},
+     * {@code s = exp(s - m_new)} in place with exact zeros on {@code [n_i, cols)}, {@code l = l·a + Σ exp},
+     * {@code m = m_new}; {@code a[i] = exp(m_old - m_new)} (0 on the first block, where {@code m_old = -inf}) is
+     * returned for the caller to rescale the row's partial output. Rows must have room for {@code n} rounded up to
+     * whole vectors ({@link #BLOCK} floats do, as BLOCK is a multiple of every vector length); {@code a} needs
+     * {@code rows} floats. Package-private: the decode kernel calls it (one row) so its rows have the same bits.
      *
-     * <p>The sum {@code l} is kept as one vector of partial sums per row ({@code l[r·L, (r+1)·L)}, L the vector
-     * length, zeros at the start) and reduced once, by {@link #rowSum}, when the row is done: a horizontal sum
-     * per row and block (a chain of L scalar adds) showed up in the profile. The partial last vector is handled
-     * as a vector, not with scalar exps (the diagonal block's rows end at every length): its lanes at or past
-     * {@code n} are set to -inf, so they take no part in the max, and exp makes exact zeros of them, which the
-     * sum absorbs without changing a bit and which are the masked entries' values anyway.
+     * <p>Why it looks like this (each found in the profile of the forward pass):
+     * <ul>
+     * <li>It runs in phases over all the rows (every row's max; then the rescale factors, one vector exp for
+     * L rows, whose bits equal the scalar {@link Vectors#exp(float)}'s; then every row's exps), so the latency
+     * chains of different rows overlap; row by row, each max reduction → exp → sum chain ran nearly alone.</li>
+     * <li>The sum {@code l} is kept as a vector of lane sums per row (L the vector length, zeros at the start)
+     * and reduced once, by {@link #rowSum}, when the row is done: a horizontal sum (a chain of L scalar adds) per
+     * row and block was a visible share.</li>
+     * <li>The partial last vector (the diagonal block's rows end at every length) is a vector, not scalar exps:
+     * its lanes past {@code n_i} are set to -inf, so they take no part in the max, and exp makes exact zeros of
+     * them, which the sum absorbs without changing a bit and which are the masked entries' values anyway.</li>
+     * </ul>
      */
-    static float onlineRow(float[] s, int off, int n, int cols, float[] m, float[] l, int r) {
+    static void onlineBlock(float[] s, int rows, int n, boolean diag, int cols, float[] m, float[] l, int r0,
+            float[] a) {
+        // three small methods, not one: C2 stops inlining Vectors.exp into one big method (NodeCountInliningCutoff),
+        // and a vector passed to a call that is not inlined is boxed
+        blockMax(s, rows, n, diag, m, r0, a);
+        rescaleFactors(rows, m, r0, a);
+        blockExp(s, rows, n, diag, cols, m, l, r0, a);
+    }
+
+    /** {@code a[i] = m_new = max(m_old, max_j s[i, j])} (max is exact, so the order does not matter). */
+    private static void blockMax(float[] s, int rows, int n, boolean diag, float[] m, int r0, float[] a) {
         int L = S.length();
-        int full = S.loopBound(n);
-        boolean tail = full < n;
         FloatVector ninf = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY);
-        // block max (max is exact, so the order does not matter)
-        FloatVector vmax = ninf;
-        for (int i = 0; i < full; i += L) {
-            vmax = vmax.max(FloatVector.fromArray(S, s, off + i));
+        for (int i = 0; i < rows; i++) {
+            int off = i * BLOCK;
+            int ni = diag ? i + 1 : n;
+            int full = S.loopBound(ni);
+            FloatVector vmax = ninf;
+            for (int j = 0; j < full; j += L) {
+                vmax = vmax.max(FloatVector.fromArray(S, s, off + j));
+            }
+            if (full < ni) {
+                vmax = vmax.max(ninf.blend(FloatVector.fromArray(S, s, off + full), S.indexInRange(full, ni)));
+            }
+            a[i] = Math.max(m[r0 + i], vmax.reduceLanes(VectorOperators.MAX));
         }
-        FloatVector vt = null;
-        if (tail) {
-            vt = ninf.blend(FloatVector.fromArray(S, s, off + full), S.indexInRange(full, n));
-            vmax = vmax.max(vt);
+    }
+
+    /** {@code m = m_new} (from a), {@code a = exp(m_old - m_new)}: L rows per vector exp, the scalar twin after. */
+    private static void rescaleFactors(int rows, float[] m, int r0, float[] a) {
+        for (int i = 0; i < rows; i++) {
+            float mOld = m[r0 + i];
+            m[r0 + i] = a[i];
+            a[i] = mOld - a[i];
         }
-        float mOld = m[r];
-        float mNew = Math.max(mOld, vmax.reduceLanes(VectorOperators.MAX));
-        // p = exp(s - m_new) in place, summed lane by lane, then across lanes left to right (Vectors.sum)
-        FloatVector vm = FloatVector.broadcast(S, mNew);
-        FloatVector acc = FloatVector.zero(S);
-        for (int i = 0; i < full; i += L) {
-            FloatVector e = Vectors.exp(FloatVector.fromArray(S, s, off + i).sub(vm));
-            e.intoArray(s, off + i);
-            acc = acc.add(e);
+        int i = 0;
+        for (int up = S.loopBound(rows); i < up; i += S.length()) {
+            Vectors.exp(FloatVector.fromArray(S, a, i)).intoArray(a, i);
         }
-        int done = full;
-        if (tail) {
-            FloatVector e = Vectors.exp(vt.sub(vm));
-            e.intoArray(s, off + full);
-            acc = acc.add(e);
-            done = full + L;
+        for (; i < rows; i++) {
+            a[i] = Vectors.exp(a[i]);
         }
-        if (done < cols) {
-            Arrays.fill(s, off + done, off + cols, 0f);
+    }
+
+    /** {@code s = exp(s - m)} in place, zeros on {@code [n_i, cols)}; {@code l = l·a + Σ exp}, lane by lane. */
+    private static void blockExp(float[] s, int rows, int n, boolean diag, int cols, float[] m, float[] l, int r0,
+            float[] a) {
+        int L = S.length();
+        FloatVector ninf = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY);
+        for (int i = 0; i < rows; i++) {
+            int off = i * BLOCK;
+            int ni = diag ? i + 1 : n;
+            FloatVector vm = FloatVector.broadcast(S, m[r0 + i]);
+            FloatVector acc = FloatVector.zero(S);
+            int done = 0;
+            for (; done < ni; done += L) {
+                // one exp call site: the partial last vector takes the same path, its lanes past n_i at -inf
+                FloatVector x = FloatVector.fromArray(S, s, off + done);
+                if (done + L > ni) {
+                    x = ninf.blend(x, S.indexInRange(done, ni));
+                }
+                FloatVector e = Vectors.exp(x.sub(vm));
+                e.intoArray(s, off + done);
+                acc = acc.add(e);
+            }
+            if (done < cols) {
+                Arrays.fill(s, off + done, off + cols, 0f);
+            }
+            int lr = (r0 + i) * L;
+            FloatVector.fromArray(S, l, lr).fma(FloatVector.broadcast(S, a[i]), acc).intoArray(l, lr);
         }
-        // l = l·a + Σ exp, lane by lane (l is reduced once, by rowSum, when the row is done)
-        float a = Vectors.exp(mOld - mNew);
-        FloatVector.fromArray(S, l, r * L).fma(FloatVector.broadcast(S, a), acc).intoArray(l, r * L);
-        m[r] = mNew;
-        return a;
     }
 
     /** The row sum {@code l} of row {@code r} from its lanes {@code l[r·L, (r+1)·L)}, left to right. */
@@ -523,17 +564,25 @@ public final class FlashAttention {
         }
     }
 
-    /** {@code p[off+j] = exp(p[off+j] - lse)} for {@code j < n}, exact zeros on {@code [n, cols)}. */
+    /**
+     * {@code p[off+j] = exp(p[off+j] - lse)} for {@code j < n}, exact zeros on {@code [n, cols)}. One exp call site
+     * (the partial last vector's lanes past n set to -inf, which exp makes exact zeros), so C2 inlines it.
+     */
     private static void probRow(float[] p, int off, int n, int cols, float lse) {
+        int L = S.length();
         FloatVector vl = FloatVector.broadcast(S, lse);
-        int i = 0;
-        for (int up = S.loopBound(n); i < up; i += S.length()) {
-            Vectors.exp(FloatVector.fromArray(S, p, off + i).sub(vl)).intoArray(p, off + i);
+        FloatVector ninf = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY);
+        int done = 0;
+        for (; done < n; done += L) {
+            FloatVector x = FloatVector.fromArray(S, p, off + done);
+            if (done + L > n) {
+                x = ninf.blend(x, S.indexInRange(done, n));
+            }
+            Vectors.exp(x.sub(vl)).intoArray(p, off + done);
         }
-        for (; i < n; i++) {
-            p[off + i] = Vectors.exp(p[off + i] - lse);
+        if (done < cols) {
+            Arrays.fill(p, off + done, off + cols, 0f);
         }
-        Arrays.fill(p, off + n, off + cols, 0f);
     }
 
     /** In place {@code ds[off+j] = p[off+j]·(ds[off+j] - D)·scale} for {@code j < n}, exact zeros on {@code [n, cols)}. */
@@ -725,14 +774,28 @@ public final class FlashAttention {
             c30 = av.fma(b0, c30);
             c31 = av.fma(b1, c31);
         }
-        store(c, cOff, c00, alpha, acc);
-        store(c, cOff + L, c01, alpha, acc);
-        store(c, cOff + ldc, c10, alpha, acc);
-        store(c, cOff + ldc + L, c11, alpha, acc);
-        store(c, cOff + 2 * ldc, c20, alpha, acc);
-        store(c, cOff + 2 * ldc + L, c21, alpha, acc);
-        store(c, cOff + 3 * ldc, c30, alpha, acc);
-        store(c, cOff + 3 * ldc + L, c31, alpha, acc);
+        // written out, not through a helper: C2 does not always inline a store(vector, ...) call from this big
+        // method, and a vector passed to a call that is not inlined is boxed
+        FloatVector va = FloatVector.broadcast(S, alpha);
+        if (acc) {
+            c00.fma(va, FloatVector.fromArray(S, c, cOff)).intoArray(c, cOff);
+            c01.fma(va, FloatVector.fromArray(S, c, cOff + L)).intoArray(c, cOff + L);
+            c10.fma(va, FloatVector.fromArray(S, c, cOff + ldc)).intoArray(c, cOff + ldc);
+            c11.fma(va, FloatVector.fromArray(S, c, cOff + ldc + L)).intoArray(c, cOff + ldc + L);
+            c20.fma(va, FloatVector.fromArray(S, c, cOff + 2 * ldc)).intoArray(c, cOff + 2 * ldc);
+            c21.fma(va, FloatVector.fromArray(S, c, cOff + 2 * ldc + L)).intoArray(c, cOff + 2 * ldc + L);
+            c30.fma(va, FloatVector.fromArray(S, c, cOff + 3 * ldc)).intoArray(c, cOff + 3 * ldc);
+            c31.fma(va, FloatVector.fromArray(S, c, cOff + 3 * ldc + L)).intoArray(c, cOff + 3 * ldc + L);
+        } else {
+            c00.mul(va).intoArray(c, cOff);
+            c01.mul(va).intoArray(c, cOff + L);
+            c10.mul(va).intoArray(c, cOff + ldc);
+            c11.mul(va).intoArray(c, cOff + ldc + L);
+            c20.mul(va).intoArray(c, cOff + 2 * ldc);
+            c21.mul(va).intoArray(c, cOff + 2 * ldc + L);
+            c30.mul(va).intoArray(c, cOff + 3 * ldc);
+            c31.mul(va).intoArray(c, cOff + 3 * ldc + L);
+        }
     }
 
     /** One row × two vectors of C: two independent chains (different columns), each in k order. */
