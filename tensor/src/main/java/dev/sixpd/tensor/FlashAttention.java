@@ -47,8 +47,9 @@ public final class FlashAttention {
      * Query rows and key positions per block. A multiple of the micro-tile's {@link #MR} rows and of every vector
      * length up to 16 floats. 64 keeps a score tile at 16 KB, so in backward the two tiles (P and dS) fit L1
      * (32 KB) while the Q, K, V, dO rows they meet stream from L2, and medium's T = 256 is four whole blocks.
-     * Measured (one head group, one thread, best of 300, loaded machine): forward 47 GFLOP/s at 32, 50–51 at 64,
-     * 50–51 at 128; backward 63–65 at all three. See {@code bench/NOTES.md}, "Flash attention".
+     * Measured against 32 and 128 (one batch element, one thread, best of 300, on a loaded machine, so as ratios):
+     * forward ~7 % slower at 32, the same at 128; backward the same at all three. See {@code bench/NOTES.md},
+     * "Flash attention".
      */
     public static final int BLOCK = 64;
 
