@@ -246,7 +246,10 @@ public final class FlashAttention {
                 // online softmax: new row maxes, p = exp(s - m) in place, l and o rescaled
                 onlineBlock(s, bi, bj, diag, bj, m, l, 0, a);
                 for (int i = 0; i < bi; i++) {
-                    scaleRow(o, i * HS, HS, a[i]);
+                    // a = 1 when the block did not raise the row's max: o·1 is o, skip it
+                    if (a[i] != 1f) {
+                        scaleRow(o, i * HS, HS, a[i]);
+                    }
                 }
                 // o[i] += Σ_j p[i, j] · v[j0+j]  (diagonal block: p is zero right of the diagonal)
                 matmul(bi, HS, bj, s, 0, BLOCK, 1, vp, j0 * HS, HS, o, 0, HS, 1f, true,
