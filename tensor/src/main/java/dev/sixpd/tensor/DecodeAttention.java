@@ -149,7 +149,8 @@ public final class DecodeAttention {
         float[] s = new float[BLOCK];
         int[] off = new int[BLOCK];
         float[] m = new float[NH];
-        float[] l = new float[NH];
+        float[] l = new float[NH * L];
+        float[] a = new float[1];
         float[] o = new float[NH * HS];
         java.util.Arrays.fill(m, Float.NEGATIVE_INFINITY);
         for (int g = 0; g < KVH; g++) {
@@ -170,8 +171,8 @@ public final class DecodeAttention {
                         acc.mul(scale).intoArray(s, j);
                     }
                     // online softmax, exactly as FlashAttention's rows
-                    float a = FlashAttention.onlineRow(s, 0, n, n, m, l, h);
-                    FlashAttention.scaleRow(o, qh, HS, a);
+                    FlashAttention.onlineBlock(s, 1, n, false, n, m, l, h, a);
+                    FlashAttention.scaleRow(o, qh, HS, a[0]);
                     // o += Σ_j p[j]·v[j0+j]: lanes over d, one fma chain over j per element
                     int d = 0;
                     for (; d + L <= HS; d += L) {
@@ -193,7 +194,7 @@ public final class DecodeAttention {
         }
         // out = o / l
         for (int h = 0; h < NH; h++) {
-            FlashAttention.finishRow(out, h * HS, o, h * HS, HS, l[h]);
+            FlashAttention.finishRow(out, h * HS, o, h * HS, HS, FlashAttention.rowSum(l, h));
         }
     }
 

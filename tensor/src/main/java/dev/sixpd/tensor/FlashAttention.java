@@ -45,9 +45,11 @@ public final class FlashAttention {
 
     /**
      * Query rows and key positions per block. A multiple of the micro-tile's {@link #MR} rows and of every vector
-     * length up to 16 floats. 64 keeps a score tile at 16 KB, so in backward the two tiles (P and dS) fill L1
-     * (32 KB) while the Q, K, V, dO rows they meet stream from L2; medium's T = 256 is four whole blocks. See
-     * {@code bench/NOTES.md}, "Flash attention".
+     * length up to 16 floats. 64 keeps a score tile at 16 KB, so in backward the two tiles (P and dS) fit L1
+     * (32 KB) while the Q, K, V, dO rows they meet stream from L2, and medium's T = 256 is four whole blocks.
+     * Measured against 32 and 128 (one batch element, one thread, best of 300, on a loaded machine, so as ratios):
+     * forward ~7 % slower at 32, the same at 128; backward the same at all three. See {@code bench/NOTES.md},
+     * "Flash attention".
      */
     public static final int BLOCK = 64;
 
@@ -202,28 +204,35 @@ public final class FlashAttention {
         int nb = (T + BLOCK - 1) / BLOCK;
         Parallel.forRange(B * NH, 1, (from, to) -> {
             float[] kt = new float[nb * HS * BLOCK];
+            float[] vp = new float[T * HS];
+            float[] qb = new float[BLOCK * HS];
             float[] s = new float[BLOCK * BLOCK];
             float[] o = new float[BLOCK * HS];
             float[] m = new float[BLOCK];
-            float[] l = new float[BLOCK];
+            float[] l = new float[BLOCK * S.length()];
+            float[] a = new float[BLOCK];
             for (int bh = from; bh < to; bh++) {
-                forwardHead(out, lse, qkv, kt, s, o, m, l, bh / NH, bh % NH, T, NH, KVH, HS, scale);
+                forwardHead(out, lse, qkv, kt, vp, qb, s, o, m, l, a, bh / NH, bh % NH, T, NH, KVH, HS, scale);
             }
         });
     }
 
-    private static void forwardHead(float[] out, float[] lse, float[] qkv, float[] kt, float[] s, float[] o,
-            float[] m, float[] l, int b, int h, int T, int NH, int KVH, int HS, float scale) {
+    private static void forwardHead(float[] out, float[] lse, float[] qkv, float[] kt, float[] vp, float[] qb,
+            float[] s, float[] o, float[] m, float[] l, float[] a, int b, int h, int T, int NH, int KVH, int HS,
+            float scale) {
         int W = (NH + 2 * KVH) * HS;
         int g = h / (NH / KVH);
         int row0 = b * T * W;
         int q = row0 + h * HS;
-        int v = row0 + (NH + KVH) * HS + g * HS;
         int C = NH * HS;
         // kt[jb][d][j] = k[jb·BLOCK + j, d]: Kᵀ packed block by block, so score rows come out of vector FMAs
         packTransposed(kt, qkv, row0 + NH * HS + g * HS, W, T, HS);
+        // vp[t, d] = v[t, d] and, per query block, qb[i, d] = q[i0 + i, d]: rows HS floats apart instead of W,
+        // whose large stride maps the rows of a block onto a few L1 sets
+        pack(vp, qkv, row0 + (NH + KVH) * HS + g * HS, W, T, HS);
         for (int i0 = 0; i0 < T; i0 += BLOCK) {
             int bi = Math.min(BLOCK, T - i0);
+            pack(qb, qkv, q + i0 * W, W, bi, HS);
             Arrays.fill(m, Float.NEGATIVE_INFINITY);
             Arrays.fill(l, 0f);
             Arrays.fill(o, 0f);
@@ -232,67 +241,129 @@ public final class FlashAttention {
                 int bj = Math.min(BLOCK, T - j0);
                 boolean diag = j0 == i0;
                 // s[i, j] = scale · q[i0+i]·k[j0+j]  (diagonal block: stops at the diagonal)
-                matmul(bi, bj, HS, qkv, q + i0 * W, W, 1, kt, j0 * HS, BLOCK, s, 0, BLOCK, scale, false,
+                matmul(bi, bj, HS, qb, 0, HS, 1, kt, j0 * HS, BLOCK, s, 0, BLOCK, scale, false,
                         diag ? CAUSAL_N : FULL);
-                // online softmax per row: new max, p = exp(s - m) in place, l and o rescaled
+                // online softmax: new row maxes, p = exp(s - m) in place, l and o rescaled
+                onlineBlock(s, bi, bj, diag, bj, m, l, 0, a);
                 for (int i = 0; i < bi; i++) {
-                    float a = onlineRow(s, i * BLOCK, diag ? i + 1 : bj, bj, m, l, i);
-                    scaleRow(o, i * HS, HS, a);
+                    // a = 1 when the block did not raise the row's max: o·1 is o, skip it
+                    if (a[i] != 1f) {
+                        scaleRow(o, i * HS, HS, a[i]);
+                    }
                 }
                 // o[i] += Σ_j p[i, j] · v[j0+j]  (diagonal block: p is zero right of the diagonal)
-                matmul(bi, HS, bj, s, 0, BLOCK, 1, qkv, v + j0 * W, W, o, 0, HS, 1f, true,
+                matmul(bi, HS, bj, s, 0, BLOCK, 1, vp, j0 * HS, HS, o, 0, HS, 1f, true,
                         diag ? CAUSAL_K_UPTO : FULL);
             }
             // out = o / l, lse = m + log l
             for (int i = 0; i < bi; i++) {
                 int t = i0 + i;
-                finishRow(out, (b * T + t) * C + h * HS, o, i * HS, HS, l[i]);
-                lse[(b * NH + h) * T + t] = m[i] + (float) Math.log(l[i]);
+                float li = rowSum(l, i);
+                finishRow(out, (b * T + t) * C + h * HS, o, i * HS, HS, li);
+                lse[(b * NH + h) * T + t] = m[i] + (float) Math.log(li);
             }
         }
     }
 
     /**
-     * One row of the online softmax on the block scores {@code s[off, off+n)} ({@code n} unmasked of {@code cols}):
-     * {@code m_new = max(m, max s)}, {@code s = exp(s - m_new)} in place with exact zeros on {@code [n, cols)},
-     * {@code l = l·a + Σ exp}, {@code m = m_new}; returns {@code a = exp(m_old - m_new)} (0 on the first block,
-     * where {@code m_old = -inf}), by which the caller rescales the row's partial output. Package-private: the
-     * decode kernel calls it so its rows have the same bits.
+     * The online softmax on a block of score rows. Row {@code i < rows} is {@code s[i·BLOCK, i·BLOCK + n_i)} with
+     * {@code n_i = diag ? i + 1 : n} unmasked entries of {@code cols}, and state {@code m[r0 + i]} (running max)
+     * and {@code l[(r0+i)·L, (r0+i+1)·L)} (running sum). Per row: {@code m_new = max(m, max s)},
+     * {@code s = exp(s - m_new)} in place with exact zeros on {@code [n_i, cols)}, {@code l = l·a + Σ exp},
+     * {@code m = m_new}; {@code a[i] = exp(m_old - m_new)} (0 on the first block, where {@code m_old = -inf}) is
+     * returned for the caller to rescale the row's partial output. Rows must have room for {@code n} rounded up to
+     * whole vectors ({@link #BLOCK} floats do, as BLOCK is a multiple of every vector length); {@code a} needs
+     * {@code rows} floats. Package-private: the decode kernel calls it (one row) so its rows have the same bits.
+     *
+     * <p>Why it looks like this (each found in the profile of the forward pass):
+     * <ul>
+     * <li>It runs in phases over all the rows (every row's max; then the rescale factors, one vector exp for
+     * L rows, whose bits equal the scalar {@link Vectors#exp(float)}'s; then every row's exps), so the latency
+     * chains of different rows overlap; row by row, each max reduction → exp → sum chain ran nearly alone.</li>
+     * <li>The sum {@code l} is kept as a vector of lane sums per row (L the vector length, zeros at the start)
+     * and reduced once, by {@link #rowSum}, when the row is done: a horizontal sum (a chain of L scalar adds) per
+     * row and block was a visible share.</li>
+     * <li>The partial last vector (the diagonal block's rows end at every length) is a vector, not scalar exps:
+     * its lanes past {@code n_i} are set to -inf, so they take no part in the max, and exp makes exact zeros of
+     * them, which the sum absorbs without changing a bit and which are the masked entries' values anyway.</li>
+     * </ul>
      */
-    static float onlineRow(float[] s, int off, int n, int cols, float[] m, float[] l, int r) {
+    static void onlineBlock(float[] s, int rows, int n, boolean diag, int cols, float[] m, float[] l, int r0,
+            float[] a) {
+        // three small methods, not one: C2 stops inlining Vectors.exp into one big method (NodeCountInliningCutoff),
+        // and a vector passed to a call that is not inlined is boxed
+        blockMax(s, rows, n, diag, m, r0, a);
+        rescaleFactors(rows, m, r0, a);
+        blockExp(s, rows, n, diag, cols, m, l, r0, a);
+    }
+
+    /** {@code a[i] = m_new = max(m_old, max_j s[i, j])} (max is exact, so the order does not matter). */
+    private static void blockMax(float[] s, int rows, int n, boolean diag, float[] m, int r0, float[] a) {
         int L = S.length();
-        int full = S.loopBound(n);
-        // block max (max is exact, so the order does not matter)
-        FloatVector vmax = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY);
+        FloatVector ninf = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY);
+        for (int i = 0; i < rows; i++) {
+            int off = i * BLOCK;
+            int ni = diag ? i + 1 : n;
+            int full = S.loopBound(ni);
+            FloatVector vmax = ninf;
+            for (int j = 0; j < full; j += L) {
+                vmax = vmax.max(FloatVector.fromArray(S, s, off + j));
+            }
+            if (full < ni) {
+                vmax = vmax.max(ninf.blend(FloatVector.fromArray(S, s, off + full), S.indexInRange(full, ni)));
+            }
+            a[i] = Math.max(m[r0 + i], vmax.reduceLanes(VectorOperators.MAX));
+        }
+    }
+
+    /** {@code m = m_new} (from a), {@code a = exp(m_old - m_new)}: L rows per vector exp, the scalar twin after. */
+    private static void rescaleFactors(int rows, float[] m, int r0, float[] a) {
+        for (int i = 0; i < rows; i++) {
+            float mOld = m[r0 + i];
+            m[r0 + i] = a[i];
+            a[i] = mOld - a[i];
+        }
         int i = 0;
-        for (; i < full; i += L) {
-            vmax = vmax.max(FloatVector.fromArray(S, s, off + i));
+        for (int up = S.loopBound(rows); i < up; i += S.length()) {
+            Vectors.exp(FloatVector.fromArray(S, a, i)).intoArray(a, i);
         }
-        float bmax = vmax.reduceLanes(VectorOperators.MAX);
-        for (; i < n; i++) {
-            bmax = Math.max(bmax, s[off + i]);
+        for (; i < rows; i++) {
+            a[i] = Vectors.exp(a[i]);
         }
-        float mOld = m[r];
-        float mNew = Math.max(mOld, bmax);
-        // p = exp(s - m_new), summed lane by lane then left to right (Vectors.sum), then the scalar tail
-        FloatVector vm = FloatVector.broadcast(S, mNew);
-        FloatVector acc = FloatVector.zero(S);
-        for (i = 0; i < full; i += L) {
-            FloatVector e = Vectors.exp(FloatVector.fromArray(S, s, off + i).sub(vm));
-            e.intoArray(s, off + i);
-            acc = acc.add(e);
+    }
+
+    /** {@code s = exp(s - m)} in place, zeros on {@code [n_i, cols)}; {@code l = l·a + Σ exp}, lane by lane. */
+    private static void blockExp(float[] s, int rows, int n, boolean diag, int cols, float[] m, float[] l, int r0,
+            float[] a) {
+        int L = S.length();
+        FloatVector ninf = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY);
+        for (int i = 0; i < rows; i++) {
+            int off = i * BLOCK;
+            int ni = diag ? i + 1 : n;
+            FloatVector vm = FloatVector.broadcast(S, m[r0 + i]);
+            FloatVector acc = FloatVector.zero(S);
+            int done = 0;
+            for (; done < ni; done += L) {
+                // one exp call site: the partial last vector takes the same path, its lanes past n_i at -inf
+                FloatVector x = FloatVector.fromArray(S, s, off + done);
+                if (done + L > ni) {
+                    x = ninf.blend(x, S.indexInRange(done, ni));
+                }
+                FloatVector e = Vectors.exp(x.sub(vm));
+                e.intoArray(s, off + done);
+                acc = acc.add(e);
+            }
+            if (done < cols) {
+                Arrays.fill(s, off + done, off + cols, 0f);
+            }
+            int lr = (r0 + i) * L;
+            FloatVector.fromArray(S, l, lr).fma(FloatVector.broadcast(S, a[i]), acc).intoArray(l, lr);
         }
-        float sum = Vectors.sum(acc);
-        for (; i < n; i++) {
-            float e = Vectors.exp(s[off + i] - mNew);
-            s[off + i] = e;
-            sum += e;
-        }
-        Arrays.fill(s, off + n, off + cols, 0f);
-        float a = Vectors.exp(mOld - mNew);
-        l[r] = l[r] * a + sum;
-        m[r] = mNew;
-        return a;
+    }
+
+    /** The row sum {@code l} of row {@code r} from its lanes {@code l[r·L, (r+1)·L)}, left to right. */
+    static float rowSum(float[] l, int r) {
+        return Vectors.sum(FloatVector.fromArray(S, l, r * S.length()));
     }
 
     /** {@code o[off, off+n) *= a}. */
@@ -315,6 +386,13 @@ public final class FlashAttention {
         }
         for (; i < n; i++) {
             out[at + i] = o[off + i] * inv;
+        }
+    }
+
+    /** {@code dst[t·HS + d] = src[off + t·ld + d]} for {@code t < rows, d < HS}. */
+    private static void pack(float[] dst, float[] src, int off, int ld, int rows, int HS) {
+        for (int t = 0; t < rows; t++) {
+            System.arraycopy(src, off + t * ld, dst, t * HS, HS);
         }
     }
 
@@ -490,17 +568,25 @@ public final class FlashAttention {
         }
     }
 
-    /** {@code p[off+j] = exp(p[off+j] - lse)} for {@code j < n}, exact zeros on {@code [n, cols)}. */
+    /**
+     * {@code p[off+j] = exp(p[off+j] - lse)} for {@code j < n}, exact zeros on {@code [n, cols)}. One exp call site
+     * (the partial last vector's lanes past n set to -inf, which exp makes exact zeros), so C2 inlines it.
+     */
     private static void probRow(float[] p, int off, int n, int cols, float lse) {
+        int L = S.length();
         FloatVector vl = FloatVector.broadcast(S, lse);
-        int i = 0;
-        for (int up = S.loopBound(n); i < up; i += S.length()) {
-            Vectors.exp(FloatVector.fromArray(S, p, off + i).sub(vl)).intoArray(p, off + i);
+        FloatVector ninf = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY);
+        int done = 0;
+        for (; done < n; done += L) {
+            FloatVector x = FloatVector.fromArray(S, p, off + done);
+            if (done + L > n) {
+                x = ninf.blend(x, S.indexInRange(done, n));
+            }
+            Vectors.exp(x.sub(vl)).intoArray(p, off + done);
         }
-        for (; i < n; i++) {
-            p[off + i] = Vectors.exp(p[off + i] - lse);
+        if (done < cols) {
+            Arrays.fill(p, off + done, off + cols, 0f);
         }
-        Arrays.fill(p, off + n, off + cols, 0f);
     }
 
     /** In place {@code ds[off+j] = p[off+j]·(ds[off+j] - D)·scale} for {@code j < n}, exact zeros on {@code [n, cols)}. */
@@ -692,14 +778,28 @@ public final class FlashAttention {
             c30 = av.fma(b0, c30);
             c31 = av.fma(b1, c31);
         }
-        store(c, cOff, c00, alpha, acc);
-        store(c, cOff + L, c01, alpha, acc);
-        store(c, cOff + ldc, c10, alpha, acc);
-        store(c, cOff + ldc + L, c11, alpha, acc);
-        store(c, cOff + 2 * ldc, c20, alpha, acc);
-        store(c, cOff + 2 * ldc + L, c21, alpha, acc);
-        store(c, cOff + 3 * ldc, c30, alpha, acc);
-        store(c, cOff + 3 * ldc + L, c31, alpha, acc);
+        // written out, not through a helper: C2 does not always inline a store(vector, ...) call from this big
+        // method, and a vector passed to a call that is not inlined is boxed
+        FloatVector va = FloatVector.broadcast(S, alpha);
+        if (acc) {
+            c00.fma(va, FloatVector.fromArray(S, c, cOff)).intoArray(c, cOff);
+            c01.fma(va, FloatVector.fromArray(S, c, cOff + L)).intoArray(c, cOff + L);
+            c10.fma(va, FloatVector.fromArray(S, c, cOff + ldc)).intoArray(c, cOff + ldc);
+            c11.fma(va, FloatVector.fromArray(S, c, cOff + ldc + L)).intoArray(c, cOff + ldc + L);
+            c20.fma(va, FloatVector.fromArray(S, c, cOff + 2 * ldc)).intoArray(c, cOff + 2 * ldc);
+            c21.fma(va, FloatVector.fromArray(S, c, cOff + 2 * ldc + L)).intoArray(c, cOff + 2 * ldc + L);
+            c30.fma(va, FloatVector.fromArray(S, c, cOff + 3 * ldc)).intoArray(c, cOff + 3 * ldc);
+            c31.fma(va, FloatVector.fromArray(S, c, cOff + 3 * ldc + L)).intoArray(c, cOff + 3 * ldc + L);
+        } else {
+            c00.mul(va).intoArray(c, cOff);
+            c01.mul(va).intoArray(c, cOff + L);
+            c10.mul(va).intoArray(c, cOff + ldc);
+            c11.mul(va).intoArray(c, cOff + ldc + L);
+            c20.mul(va).intoArray(c, cOff + 2 * ldc);
+            c21.mul(va).intoArray(c, cOff + 2 * ldc + L);
+            c30.mul(va).intoArray(c, cOff + 3 * ldc);
+            c31.mul(va).intoArray(c, cOff + 3 * ldc + L);
+        }
     }
 
     /** One row × two vectors of C: two independent chains (different columns), each in k order. */

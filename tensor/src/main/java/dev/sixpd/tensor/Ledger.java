@@ -146,7 +146,7 @@ public final class Ledger {
                 for (Kind k : Kind.values()) {
                     long fl = flops(p, k);
                     if (fl != 0) {
-                        sb.append(String.format(Locale.ROOT, "%-9s %-16s %,d FLOPs%n", p, k, fl));
+                        sb.append(String.format(Locale.ROOT, "%-9s %-19s %,d FLOPs%n", p, k, fl));
                     }
                 }
             }
