@@ -96,6 +96,8 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--checkpoint-every", paramLabel = "N", description = "checkpoint every N steps and at the end "
             + "(default: steps/4)")
     Integer checkpointEvery;
+    @Option(names = "--keep", paramLabel = "N", description = "keep the last N checkpoints (default: 2)")
+    Integer keep;
     @Option(names = "--sample-tokens", paramLabel = "N", description = "tokens to generate at the end, 0 = none "
             + "(default: 400)")
     Integer sampleTokens;
@@ -130,7 +132,9 @@ public final class TrainCommand implements Callable<Integer> {
             s = fresh();
         }
         PrintStream stdout = System.out;
-        new Trainer(s, st, stdout).run();
+        Trainer trainer = new Trainer(s, st, stdout);
+        Checkpoint.prepare(s.out(), keep != null ? keep : Checkpoint.KEEP);
+        trainer.run();
         return 0;
     }
 

@@ -85,8 +85,8 @@ class TrainerTest {
         new Trainer(again, st, quiet()).run();
         assertEquals(losses(dir.resolve("full.jsonl")), losses(dir.resolve("part.jsonl")));
         // and the final weights agree bit for bit
-        assertTrue(Arrays.equals(Files.readAllBytes(dir.resolve("full").resolve(Checkpoint.MODEL)),
-                Files.readAllBytes(dir.resolve("part").resolve(Checkpoint.MODEL))));
+        assertTrue(Arrays.equals(Files.readAllBytes(Checkpoint.latestDir(dir.resolve("full")).resolve(Checkpoint.MODEL)),
+                Files.readAllBytes(Checkpoint.latestDir(dir.resolve("part")).resolve(Checkpoint.MODEL))));
     }
 
     @Test
@@ -120,9 +120,17 @@ class TrainerTest {
     @Test
     void corruptOrMismatchedCheckpointIsRefused() throws Exception {
         new Trainer(tiny(2, 0, 0, "c"), null, quiet()).run();
-        Path c = dir.resolve("c");
+        Path c = Checkpoint.latestDir(dir.resolve("c"));
         Checkpoint.State st = Checkpoint.readState(c);
         TrainSettings s = Trainer.settingsFromCheckpoint(st);
+
+        // an edited state.json is caught by its checksum; without the checksum (older checkpoints) the checks below
+        String original = Files.readString(c.resolve(Checkpoint.STATE));
+        Files.writeString(c.resolve(Checkpoint.STATE), original.replace("\"step\" : 2,", "\"step\" : 3,"));
+        var crc = assertThrows(CheckpointException.class, () -> Checkpoint.readState(c));
+        assertTrue(crc.getMessage().contains("state.json") && crc.getMessage().contains("CRC32C"), crc.getMessage());
+        Files.writeString(c.resolve(Checkpoint.STATE), original);
+        Files.delete(c.resolve(Checkpoint.STATE_CRC));
 
         // truncated weights
         byte[] model = Files.readAllBytes(c.resolve(Checkpoint.MODEL));
