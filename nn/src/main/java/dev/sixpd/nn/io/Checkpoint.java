@@ -43,7 +43,8 @@ import java.util.zip.CRC32C;
  * <h2>Layout</h2>
  * A checkpoint directory ({@code --out}) holds
  * <pre>
- *   LATEST                 the commit pointer: {"dir": "step-00000010", "history": ["step-00000005", "step-00000010"]}
+ *   LATEST                 the commit pointer: {"dir": "step-00000010", "state_crc32c": "…",
+ *                            "history": ["step-00000005", "step-00000010"]}
  *   step-00000010/         one complete checkpoint (the one LATEST names)
  *     model.safetensors      every parameter, FP32, under its GPT-2 name, CRC32C per tensor in the metadata
  *     optimizer.safetensors  the optimizer state, FP32, keyed {@code <param>.<slot>} (AdamW: m and v), CRC32C too
@@ -75,7 +76,8 @@ import java.util.zip.CRC32C;
  *
  * <h2>Integrity</h2>
  * Every tensor has a CRC32C in its file's metadata (see {@link SafeTensors}); {@code state.json} has its CRC32C in
- * the sidecar {@code state.json.crc32c}. Loading checks them and names the file and tensor on a mismatch. Older
+ * the sidecar {@code state.json.crc32c}, and again in {@code LATEST} (so a damaged pointer that names another
+ * existing step directory is refused too). Loading checks them and names the file and tensor on a mismatch. Older
  * checkpoints without checksums load with a one-line note on stderr.
  *
  * <h2>Parameter names</h2>
@@ -260,6 +262,7 @@ public final class Checkpoint {
         }
         Path tmp = root.resolve(TMP_PREFIX + name);
         Path fin = root.resolve(name);
+        List<String> committed;
         inProgress = tmp;
         try {
             // 1. the complete checkpoint, in a directory nothing refers to, every file and the directory forced
@@ -293,13 +296,18 @@ public final class Checkpoint {
             // 3. the commit: LATEST replaced atomically
             List<String> next = new ArrayList<>(history);
             next.add(name);
+            Prepared prep = PREPARED.get(root);
+            int keep = prep == null ? KEEP : prep.keep();
+            next = new ArrayList<>(next.subList(Math.max(0, next.size() - keep), next.size()));
             ObjectNode ptr = JSON.createObjectNode();
             ptr.put("format", FORMAT + "-pointer");
             ptr.put("dir", name);
+            ptr.put("state_crc32c", crc32c(text));
             ArrayNode h = ptr.putArray("history");
             next.forEach(h::add);
             AtomicFiles.writeString(root.resolve(LATEST), JSON.writeValueAsString(ptr) + "\n");
             inProgress = null;
+            committed = next;
         } catch (IOException | RuntimeException e) {
             Path left = inProgress;
             inProgress = null;
@@ -318,31 +326,23 @@ public final class Checkpoint {
                     + "; " + kept
                     + " (free some space or choose another --out)", e);
         }
-        prune(root);
+        prune(root, history, committed);
     }
 
-    /** After a commit: deletes checkpoints beyond the last K, and files of the older flat layout. */
-    private static void prune(Path root) throws IOException {
-        Prepared p = PREPARED.get(root);
-        int keep = p == null ? KEEP : p.keep();
-        List<String> history = history(root);
-        if (history.size() > keep) {
-            List<String> kept = new ArrayList<>(history.subList(history.size() - keep, history.size()));
-            ObjectNode ptr = JSON.createObjectNode();
-            ptr.put("format", FORMAT + "-pointer");
-            ptr.put("dir", kept.getLast());
-            ArrayNode h = ptr.putArray("history");
-            kept.forEach(h::add);
-            // the pointer first (still naming the same latest), then the directories it no longer lists
-            AtomicFiles.writeString(root.resolve(LATEST), JSON.writeValueAsString(ptr) + "\n");
-            for (String old : history.subList(0, history.size() - keep)) {
-                if (!kept.contains(old)) {
+    /** After a commit: deletes the step directories {@code LATEST} no longer lists, and the older flat layout's files. */
+    private static void prune(Path root, List<String> before, List<String> now) {
+        try {
+            for (String old : before) {
+                if (!now.contains(old)) {
                     AtomicFiles.deleteRecursively(root.resolve(old));
                 }
             }
-        }
-        for (String f : List.of(MODEL, OPTIMIZER, STATE)) {
-            Files.deleteIfExists(root.resolve(f));
+            for (String f : List.of(MODEL, OPTIMIZER, STATE)) {
+                Files.deleteIfExists(root.resolve(f));
+            }
+        } catch (IOException e) {
+            System.err.println("sixpd: note: could not delete an old checkpoint in " + root + " (" + e + ");"
+                    + " the new one is committed");
         }
     }
 
@@ -476,6 +476,13 @@ public final class Checkpoint {
             throw new CheckpointException("cannot read " + f + ": " + e.getMessage(), e);
         }
         checkStateCrc(f, bytes);
+        if (!files.equals(dir)) {
+            String want = pointer(dir).path("state_crc32c").asText();
+            if (!want.equals(crc32c(bytes))) {
+                throw new CheckpointException(dir.resolve(LATEST) + " is corrupt: it expects " + files.getFileName()
+                        + "/" + STATE + " with CRC32C " + want + ", found " + crc32c(bytes));
+            }
+        }
         String text = new String(bytes, StandardCharsets.UTF_8);
         JsonNode root;
         try {

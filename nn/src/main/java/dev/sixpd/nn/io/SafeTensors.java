@@ -47,7 +47,8 @@ import java.util.zip.CRC32C;
  * <p><b>Integrity.</b> {@link #write} stores a CRC32C of each tensor's bytes (as in the file) in the metadata,
  * {@code "sixpd.crc32c.<name>": "<8 hex digits>"}, and {@code "sixpd.checksum": "crc32c"}; {@link #read} checks
  * them and names the file and tensor on a mismatch. A file with no checksum entry at all (an older sixpd, another
- * tool) is read with a one-line note on stderr; a file with some entries must have one for every tensor.
+ * tool) is read with a one-line note on stderr; a file with some entries must have one for every tensor. The
+ * other metadata entries (the step, …) are covered by one more CRC32C, {@code "sixpd.metadata_crc32c"}.
  *
  * <p><b>Strict reading.</b> {@link #read} checks, before it allocates anything for the data: the file fits in
  * sixpd's 2 GiB limit; the header length fits the file; the header is UTF-8 JSON, one object, no duplicate keys,
@@ -69,6 +70,8 @@ public final class SafeTensors {
     public static final String CHECKSUM = "sixpd.checksum";
     /** Metadata key prefix of a tensor's CRC32C. */
     public static final String CRC_PREFIX = "sixpd.crc32c.";
+    /** Metadata key of the CRC32C of the other metadata entries (see {@link #metadataCrc}). */
+    public static final String METADATA_CRC = "sixpd.metadata_crc32c";
     private static final List<DType> DTYPES = List.of(DType.FP32, DType.BF16, DType.FP16);
 
     private SafeTensors() {
@@ -132,6 +135,9 @@ public final class SafeTensors {
             metadata.forEach(md::put);
         }
         md.put(CHECKSUM, "crc32c");
+        Map<String, String> plain = new LinkedHashMap<>();
+        md.properties().forEach(m -> plain.put(m.getKey(), m.getValue().textValue()));
+        md.put(METADATA_CRC, metadataCrc(plain));
         for (Entry e : tensors) {
             CRC32C crc = new CRC32C();
             encode(e, crc::update);
@@ -201,6 +207,19 @@ public final class SafeTensors {
         }
         buf.flip();
         sink.accept(buf);
+    }
+
+    /**
+     * CRC32C over the metadata entries other than checksums, sorted by key, each as UTF-8 {@code key NUL value LF}:
+     * protects values such as the step, which no tensor checksum covers.
+     */
+    static String metadataCrc(Map<String, String> metadata) {
+        CRC32C crc = new CRC32C();
+        metadata.entrySet().stream()
+                .filter(e -> !e.getKey().startsWith(CRC_PREFIX) && !e.getKey().equals(METADATA_CRC))
+                .sorted(Map.Entry.comparingByKey())
+                .forEach(e -> crc.update((e.getKey() + "\0" + e.getValue() + "\n").getBytes(StandardCharsets.UTF_8)));
+        return hex(crc.getValue());
     }
 
     private static String hex(long crc) {
@@ -404,6 +423,11 @@ public final class SafeTensors {
         if (!"crc32c".equals(metadata.get(CHECKSUM))) {
             throw new CheckpointException(where + " is corrupt: its metadata " + CHECKSUM + " is "
                     + metadata.get(CHECKSUM) + ", expected \"crc32c\"");
+        }
+        String mc = metadataCrc(metadata);
+        if (metadata.containsKey(METADATA_CRC) && !mc.equals(metadata.get(METADATA_CRC))) {
+            throw new CheckpointException(where + " is corrupt: its metadata has CRC32C " + mc + " but the file says "
+                    + metadata.get(METADATA_CRC) + " (the header was altered after it was written)");
         }
         Map<String, String> crcs = new LinkedHashMap<>();
         Set<String> names = new HashSet<>();

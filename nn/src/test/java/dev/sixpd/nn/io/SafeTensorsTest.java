@@ -55,7 +55,7 @@ class SafeTensorsTest {
         assertEquals(0, n % 8, "header padded to 8 bytes");
         String header = new String(all, 8, (int) n, StandardCharsets.UTF_8);
         assertTrue(header.startsWith("{\"__metadata__\":{\"format\":\"pt\",\"sixpd.checksum\":\"crc32c\","
-                + "\"sixpd.crc32c.a\":\""), header);
+                + "\"sixpd.metadata_crc32c\":\""), header);
         assertTrue(header.contains("},\"a\":{\"dtype\":\"F32\",\"shape\":[2,3],\"data_offsets\":[0,24]}"), header);
         assertEquals(-2.5f, bb.getFloat(8 + (int) n + 4));
         assertEquals(8 + n + 24 + 4 + 4, all.length);
@@ -215,6 +215,14 @@ class SafeTensorsTest {
         String note = err.toString(StandardCharsets.UTF_8);
         assertTrue(note.contains("no checksums") && note.contains("plain.safetensors"), note);
         assertEquals(1, note.lines().count(), note);
+    }
+
+    @Test
+    void anEditedMetadataValueIsRefused() throws Exception {
+        Path f = sample();
+        editHeader(f, "\"format\":\"pt\"", "\"format\":\"tf\"");
+        var e = assertThrows(CheckpointException.class, () -> SafeTensors.read(f));
+        assertTrue(e.getMessage().contains("metadata") && e.getMessage().contains("CRC32C"), e.getMessage());
     }
 
     @Test
