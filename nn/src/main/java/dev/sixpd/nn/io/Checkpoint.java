@@ -218,6 +218,18 @@ public final class Checkpoint {
         }
     }
 
+    /** Releases the lock {@link #prepare} took on {@code dir} (tests, and programs that save into many directories). */
+    public static void release(Path dir) {
+        Prepared p = PREPARED.remove(dir.toAbsolutePath().normalize());
+        if (p != null) {
+            try {
+                p.channel().close();
+            } catch (IOException ignored) {
+                // closing releases the lock; nothing else to do
+            }
+        }
+    }
+
     /** Deletes temporary files and uncommitted step directories an interrupted run left in {@code dir}. */
     private static void removeLeftovers(Path dir) throws IOException {
         List<String> committed = history(dir);
