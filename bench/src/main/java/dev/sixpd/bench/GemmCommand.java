@@ -1,6 +1,7 @@
 package dev.sixpd.bench;
 
 import dev.sixpd.tensor.Vectors;
+import dev.sixpd.nn.Limits;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -70,6 +71,9 @@ final class GemmCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        Limits.atLeast("--reps", reps, 1);
+        Limits.atLeast("--millis", millis, 1);
+        Limits.atLeast("--threads", threads, 1);
         List<GemmShapes.Shape> shapes = new ArrayList<>();
         if (model) {
             shapes.addAll(GemmShapes.model());
@@ -80,6 +84,7 @@ final class GemmCommand implements Callable<Integer> {
             String name = (m == null && n == null && k == null) ? "square" + size : "custom";
             shapes.add(new GemmShapes.Shape(name, mm, nn, kk, ta, tb));
         }
+        shapes.forEach(sh -> Limits.checkGemm(sh.m(), sh.n(), sh.k()));
         boolean naive = false;
         boolean blocked = false;
         if (baselines == null) {

@@ -1,5 +1,6 @@
 package dev.sixpd.bench;
 
+import dev.sixpd.nn.Limits;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -35,6 +36,11 @@ final class PeakCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         int cores = Runtime.getRuntime().availableProcessors();
         int[] ts = threads != null ? threads : (cores > 1 ? new int[] {1, cores} : new int[] {1});
+        Limits.atLeast("--reps", reps, 1);
+        Limits.atLeast("--millis", millis, 1);
+        for (int t : ts) {
+            Limits.atLeast("--threads", t, 1);
+        }
         Peak.Cpu cpu = Peak.cpu(ghz, flopsPerCycle);
         StringBuilder js = new StringBuilder("{\"cpu\":\"" + Json.esc(cpu.model()) + "\",\"isa\":\""
                 + Json.esc(cpu.isa()) + "\",\"ghz\":" + Json.num(cpu.ghz()) + ",\"flops_per_cycle\":"

@@ -2,6 +2,7 @@ package dev.sixpd.nn.cli;
 
 import dev.sixpd.nn.Generator;
 import dev.sixpd.nn.Gpt;
+import dev.sixpd.nn.Limits;
 import dev.sixpd.nn.Sampler;
 import dev.sixpd.nn.UserException;
 import dev.sixpd.nn.io.Checkpoint;
@@ -50,9 +51,10 @@ public final class SampleCommand implements Callable<Integer> {
         }
         Sampler sampler = new Sampler(temperature, topK, topP);
         if (threads != null) {
-            Parallel.setThreads(threads);
+            Parallel.setThreads(Limits.threads(threads));
         }
         Checkpoint.State st = Checkpoint.readState(checkpoint);
+        Limits.checkInference(st.config(), 1, Parallel.threads());
         Gpt model = new Gpt(st.config(), 1);
         Checkpoint.loadModel(st, model);
         int[] p;
@@ -65,6 +67,7 @@ public final class SampleCommand implements Callable<Integer> {
         if (p.length == 0) {
             throw new UserException("the prompt is empty: give --prompt at least one character");
         }
+        Limits.checkGenerate(tokens, p.length, "--tokens");
         int[] gen = Generator.generate(model, p, tokens, sampler, new Rng(seed));
         System.out.print(prompt);
         System.out.println(st.tokenizer().decode(gen));

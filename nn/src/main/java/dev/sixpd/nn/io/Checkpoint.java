@@ -179,7 +179,7 @@ public final class Checkpoint {
         try {
             Files.createDirectories(key);
         } catch (IOException e) {
-            throw new UserException("cannot create the checkpoint directory " + dir + " (" + e + "): choose another"
+            throw new UserException("cannot create the checkpoint directory " + dir + " (" + reason(e) + "): choose another"
                     + " --out");
         }
         if (!Files.isWritable(key)) {
@@ -191,7 +191,7 @@ public final class Checkpoint {
         try {
             ch = FileChannel.open(key.resolve(LOCK), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
         } catch (IOException e) {
-            throw new UserException("cannot write to the checkpoint directory " + dir + " (" + e + "): choose another"
+            throw new UserException("cannot write to the checkpoint directory " + dir + " (" + reason(e) + "): choose another"
                     + " --out");
         }
         try {
@@ -213,9 +213,23 @@ public final class Checkpoint {
         try {
             removeLeftovers(key);
         } catch (IOException e) {
-            throw new UserException("cannot clean up the checkpoint directory " + dir + " (" + e + "): choose another"
+            throw new UserException("cannot clean up the checkpoint directory " + dir + " (" + reason(e) + "): choose another"
                     + " --out");
         }
+    }
+
+    /** What went wrong, without the exception's class name: "Not a directory", "Permission denied", … */
+    static String reason(IOException e) {
+        if (e instanceof java.nio.file.FileSystemException f && f.getReason() != null) {
+            return f.getReason();
+        }
+        if (e instanceof java.nio.file.AccessDeniedException) {
+            return "permission denied";
+        }
+        if (e instanceof java.nio.file.FileAlreadyExistsException f) {
+            return f.getFile() + " exists and is not a directory";
+        }
+        return e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName();
     }
 
     /** Releases the lock {@link #prepare} took on {@code dir} (tests, and programs that save into many directories). */
@@ -339,6 +353,52 @@ public final class Checkpoint {
                     + " (free some space or choose another --out)", e);
         }
         prune(root, history, committed);
+    }
+
+    /** The step a step directory's name records ({@code step-00000012-2} → 12). */
+    static long stepOf(String stepDir) {
+        String digits = stepDir.substring("step-".length());
+        int dash = digits.indexOf('-');
+        return Long.parseLong(dash < 0 ? digits : digits.substring(0, dash));
+    }
+
+    /**
+     * Makes the newest committed checkpoint of {@code dir} at a step {@code <= maxStep} the latest again and deletes
+     * the newer ones (they are known bad, see {@code train.Divergence}); with none left, deletes {@code LATEST} and
+     * every step directory. Returns the step now latest, or -1 when none is left.
+     */
+    public static long rollBack(Path dir, long maxStep) throws IOException {
+        Path root = dir.toAbsolutePath().normalize();
+        SAVING.lock();
+        try {
+            List<String> history = history(root);
+            List<String> good = new ArrayList<>();
+            for (String h : history) {
+                if (stepOf(h) <= maxStep) {
+                    good.add(h);
+                }
+            }
+            if (good.size() == history.size()) {
+                return history.isEmpty() ? -1 : stepOf(history.getLast());
+            }
+            if (good.isEmpty()) {
+                Files.deleteIfExists(root.resolve(LATEST));
+                AtomicFiles.fsyncDirectory(root);
+            } else {
+                byte[] state = Files.readAllBytes(root.resolve(good.getLast()).resolve(STATE));
+                ObjectNode ptr = JSON.createObjectNode();
+                ptr.put("format", FORMAT + "-pointer");
+                ptr.put("dir", good.getLast());
+                ptr.put("state_crc32c", crc32c(state));
+                ArrayNode h = ptr.putArray("history");
+                good.forEach(h::add);
+                AtomicFiles.writeString(root.resolve(LATEST), JSON.writeValueAsString(ptr) + "\n");
+            }
+            prune(root, history, good);
+            return good.isEmpty() ? -1 : stepOf(good.getLast());
+        } finally {
+            SAVING.unlock();
+        }
     }
 
     /** After a commit: deletes the step directories {@code LATEST} no longer lists, and the older flat layout's files. */
