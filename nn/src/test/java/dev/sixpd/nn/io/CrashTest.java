@@ -15,14 +15,14 @@ import java.util.Random;
 import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 /**
  * kill -9 during training: real {@code sixpd train --checkpoint-every 1} processes (this build's classpath, main
- * class {@code dev.sixpd.nn.cli.Main}) are killed with SIGKILL ({@link Process#destroyForcibly}) at random
- * moments, each resuming the last; after every kill the directory must load completely (state, weights,
+ * class {@code dev.sixpd.nn.cli.Main}) are killed with SIGKILL ({@link Process#destroyForcibly}), or every third
+ * with SIGTERM ({@link Process#destroy}, after which no temporary file may remain), at random moments, each
+ * resuming the last; after every kill the directory must load completely (state, weights,
  * optimizer, resumable settings) at a step no earlier than before, and at the end a resumed run must finish.
  * At least 20 kills; bounded to about 80 s.
  */
@@ -44,6 +44,16 @@ class CrashTest {
         pb.redirectOutput(dir.resolve("out" + i + ".txt").toFile());
         pb.redirectError(dir.resolve("err" + i + ".txt").toFile());
         return pb.start();
+    }
+
+    private static List<String> temporaries(Path out) throws Exception {
+        if (!Files.isDirectory(out)) {
+            return List.of();
+        }
+        try (var s = Files.list(out)) {
+            return s.map(x -> x.getFileName().toString()).filter(n -> n.startsWith(".tmp") || n.endsWith(".tmp"))
+                    .toList();
+        }
     }
 
     private static String latest(Path out) throws Exception {
@@ -74,19 +84,21 @@ class CrashTest {
         long step = 0;
         int kills = 0;
         int advanced = 0;
+        int terms = 0;
         for (int i = 0; kills < KILLS && System.nanoTime() - t0 < BUDGET_NS; i++) {
             boolean resume = Files.exists(out.resolve(Checkpoint.LATEST));
             List<String> args = resume ? List.of("train", "--resume", o, "--sample-tokens", "0")
                     : List.of("train", "--preset", "tiny", "--synthetic", "20000", "--steps", "100000", "--warmup",
                     "0", "--batch", "2", "--threads", "1", "--checkpoint-every", "1", "--eval-every", "100000",
                     "--eval-windows", "2", "--sample-tokens", "0", "--out", o);
-            String before = latest(out);
+            String latestBefore = latest(out);
+            List<String> before = temporaries(out);
             Process p = start(out, args, i);
             // most kills once this run commits (mid-step or mid-save), some during start-up
             long waitMs = r.nextInt(4) == 0 ? r.nextInt(1500) : r.nextInt(400);
             if (r.nextInt(4) != 0) {
                 long until = System.nanoTime() + 8_000_000_000L;
-                while (before.equals(latest(out)) && p.isAlive() && System.nanoTime() < until) {
+                while (latestBefore.equals(latest(out)) && p.isAlive() && System.nanoTime() < until) {
                     Thread.sleep(10);
                 }
             }
@@ -94,9 +106,22 @@ class CrashTest {
                 fail("the training process ended by itself (exit " + p.exitValue() + "): "
                         + Files.readString(dir.resolve("err" + i + ".txt")));
             }
-            p.destroyForcibly();
-            assertTrue(p.waitFor(30, TimeUnit.SECONDS), "killed process did not end");
+            // every third a SIGTERM (as Ctrl-C or `kill`): the shutdown hook lets a save in progress commit, so
+            // nothing temporary is left; the others SIGKILL, which may leave temporaries the next run removes
+            boolean term = i % 3 == 2;
+            if (term) {
+                p.destroy();
+            } else {
+                p.destroyForcibly();
+            }
+            assertTrue(p.waitFor(40, TimeUnit.SECONDS), "killed process did not end");
             kills++;
+            if (term) {
+                terms++;
+                List<String> left = new ArrayList<>(temporaries(out));
+                left.removeAll(before); // an earlier SIGKILL's, if this run was stopped before it cleaned up
+                assertEquals(List.of(), left, "left by a SIGTERM");
+            }
             if (Files.exists(out.resolve(Checkpoint.LATEST))) {
                 long now;
                 try {
@@ -118,12 +143,9 @@ class CrashTest {
         assertTrue(p.waitFor(120, TimeUnit.SECONDS), "final resume did not finish");
         assertEquals(0, p.exitValue(), Files.readString(dir.resolve("err999.txt")));
         assertEquals(step + 2, loadsCompletely(out));
-        try (var s = Files.list(out)) {
-            List<String> names = s.map(x -> x.getFileName().toString()).toList();
-            assertFalse(names.stream().anyMatch(n -> n.startsWith(".tmp") || n.endsWith(".tmp")), names.toString());
-        }
-        System.out.printf("crash test: %d kills in %.1f s, %d advanced the checkpoint, last step %d%n", kills,
-                (System.nanoTime() - t0) / 1e9, advanced, step + 2);
+        assertEquals(List.of(), temporaries(out));
+        System.out.printf("crash test: %d kills (%d SIGTERM) in %.1f s, %d advanced the checkpoint, last step %d%n",
+                kills, terms, (System.nanoTime() - t0) / 1e9, advanced, step + 2);
         assertTrue(new File(out.toFile(), Checkpoint.LOCK).exists());
     }
 }
