@@ -42,8 +42,9 @@ public final class Main implements Runnable {
             "dev.sixpd.nn.train.PrecisionExperiment", "dev.sixpd.nn.Sampler", "dev.sixpd.optim.LossScaler", "dev.sixpd.tensor.DType",
             "dev.sixpd.nn.data.Tokenizer", "dev.sixpd.nn.data.Corpus", "dev.sixpd.nn.data.Dataset",
             "dev.sixpd.nn.data.MarkovSource", "dev.sixpd.nn.plan.PlanArgs", "dev.sixpd.nn.plan.PlanInput",
-            "dev.sixpd.nn.plan.Hardware", "dev.sixpd.nn.plan.Sizes", "dev.sixpd.nn.cli.PlanCommand",
-            "dev.sixpd.nn.cli.PrecisionCommand");
+            "dev.sixpd.nn.plan.Hardware", "dev.sixpd.nn.plan.Sizes", "dev.sixpd.nn.plan.BytesPerToken",
+            "dev.sixpd.nn.plan.Json", "dev.sixpd.nn.data.Json", "dev.sixpd.nn.data.CharTokenizer",
+            "dev.sixpd.nn.data.BpeTokenizer", "dev.sixpd.nn.cli.PlanCommand", "dev.sixpd.nn.cli.PrecisionCommand");
 
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;

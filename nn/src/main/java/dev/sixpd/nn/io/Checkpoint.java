@@ -424,8 +424,7 @@ public final class Checkpoint {
         root.put("format", FORMAT);
         root.put("version", VERSION);
         root.put("step", step);
-        ObjectNode cfg = root.putObject("config");
-        model.config.toMap().forEach((k, v) -> cfg.put(k, (Integer) v));
+        root.set("config", JSON.valueToTree(model.config.toMap()));
         try {
             root.set("tokenizer", JSON.readTree(tokenizer.toJson()));
         } catch (JsonProcessingException e) {
@@ -575,7 +574,8 @@ public final class Checkpoint {
             throw new CheckpointException(f + " is corrupt: no non-negative integer \"step\"");
         }
         for (Map.Entry<String, JsonNode> e : root.path("config").properties()) {
-            if (!e.getValue().isIntegralNumber() || !e.getValue().canConvertToInt()) {
+            // sizes are JSON integers below 2^31 (d_model 2^32 + 64 is not 64, 64.0 is not 64); names pass through
+            if (e.getValue().isNumber() && (!e.getValue().isIntegralNumber() || !e.getValue().canConvertToInt())) {
                 throw new CheckpointException(f + " is corrupt: config." + e.getKey() + " is " + e.getValue()
                         + ", not an integer below 2^31");
             }
