@@ -39,7 +39,8 @@ public final class Main implements Runnable {
      * dtype name), by the class that threw. Any other IllegalArgumentException is an internal error.
      */
     static final Set<String> VALIDATORS = Set.of("dev.sixpd.nn.train.TrainSettings", "dev.sixpd.nn.GptConfig",
-            "dev.sixpd.nn.train.PrecisionExperiment", "dev.sixpd.nn.Sampler", "dev.sixpd.optim.LossScaler", "dev.sixpd.tensor.DType",
+            "dev.sixpd.nn.train.PrecisionExperiment", "dev.sixpd.nn.Sampler", "dev.sixpd.optim.LossScaler",
+            "dev.sixpd.tensor.DType",
             "dev.sixpd.nn.data.Tokenizer", "dev.sixpd.nn.data.Corpus", "dev.sixpd.nn.data.Dataset",
             "dev.sixpd.nn.data.MarkovSource", "dev.sixpd.nn.plan.PlanArgs", "dev.sixpd.nn.plan.PlanInput",
             "dev.sixpd.nn.plan.Hardware", "dev.sixpd.nn.plan.Sizes", "dev.sixpd.nn.plan.BytesPerToken",
@@ -122,7 +123,7 @@ public final class Main implements Runnable {
         return ex.getClass().getSimpleName() + (m == null ? "" : ": " + m.lines().findFirst().orElse(""));
     }
 
-    /** Writes {@code ex}'s stack trace to a new file in the temporary directory; returns the sentence pointing to it. */
+    /** Writes {@code ex}'s stack trace to a new file in the temporary directory; returns a sentence naming it. */
     private static String saveTrace(Throwable ex) {
         try {
             Path f = Files.createTempFile("sixpd-internal-error-", ".txt");

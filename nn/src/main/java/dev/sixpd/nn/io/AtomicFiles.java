@@ -31,7 +31,10 @@ public final class AtomicFiles {
         return file.resolveSibling(file.getFileName() + ".tmp");
     }
 
-    /** Forces {@code tmp} to disk, renames it to {@code target} (atomically where the file system can), forces the directory. */
+    /**
+     * Forces {@code tmp} to disk, renames it to {@code target} (atomically where the file system can) and forces the
+     * directory.
+     */
     public static void commit(Path tmp, Path target) throws IOException {
         fsync(tmp);
         move(tmp, target);

@@ -179,8 +179,8 @@ public final class Checkpoint {
         try {
             Files.createDirectories(key);
         } catch (IOException e) {
-            throw new UserException("cannot create the checkpoint directory " + dir + " (" + reason(e) + "): choose another"
-                    + " --out");
+            throw new UserException("cannot create the checkpoint directory " + dir + " (" + reason(e)
+                    + "): choose another --out");
         }
         if (!Files.isWritable(key)) {
             throw new UserException("the checkpoint directory " + dir + " is not writable: choose another --out or"
@@ -191,8 +191,8 @@ public final class Checkpoint {
         try {
             ch = FileChannel.open(key.resolve(LOCK), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
         } catch (IOException e) {
-            throw new UserException("cannot write to the checkpoint directory " + dir + " (" + reason(e) + "): choose another"
-                    + " --out");
+            throw new UserException("cannot write to the checkpoint directory " + dir + " (" + reason(e)
+                    + "): choose another --out");
         }
         try {
             lock = ch.tryLock();
@@ -213,8 +213,8 @@ public final class Checkpoint {
         try {
             removeLeftovers(key);
         } catch (IOException e) {
-            throw new UserException("cannot clean up the checkpoint directory " + dir + " (" + reason(e) + "): choose another"
-                    + " --out");
+            throw new UserException("cannot clean up the checkpoint directory " + dir + " (" + reason(e)
+                    + "): choose another --out");
         }
     }
 
@@ -401,7 +401,7 @@ public final class Checkpoint {
         }
     }
 
-    /** After a commit: deletes the step directories {@code LATEST} no longer lists, and the older flat layout's files. */
+    /** After a commit: deletes the step directories {@code LATEST} no longer lists, and the flat layout's files. */
     private static void prune(Path root, List<String> before, List<String> now) {
         try {
             for (String old : before) {
@@ -529,7 +529,10 @@ public final class Checkpoint {
         return dir;
     }
 
-    /** Reads and checks the latest checkpoint's {@code state.json} in {@code dir}: checksum, format, version, config, tokenizer. */
+    /**
+     * Reads and checks the latest checkpoint's {@code state.json} in {@code dir}: checksums, format, version, config,
+     * tokenizer.
+     */
     public static State readState(Path dir) {
         if (!Files.isDirectory(dir)) {
             throw new CheckpointException("no checkpoint directory " + dir + ": pass the --out directory of a"

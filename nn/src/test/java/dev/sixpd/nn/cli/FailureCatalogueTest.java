@@ -114,7 +114,8 @@ class FailureCatalogueTest {
         assertEquals(0, t.code(), t.err());
         // resuming with --steps below the checkpoint's step
         userError(run("train", "--resume", out.toString(), "--steps", "2"), "already at step 3", "--steps above 3");
-        userError(run("sample", "--checkpoint", out.toString(), "--tokens", "2147483647", "--prompt", "ab"), "--tokens 2147483647",
+        userError(run("sample", "--checkpoint", out.toString(), "--tokens", "2147483647", "--prompt", "ab"),
+                "--tokens 2147483647",
                 "at most");
         // a temperature so small that logits / temperature overflow: greedy-like, not token -1
         Run s = run("sample", "--checkpoint", out.toString(), "--tokens", "5", "--temperature", "1e-310",

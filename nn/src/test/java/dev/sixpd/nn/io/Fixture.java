@@ -42,11 +42,15 @@ final class Fixture {
 
     /** Loads {@code dir} into a fresh model and optimizer through the real loader. */
     static Fixture load(Path dir) {
+        return new Fixture(999).loadFrom(dir);
+    }
+
+    /** Loads {@code dir} into this model and optimizer (every value is overwritten when the load succeeds). */
+    Fixture loadFrom(Path dir) {
         Checkpoint.State st = Checkpoint.readState(dir);
-        Fixture f = new Fixture(999);
-        Checkpoint.loadModel(st, f.model);
-        Checkpoint.loadOptimizer(st, f.model, f.opt);
-        return f;
+        Checkpoint.loadModel(st, model);
+        Checkpoint.loadOptimizer(st, model, opt);
+        return this;
     }
 
     /** Every parameter and optimizer value, bit for bit, keyed by name. */

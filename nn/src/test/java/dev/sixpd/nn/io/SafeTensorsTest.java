@@ -198,7 +198,8 @@ class SafeTensorsTest {
     void filesWithoutChecksumsLoadWithANote() throws Exception {
         Path f = dir.resolve("plain.safetensors");
         // the layout of a file from another tool: no __metadata__ at all
-        byte[] head = "{\"w\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}".getBytes(StandardCharsets.UTF_8);
+        byte[] head = "{\"w\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}"
+                .getBytes(StandardCharsets.UTF_8);
         ByteBuffer b = ByteBuffer.allocate(8 + head.length + 8).order(ByteOrder.LITTLE_ENDIAN);
         b.putLong(head.length).put(head).putFloat(1.5f).putFloat(-2f);
         Files.write(f, b.array());
