@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.sixpd.nn.Limits;
 import dev.sixpd.tensor.DType;
 import dev.sixpd.tensor.Half;
 
@@ -240,6 +241,9 @@ public final class SafeTensors {
                 throw new CheckpointException(where + " is " + size + " bytes; sixpd reads safetensors files of at"
                         + " most " + MAX_FILE + " bytes (2 GiB)");
             }
+            // the bytes, and the floats decoded from them (twice the bytes for 16-bit tensors)
+            Limits.fitsInHeap(3.0 * size, "reading " + where + " (" + Limits.bytes(size) + ")",
+                    "load it on a machine with more memory");
             all = Files.readAllBytes(file);
         } catch (NoSuchFileException e) {
             throw new CheckpointException("cannot read " + file + ": no such file", e);
