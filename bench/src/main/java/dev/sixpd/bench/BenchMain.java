@@ -74,7 +74,7 @@ public final class BenchMain implements Callable<Integer> {
         cl.setUsageHelpWidth(120); // the descriptions hold command lines; wrapping them at 80 breaks them up
         // a wrong argument value (unknown preset, family, baseline) is the user's to fix: its message, no trace
         cl.setExecutionExceptionHandler((e, line, parsed) -> {
-            if (e instanceof IllegalArgumentException) {
+            if (e instanceof IllegalArgumentException || e instanceof dev.sixpd.nn.UserException) {
                 line.getErr().println("sixpd bench: " + e.getMessage());
                 return 2;
             }

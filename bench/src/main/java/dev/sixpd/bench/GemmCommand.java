@@ -3,6 +3,7 @@ package dev.sixpd.bench;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.sixpd.tensor.Vectors;
+import dev.sixpd.nn.Limits;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -72,6 +73,9 @@ final class GemmCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        Limits.atLeast("--reps", reps, 1);
+        Limits.atLeast("--millis", millis, 1);
+        Limits.atLeast("--threads", threads, 1);
         List<GemmShapes.Shape> shapes = new ArrayList<>();
         if (model) {
             shapes.addAll(GemmShapes.model());
@@ -82,6 +86,7 @@ final class GemmCommand implements Callable<Integer> {
             String name = (m == null && n == null && k == null) ? "square" + size : "custom";
             shapes.add(new GemmShapes.Shape(name, mm, nn, kk, ta, tb));
         }
+        shapes.forEach(sh -> Limits.checkGemm(sh.m(), sh.n(), sh.k()));
         boolean naive = false;
         boolean blocked = false;
         if (baselines == null) {

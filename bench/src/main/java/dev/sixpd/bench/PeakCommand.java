@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.sixpd.tensor.Peak;
 import dev.sixpd.tensor.Vectors;
+import dev.sixpd.nn.Limits;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -44,6 +45,11 @@ final class PeakCommand implements Callable<Integer> {
     public Integer call() {
         int cores = Runtime.getRuntime().availableProcessors();
         int[] ts = threads != null ? threads : (cores > 1 ? new int[] {1, cores} : new int[] {1});
+        Limits.atLeast("--reps", reps, 1);
+        Limits.atLeast("--millis", millis, 1);
+        for (int t : ts) {
+            Limits.atLeast("--threads", t, 1);
+        }
         Peak.Nominal cpu = Peak.nominal().withOverrides(ghz, flopsPerCycle, null);
         ObjectNode js = JsonNodeFactory.instance.objectNode().put("cpu", cpu.model()).put("isa", cpu.isa())
                 .put("ghz", Report.jsonNumber(cpu.ghz())).put("flops_per_cycle", cpu.flopsPerCycle())

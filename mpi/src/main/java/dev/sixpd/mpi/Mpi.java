@@ -175,6 +175,15 @@ public final class Mpi implements AutoCloseable {
         return System.getenv("OMPI_COMM_WORLD_SIZE") != null;
     }
 
+    /**
+     * This process's rank as {@code mpirun} announced it ({@code OMPI_COMM_WORLD_RANK}), readable before
+     * {@link #init}; 0 in a process not started by {@code mpirun}.
+     */
+    public static int launchedRank() {
+        String r = System.getenv("OMPI_COMM_WORLD_RANK");
+        return r == null ? 0 : Integer.parseInt(r.trim());
+    }
+
     /** The path of the libmpi this process would load, or empty; does not load or initialise anything. */
     public static Optional<Path> findLibrary() {
         for (String c : Lib.candidates()) {

@@ -41,6 +41,13 @@ public final class Sampler {
         if (V == 0) {
             return p;
         }
+        for (int i = 0; i < V; i++) {
+            if (!Float.isFinite(logits[off + i])) {
+                throw new UserException("the model's logits hold " + logits[off + i] + " (token " + i + "): its"
+                        + " weights are not finite numbers, as after a diverged run; sample from a checkpoint of a run"
+                        + " that did not diverge");
+            }
+        }
         if (temperature == 0) {
             int best = 0;
             for (int i = 1; i < V; i++) {
@@ -51,14 +58,15 @@ public final class Sampler {
             p[best] = 1;
             return p;
         }
-        // softmax(logits / temperature), max subtracted for stability
+        // softmax(logits / temperature) as exp((logit - max) / temperature): the exponent is <= 0 and never NaN,
+        // even when a tiny temperature (1e-310) would make logit / temperature overflow
         double max = Double.NEGATIVE_INFINITY;
         for (int i = 0; i < V; i++) {
-            max = Math.max(max, logits[off + i] / temperature);
+            max = Math.max(max, logits[off + i]);
         }
         double sum = 0;
         for (int i = 0; i < V; i++) {
-            p[i] = Math.exp(logits[off + i] / temperature - max);
+            p[i] = Math.exp((logits[off + i] - max) / temperature);
             sum += p[i];
         }
         for (int i = 0; i < V; i++) {

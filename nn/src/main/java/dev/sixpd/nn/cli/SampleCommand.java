@@ -7,6 +7,7 @@ import dev.sixpd.nn.KvCache;
 import dev.sixpd.nn.ModelSpec;
 import dev.sixpd.nn.PagedKvCache;
 import dev.sixpd.nn.Gpt;
+import dev.sixpd.nn.Limits;
 import dev.sixpd.nn.Sampler;
 import dev.sixpd.nn.UserException;
 import dev.sixpd.nn.io.Checkpoint;
@@ -80,9 +81,10 @@ public final class SampleCommand implements Callable<Integer> {
         }
         Sampler sampler = new Sampler(temperature, topK, topP);
         if (threads != null) {
-            Parallel.setThreads(threads);
+            Parallel.setThreads(Limits.threads(threads));
         }
         Checkpoint.State st = Checkpoint.readState(checkpoint);
+        Limits.checkInference(st.config(), 1, Parallel.threads());
         Gpt model = new Gpt(st.config(), 1);
         Checkpoint.loadModel(st, model);
         int[] p;
@@ -95,6 +97,7 @@ public final class SampleCommand implements Callable<Integer> {
         if (p.length == 0) {
             throw new UserException("the prompt is empty: give --prompt at least one character");
         }
+        Limits.checkGenerate(tokens, p.length, "--tokens");
         if (batch != null || prompts != null) {
             return sampleBatch(st, model, sampler);
         }

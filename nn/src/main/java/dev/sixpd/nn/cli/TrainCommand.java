@@ -85,6 +85,8 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--checkpoint-every", paramLabel = "N", description = "checkpoint every N steps and at the end "
             + "(default: steps/4)")
     Integer checkpointEvery;
+    @Option(names = "--keep", paramLabel = "N", description = "keep the last N checkpoints (default: 2)")
+    Integer keep;
     @Option(names = "--sample-tokens", paramLabel = "N", description = "tokens to generate at the end, 0 = none "
             + "(default: 400)")
     Integer sampleTokens;
@@ -160,7 +162,12 @@ public final class TrainCommand implements Callable<Integer> {
             Trainer.dryRun(s, stdout);
             return 0;
         }
-        new Trainer(s, st, stdout).run();
+        Trainer trainer = new Trainer(s, st, stdout);
+        if (dev.sixpd.mpi.Mpi.launchedRank() == 0) {
+            // rank 0 alone writes checkpoints (and holds the directory's lock); the other ranks only train
+            Checkpoint.prepare(s.out(), keep != null ? keep : Checkpoint.KEEP);
+        }
+        trainer.run();
         return 0;
     }
 

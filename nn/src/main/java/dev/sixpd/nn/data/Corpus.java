@@ -1,5 +1,7 @@
 package dev.sixpd.nn.data;
 
+import dev.sixpd.nn.Limits;
+
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteBuffer;
@@ -43,6 +45,7 @@ public record Corpus(String name, String text, String description) {
 
     /** Reads a UTF-8 file; a missing, unreadable, empty or non-UTF-8 file is an error saying which and what to do. */
     public static Corpus fromFile(Path file) {
+        Limits.checkDataFile(file);
         byte[] bytes;
         try {
             bytes = Files.readAllBytes(file);
@@ -157,6 +160,7 @@ public record Corpus(String name, String text, String description) {
 
     /** {@code length} characters drawn from {@code source} with the given seed (see {@link MarkovSource#text}). */
     public static Corpus markov(MarkovSource source, int length, long seed) {
+        Limits.checkCorpus(length, "--synthetic " + length);
         return new Corpus("markov", source.text(length, seed), String.format(
                 "synthetic order-1 Markov source, %d symbols, %,d characters, seed %d, entropy rate %.6f nats/token",
                 source.alphabetSize(), length, seed, source.entropyRate()));

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.sixpd.nn.Accumulator;
 import dev.sixpd.nn.Generator;
 import dev.sixpd.nn.Gpt;
+import dev.sixpd.nn.Limits;
 import dev.sixpd.nn.GptConfig;
 import dev.sixpd.nn.ModelSpec;
 import dev.sixpd.nn.Sampler;
@@ -163,6 +164,9 @@ public final class Trainer {
      */
     public Trainer(TrainSettings settings, Checkpoint.State resume, PrintStream out) {
         settings.validate();
+        Limits.checkTrainValues(settings.clip(), settings.lr());
+        Limits.checkWritable(settings.ledgerJson(), "--ledger-json");
+        Limits.checkGenerate(settings.sampleTokens(), 1, "--sample-tokens");
         this.s = settings;
         this.resume = resume;
         this.out = out;
@@ -187,7 +191,7 @@ public final class Trainer {
 
     /** Runs the training and returns how it ended; throws {@link UserException} if the loss diverged. */
     public Result run() throws IOException {
-        Parallel.setThreads(s.threads());
+        Parallel.setThreads(Limits.threads(s.threads()));
         long t0 = System.nanoTime();
         // under mpirun: this rank's part of a data-parallel run (null in one process); only rank 0 prints
         DataParallel dp = DataParallel.join(s);
@@ -214,6 +218,7 @@ public final class Trainer {
         Dataset data = new Dataset(tokens, s.valFraction(), cfg.context());
         int T = cfg.context();
         int microB = dp != null ? dp.microBatchSize() : s.microBatchSize();
+        Limits.checkTraining(cfg, microB, s.recompute(), s.threads());
         Gpt model = new Gpt(cfg, microB, s.seed(), s.recompute());
         List<Param> params = model.params();
         AdamW opt = new AdamW(0.9f, 0.95f, 1e-8f, (float) s.weightDecay());
@@ -246,6 +251,7 @@ public final class Trainer {
         }
         GradStats gradStats = new GradStats(dtype);
         long end = s.stopAfter() > 0 ? Math.min(s.steps(), s.stopAfter()) : s.steps();
+        Limits.checkResume(start, end, s.steps());
 
         printHeader(corpus, tok, cfg, model, data, schedule, start, end, (System.nanoTime() - t0) / 1e9);
         if (dp != null) {
@@ -253,6 +259,7 @@ public final class Trainer {
         }
 
         // fixed validation windows, evenly spaced over the validation split
+        Limits.checkEvalWindows(s.evalWindows(), T);
         int evalBatches = (s.evalWindows() + microB - 1) / microB;
         List<Dataset.Batch> valBatches = new ArrayList<>();
         for (int i = 0; i < evalBatches; i++) {
@@ -271,6 +278,7 @@ public final class Trainer {
         double loss = Double.NaN;
         double val = Double.NaN;
         long lastCheckpoint = resume != null ? start : -1;
+        Divergence divergence = new Divergence(cfg.vocab());
         double trainSeconds = 0;
         long stepsDone = 0;
         // the ledger counts training steps only: evaluation and sampling switch it off
@@ -341,14 +349,10 @@ public final class Trainer {
                 if (Double.isFinite(loss) && !skipped) {
                     norm = dp != null ? dp.clipGlobalNorm(s.clip()) : Grads.clipGlobalNorm(params, s.clip());
                 }
-                if (!Double.isFinite(loss) || (!skipped && !Double.isFinite(norm))) {
+                String bad = divergence.verdict(loss, skipped ? 0 : norm);
+                if (bad != null) {
                     progress.close();
-                    String what = !Double.isFinite(loss) ? "the loss is " + loss : "the gradient norm is " + norm;
-                    throw new UserException(String.format(Locale.ROOT,
-                            "training diverged at step %d: %s. Stopped; %s. Lower --lr (now %s) and train again%s",
-                            step + 1, what, lastCheckpoint >= 0 ? "the last good checkpoint (step " + lastCheckpoint
-                                    + ") is kept in " + s.out() : "no checkpoint had been written yet", s.lr(),
-                            lastCheckpoint >= 0 ? " or --resume " + s.out() : ""));
+                    throw divergence.stop(step + 1, bad, s.out(), s.lr());
                 }
                 // 5. update (not on a skipped step: the gradients overflowed)
                 double lr = schedule.lr(step);

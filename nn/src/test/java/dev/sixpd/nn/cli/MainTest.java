@@ -149,7 +149,7 @@ class MainTest {
         userError(run("sample", "--checkpoint", dir.toString()), "not a checkpoint");
         userError(run("sample", "--checkpoint", dir.resolve("nothing").toString()), "no checkpoint directory");
         // truncated weights
-        Path m = out.resolve(Checkpoint.MODEL);
+        Path m = Checkpoint.latestDir(out).resolve(Checkpoint.MODEL);
         byte[] b = Files.readAllBytes(m);
         Files.write(m, Arrays.copyOf(b, b.length / 2));
         userError(run("sample", "--checkpoint", out.toString()), "model.safetensors", "truncated");
