@@ -13,8 +13,8 @@ public final class Fmt {
     }
 
     /**
-     * An input-style number: whole numbers with at most 3 significant digits and at least 10⁴, or at most 4 and at
-     * least 10⁶, as {@code 7e9}, {@code 3.12e14} or {@code 1.652e14}; other whole numbers below 10¹⁵ grouped ({@code 124,439,808}); fractions with up to 4
+     * An input-style number: whole numbers of at least 10⁶ with at most 4 significant digits as {@code 7e9},
+     * {@code 3.12e14} or {@code 1.652e14}; other whole numbers below 10¹⁵ grouped ({@code 124,439,808}); fractions with up to 4
      * significant digits ({@code 0.4}, {@code 2.445}).
      */
     public static String num(double x) {
@@ -27,7 +27,7 @@ public final class Fmt {
         if (x == Math.rint(x) && Math.abs(x) < 1e18) {
             BigDecimal b = new BigDecimal(x).stripTrailingZeros();
             int sig = b.precision();
-            if (Math.abs(x) >= 1e4 && sig <= 3 || Math.abs(x) >= 1e6 && sig <= 4) {
+            if (Math.abs(x) >= 1e6 && sig <= 4) {
                 int exp = b.precision() - b.scale() - 1;
                 BigDecimal mant = b.movePointLeft(exp).stripTrailingZeros();
                 return mant.toPlainString() + "e" + exp;
@@ -37,7 +37,10 @@ public final class Fmt {
             }
         }
         if (Math.abs(x) >= 1e4 || (x != 0 && Math.abs(x) < 1e-3)) {
-            return sci(x, 4);
+            String sc = sci(x, 4);
+            int e = sc.indexOf('e');
+            String mant = sc.substring(0, e).replaceFirst("0+$", "").replaceFirst("\\.$", "");
+            return mant + sc.substring(e);
         }
         BigDecimal b = new BigDecimal(x).round(new java.math.MathContext(4)).stripTrailingZeros();
         return b.toPlainString();
@@ -58,7 +61,9 @@ public final class Fmt {
         if (a == 0) {
             return "0";
         }
-        int digits = Math.max(0, 2 - (int) Math.floor(Math.log10(a)));
+        // digits after rounding to 3 significant figures, so 9.9996 prints as 10.0, not 10.00
+        double r = new BigDecimal(a).round(new java.math.MathContext(3)).doubleValue();
+        int digits = Math.max(0, 2 - (int) Math.floor(Math.log10(r)));
         return String.format(Locale.ROOT, "%." + digits + "f", x);
     }
 

@@ -221,7 +221,8 @@ public final class Planner {
             } else {
                 mem = hw != null ? hw.memoryBytes() : Double.NaN;
             }
-            add("input.memory", "inputs", "device memory M", mem, "B", "M = " + Fmt.num(mem) + " B",
+            add("input.memory", "inputs", "device memory M", mem, "B",
+                    Double.isNaN(mem) ? "M: not given" : "M = " + Fmt.num(mem) + " B",
                     Fmt.bytesBoth(mem), !Double.isNaN(in.memoryBytes()) ? "given"
                             : hw != null ? hw.description() : "no --hardware or --memory: no fits/exceeds verdicts");
             resolveDevices();
@@ -665,14 +666,14 @@ public final class Planner {
             String sec = "training memory per device";
             String[] keys = {"memory.totalDp", "memory.totalZero1", "memory.totalZero2", "memory.totalZero3"};
             String[] labels = {"total, data parallel", "total, ZeRO-1", "total, ZeRO-2", "total, ZeRO-3"};
+            if (a == null) {
+                add("memory.total", sec, "total", Double.NaN, "B", "states + activations + workspace = n/a", "n/a",
+                        "give the architecture (--layers --hidden --heads --vocab --seq) to count activations and"
+                                + " workspace; the model states alone are above");
+                return;
+            }
             for (int z = 0; z < 4; z++) {
                 double states = states(z);
-                if (a == null) {
-                    add(keys[z], sec, labels[z], Double.NaN, "B", "states + activations + workspace = "
-                            + Fmt.res(states) + " + n/a", "n/a", "give the architecture (--layers --hidden --heads"
-                                    + " --vocab --seq) to count activations and workspace");
-                    continue;
-                }
                 double act = activationsOfPlan();
                 double total = states + act + workspace;
                 double other = states + (in.recompute() ? activationsStored : activationsRecomputed) + workspace;
