@@ -6,7 +6,8 @@ import java.util.Locale;
 /**
  * Number formatting for formulas that teach: inputs as people write them ({@code 7e9}, {@code 124,439,808},
  * {@code 0.4}), results with three significant figures ({@code 6.00e19}), and human units ({@code 14.0 GB},
- * {@code 5.56 days}). Bytes use decimal prefixes (1 GB = 10⁹ bytes), as GPU data sheets do. Stateless.
+ * {@code 5.56 days}). Bytes use decimal prefixes (1 GB = 10⁹ bytes), as GPU data sheets do, with the binary value
+ * beside them where it differs ({@link #bytesBoth}: {@code 30.6 GB = 28.5 GiB}). Stateless.
  */
 public final class Fmt {
     private Fmt() {
@@ -14,8 +15,8 @@ public final class Fmt {
 
     /**
      * An input-style number: whole numbers of at least 10⁶ with at most 4 significant digits as {@code 7e9},
-     * {@code 3.12e14} or {@code 1.652e14}; other whole numbers below 10¹⁵ grouped ({@code 124,439,808}); fractions with up to 4
-     * significant digits ({@code 0.4}, {@code 2.445}).
+     * {@code 3.12e14} or {@code 1.652e14}; other whole numbers below 10¹⁵ grouped ({@code 124,439,808},
+     * {@code 32,000}); fractions with up to 4 significant digits ({@code 0.4}, {@code 2.445}).
      */
     public static String num(double x) {
         if (Double.isNaN(x)) {

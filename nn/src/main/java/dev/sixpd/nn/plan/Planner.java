@@ -7,6 +7,7 @@ import dev.sixpd.nn.plan.PlanReport.Line;
 import dev.sixpd.optim.AdamW;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 
 /**
  * The textbook estimates of what training a transformer costs, as a pure function {@link #plan(PlanInput)} from
@@ -92,6 +93,10 @@ public final class Planner {
         private int n;
         private int dp;
         private double t0;
+        /** Bytes per device of activations stored without recomputation, with it (+ one layer), and workspace. */
+        private double activationsStored;
+        private double activationsRecomputed;
+        private double workspace;
 
         Sheet(PlanInput in) {
             this.in = in;
@@ -229,7 +234,7 @@ public final class Planner {
             if (!Double.isNaN(in.durationSeconds())) {
                 mfu = c / (n * peak * in.durationSeconds());
                 add("input.mfu", "inputs", "model FLOPs utilisation", mfu, "",
-                        "MFU = C / (N · peak · T) = " + cName + " / (" + n + " × " + Fmt.num(peak) + " × "
+                        "MFU = C / (N · peak · T) = " + cName + " / (" + Fmt.num(n) + " × " + Fmt.num(peak) + " × "
                                 + Fmt.res(in.durationSeconds()) + " s) = " + Fmt.res(mfu), Fmt.res(mfu),
                         (mfu > 1 ? "above 1, which no run reaches: check the inputs; " : "")
                                 + "implied by the run's devices and duration " + Fmt.duration(in.durationSeconds())
@@ -247,7 +252,7 @@ public final class Planner {
             add("input.bytesPerParam", "inputs", "bytes per parameter", st.total(), "B",
                     "x + y + z = " + st.sum() + " = " + Fmt.num(st.total()) + " B", Fmt.num(st.total()) + " B/param",
                     st.description() + (in.states() == null ? "; from --precision "
-                            + in.precision().name().toLowerCase(java.util.Locale.ROOT)
+                            + in.precision().name().toLowerCase(Locale.ROOT)
                             + " (--bytes-per-param 16|18|20|12|W+G+O chooses it apart)" : ""));
         }
 
@@ -384,11 +389,11 @@ public final class Planner {
                             + " --sequence-parallel); all-reduces in every layer keep t within a node");
             add("parallel.pp", sec, "pipeline stages p", pp, "", "p = " + pp, Fmt.num(pp), "");
             String dpFormula = in.dataParallel() > 0 ? "d = " + dp + " (given)"
-                    : "d = N / (t·p) = " + n + " / (" + t + " × " + pp + ") = " + dp;
+                    : "d = N / (t·p) = " + Fmt.num(n) + " / (" + t + " × " + pp + ") = " + dp;
             add("parallel.dp", sec, "data-parallel degree d", dp, "", dpFormula, Fmt.num(dp),
                     "each of the d replicas (or ZeRO shards) takes its own micro-batches");
             add("parallel.devices", sec, "devices N = t·p·d", n, "devices",
-                    "N = t·p·d = " + t + " × " + pp + " × " + dp + " = " + n, Fmt.num(n), "");
+                    "N = t·p·d = " + t + " × " + pp + " × " + Fmt.num(dp) + " = " + Fmt.num(n), Fmt.num(n), "");
             if (a != null) {
                 double perStage = (double) a.layers() / pp;
                 int held = (int) Math.ceil(perStage - 1e-9);
@@ -430,10 +435,11 @@ public final class Planner {
                 add("time.devices", "time", "devices for the deadline N", n, "devices", f, Fmt.num(n),
                         "deadline " + Fmt.duration(dl) + "; N replaces --devices below");
             } else if (in.devices() > 0) {
-                add("time.devices", "time", "devices N", n, "devices", "N = " + n + " (given)", Fmt.num(n), "");
+                add("time.devices", "time", "devices N", n, "devices", "N = " + Fmt.num(n) + " (given)", Fmt.num(n),
+                        "");
             } else {
                 add("time.devices", "time", "devices N", n, "devices", "N = t·p·d = " + t + " × " + pp + " × "
-                        + dp + " = " + n, Fmt.num(n), "");
+                        + Fmt.num(dp) + " = " + Fmt.num(n), Fmt.num(n), "");
             }
             if (!Double.isNaN(in.durationSeconds())) {
                 t0 = in.durationSeconds();
@@ -442,7 +448,7 @@ public final class Planner {
             } else {
                 t0 = c / (n * peak * mfu);
                 add("time.wall", "time", "wall time T", t0, "s",
-                        "C / (N · peak · MFU) = " + cName + " / (" + n + " × " + Fmt.num(peak) + " × "
+                        "C / (N · peak · MFU) = " + cName + " / (" + Fmt.num(n) + " × " + Fmt.num(peak) + " × "
                                 + mfuName() + ") = " + Fmt.res(t0) + " s",
                         Fmt.duration(t0), Double.isNaN(peak) ? "give --hardware or --peak"
                                 : "perfect scaling assumed: communication hidden behind compute");
@@ -456,7 +462,7 @@ public final class Planner {
             }
             double deviceHours = n * t0 / 3600;
             add("time.deviceHours", "time", "device-hours", deviceHours, "h",
-                    "N · T / 3600 = " + n + " × " + Fmt.res(t0) + " / 3600 = " + Fmt.res(deviceHours),
+                    "N · T / 3600 = " + Fmt.num(n) + " × " + Fmt.res(t0) + " / 3600 = " + Fmt.res(deviceHours),
                     Fmt.res(deviceHours), "");
         }
 
@@ -465,7 +471,7 @@ public final class Planner {
             double watts = !Double.isNaN(in.watts()) ? in.watts() : hw != null ? hw.watts() : Double.NaN;
             double kwh = n * watts * t0 / 3.6e6;
             add("energy.devices", "energy", "device energy", kwh, "kWh",
-                    "N · W · T = " + n + " × " + Fmt.num(watts) + " W × " + Fmt.res(t0) + " s / 3.6e6 = "
+                    "N · W · T = " + Fmt.num(n) + " × " + Fmt.num(watts) + " W × " + Fmt.res(t0) + " s / 3.6e6 = "
                             + Fmt.res(kwh) + " kWh",
                     Fmt.res(kwh) + " kWh", Double.isNaN(watts) ? "no power known for this device: pass watts"
                             : "at rated power for the whole run (an upper bound); hosts not included");
@@ -503,7 +509,7 @@ public final class Planner {
             sec = "cost (purchase)";
             double buy = n * in.devicePrice();
             add("cost.buy.devices", sec, "devices", buy, "USD",
-                    "N × device price = " + n + " × " + Fmt.usd(in.devicePrice()) + " = " + Fmt.usd(buy),
+                    "N × device price = " + Fmt.num(n) + " × " + Fmt.usd(in.devicePrice()) + " = " + Fmt.usd(buy),
                     Fmt.usd(buy), Double.isNaN(buy) ? "pass --device-price (USD per device) to buy instead of rent"
                             : "bought for this run: grows with N, whatever the run's length");
             double buyOther = buy * in.otherHardwarePercent() / 100;
@@ -591,11 +597,6 @@ public final class Planner {
         }
 
         // ------------------------------------------------------------ activations, training totals, device counts
-        /** Bytes of activations per device the plan keeps (its recomputation choice), NaN without arch. */
-        private double activationsStored;
-        private double activationsRecomputed;
-        private double workspace;
-
         private void activationsAndTotals() {
             if (a != null) {
                 activations();
@@ -727,7 +728,7 @@ public final class Planner {
             String sec = "inference memory";
             for (InferDtype dt : InferDtype.values()) {
                 double v = dt.weightBytes * p;
-                add("inference." + dt.name().toLowerCase(java.util.Locale.ROOT), sec, dt.label + " weights", v,
+                add("inference." + dt.name().toLowerCase(Locale.ROOT), sec, dt.label + " weights", v,
                         "B", Fmt.num(dt.weightBytes) + "·P = " + Fmt.num(dt.weightBytes) + " × " + pName + " = "
                                 + Fmt.res(v) + " B", Fmt.bytesBoth(v),
                         dt == InferDtype.FP32 ? "weights only; the KV cache and activations come on top" : "");
@@ -748,7 +749,8 @@ public final class Planner {
                             + Fmt.num(a.hidden()) + " × " + Fmt.num(ctx) + " × " + batch + " × " + Fmt.num(dt.kvBytes)
                             + " = " + Fmt.res(kv) + " B", Fmt.bytesBoth(kv),
                     "K and V of every layer for T = " + Fmt.num(ctx) + " tokens of context (--context) and b = "
-                            + batch + (batch == 1 ? " sequence" : " sequences") + " (--infer-batch), " + (dt.kvBytes == 4 ? "FP32" : "16-bit"));
+                            + batch + (batch == 1 ? " sequence" : " sequences") + " (--infer-batch), "
+                            + (dt.kvBytes == 4 ? "FP32" : "16-bit"));
             double total = weights + kv;
             add("inference.total", sec, "total, " + dt.label, total, "B", "weights + KV cache = " + Fmt.res(weights)
                             + " + " + Fmt.res(kv) + " = " + Fmt.res(total) + " B", Fmt.bytesBoth(total),
