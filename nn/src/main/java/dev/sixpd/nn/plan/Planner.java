@@ -53,6 +53,9 @@ import java.util.Locale;
 public final class Planner {
     /** Tokens per parameter for the compute-optimal model (Chinchilla). */
     public static final double CHINCHILLA_TOKENS_PER_PARAM = 20;
+    /** The note on P when no architecture is given: what the architecture would add. */
+    private static final String NO_ARCH = "--layers --hidden --heads --vocab --seq add activations, training totals,"
+            + " the device count with activations and the KV cache";
     /** The quick rule's allowance for activations and workspace on top of the model states. */
     public static final double QUICK_RULE_OVERHEAD = 1.25;
     /** AdamW FLOPs per parameter per optimizer step, weight decay included (the optimizer's own constants). */
@@ -133,7 +136,7 @@ public final class Planner {
             if (!Double.isNaN(in.params())) {
                 p = in.params();
                 pName = Fmt.num(p);
-                String note = a == null ? "" : "the architecture counts " + Fmt.num(a.params())
+                String note = a == null ? NO_ARCH : "the architecture counts " + Fmt.num(a.params())
                         + "; P as given is used, the architecture for activations, KV cache and attention";
                 add("input.params", "inputs", "parameters P", p, "params", "P = " + pName + " (given)",
                         Fmt.num(p), note);
@@ -152,14 +155,14 @@ public final class Planner {
                 pName = Fmt.res(p);
                 add("input.params", "inputs", "parameters P", p, "params",
                         "P = C / (" + k + "·D) = " + Fmt.num(in.flops()) + " / (" + k + " × " + Fmt.num(dKnown)
-                                + ") = " + Fmt.res(p), Fmt.res(p), "from the FLOP budget and the data");
+                                + ") = " + Fmt.res(p), Fmt.res(p), "from the FLOP budget and the data; " + NO_ARCH);
             } else {
                 p = Math.sqrt(in.flops() / (k * CHINCHILLA_TOKENS_PER_PARAM));
                 pName = Fmt.res(p);
                 add("input.params", "inputs", "parameters P", p, "params",
                         "P = √(C / (" + k + "·20)) = √(" + Fmt.num(in.flops()) + " / " + k * 20 + ") = " + Fmt.res(p),
                         Fmt.res(p), "compute-optimal for the budget (Chinchilla): D = 20·P, so C = " + k
-                                + "·20·P²");
+                                + "·20·P²; " + NO_ARCH);
             }
             if (a != null) {
                 double h = a.hidden();
@@ -504,8 +507,13 @@ public final class Planner {
                     Fmt.usd(in.staffCost()), "");
             double total = devCost + otherCost + dcCost + in.staffCost();
             add("cost.total", sec, "total cost", total, "USD",
-                    "devices + other + data centre + staff = " + Fmt.usd(total), Fmt.usd(total), "");
+                    "devices + other + data centre + staff = " + Fmt.usd(total), Fmt.usd(total),
+                    Double.isNaN(in.devicePrice()) ? "--device-price (and --kwh-price) price buying the devices"
+                            + " beside renting them" : "");
 
+            if (Double.isNaN(in.devicePrice()) && Double.isNaN(in.kwhPrice())) {
+                return;
+            }
             sec = "cost (purchase)";
             double buy = n * in.devicePrice();
             add("cost.buy.devices", sec, "devices", buy, "USD",
@@ -668,10 +676,7 @@ public final class Planner {
             String[] keys = {"memory.totalDp", "memory.totalZero1", "memory.totalZero2", "memory.totalZero3"};
             String[] labels = {"total, data parallel", "total, ZeRO-1", "total, ZeRO-2", "total, ZeRO-3"};
             if (a == null) {
-                add("memory.total", sec, "total", Double.NaN, "B", "states + activations + workspace = n/a", "n/a",
-                        "give the architecture (--layers --hidden --heads --vocab --seq) to count activations and"
-                                + " workspace; the model states alone are above");
-                return;
+                return; // no activations without an architecture: input.params says what to give
             }
             for (int z = 0; z < 4; z++) {
                 double states = states(z);
@@ -697,9 +702,6 @@ public final class Planner {
                             : "rule of thumb: model states + 25% for everything else, split over N; counts no"
                                     + " activations");
             if (a == null) {
-                add("devices.withActivations", sec, "with activations (ZeRO-3)", Double.NaN, "devices",
-                        "N = t·p·⌈(x + y + z)·Ψ / (M − activations − workspace)⌉ = n/a", "n/a",
-                        "give the architecture (--layers --hidden --heads --vocab --seq) to count activations");
                 return;
             }
             double act = activationsOfPlan();
@@ -736,10 +738,6 @@ public final class Planner {
             InferDtype dt = in.inferDtype();
             double weights = dt.weightBytes * p;
             if (a == null) {
-                add("inference.kvCache", sec, "KV cache", Double.NaN, "B", "2·L·h·T·b × bytes = n/a", "n/a",
-                        "give the architecture (--layers --hidden --heads --vocab --seq) for the KV cache");
-                add("inference.total", sec, "total, " + dt.label, Double.NaN, "B", "weights + KV cache = "
-                        + Fmt.res(weights) + " + n/a", "n/a", "");
                 return;
             }
             int ctx = in.context() > 0 ? in.context() : a.seq();
