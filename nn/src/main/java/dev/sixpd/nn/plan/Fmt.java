@@ -68,6 +68,24 @@ public final class Fmt {
         return String.format(Locale.ROOT, "%." + digits + "f", x);
     }
 
+    /**
+     * {@link #res}, widened to 4 or 5 significant figures when those are exact: {@code 2.625e10} for 26.25 GB (not
+     * {@code 2.63e10}), {@code 1.40e10} for 14 GB; for sizes whose exact value the reader checks by hand.
+     */
+    public static String resExact(double x) {
+        double a = Math.abs(x);
+        if (Double.isNaN(x) || Double.isInfinite(x) || a < 1e5) {
+            return res(x);
+        }
+        for (int sig = 3; sig <= 5; sig++) {
+            String s = sci(x, sig);
+            if (Math.abs(Double.parseDouble(s) - x) <= a * 1e-12) {
+                return s;
+            }
+        }
+        return res(x);
+    }
+
     /** Scientific notation with {@code sig} significant figures and a compact exponent: {@code 6.00e19}. */
     public static String sci(double x, int sig) {
         String s = String.format(Locale.ROOT, "%." + (sig - 1) + "e", x);

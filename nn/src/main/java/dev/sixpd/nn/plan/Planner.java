@@ -580,27 +580,27 @@ public final class Planner {
             }
             double dp0 = states(0);
             add("memory.dp", sec, "data parallel", dp0, "B",
-                    all + "Ψ = " + all + " × " + psi + " = " + Fmt.res(dp0) + " B", Fmt.bytesBoth(dp0),
+                    all + "Ψ = " + all + " × " + psi + " = " + Fmt.resExact(dp0) + " B", Fmt.bytesBoth(dp0),
                     st.description() + fits(dp0));
             double z1 = states(1);
             add("memory.zero1", sec, "ZeRO-1 (optimizer sharded)", z1, "B",
                     wg + "Ψ + " + o + "Ψ/" + nd + " = " + wg + " × " + psi + " + " + o + " × " + psi + " / " + dp
-                            + " = " + Fmt.res(z1) + " B", Fmt.bytesBoth(z1), fits(z1).replaceFirst("^; ", ""));
+                            + " = " + Fmt.resExact(z1) + " B", Fmt.bytesBoth(z1), fits(z1).replaceFirst("^; ", ""));
             double z2 = states(2);
             add("memory.zero2", sec, "ZeRO-2 (+ gradients sharded)", z2, "B",
                     w + "Ψ + " + go + "Ψ/" + nd + " = " + w + " × " + psi + " + " + go + " × " + psi + " / " + dp
-                            + " = " + Fmt.res(z2) + " B", Fmt.bytesBoth(z2), fits(z2).replaceFirst("^; ", ""));
+                            + " = " + Fmt.resExact(z2) + " B", Fmt.bytesBoth(z2), fits(z2).replaceFirst("^; ", ""));
             double z3 = states(3);
             add("memory.zero3", sec, "ZeRO-3 (+ weights sharded)", z3, "B",
-                    all + "Ψ/" + nd + " = " + all + " × " + psi + " / " + dp + " = " + Fmt.res(z3) + " B",
+                    all + "Ψ/" + nd + " = " + all + " × " + psi + " / " + dp + " = " + Fmt.resExact(z3) + " B",
                     Fmt.bytesBoth(z3), fits(z3).replaceFirst("^; ", ""));
             double offDev = st.weights() * p / (t * pp);
             add("memory.offloadDevice", sec, "CPU offload: on device", offDev, "B",
-                    w + "Ψ = " + w + " × " + psi + " = " + Fmt.res(offDev) + " B", Fmt.bytesBoth(offDev),
+                    w + "Ψ = " + w + " × " + psi + " = " + Fmt.resExact(offDev) + " B", Fmt.bytesBoth(offDev),
                     "ZeRO-Offload: weights stay, gradients stream to the host" + fits(offDev));
             double offHost = (st.gradients() + st.optimizer()) * p / (t * pp) / dp;
             add("memory.offloadHost", sec, "CPU offload: on host", offHost, "B",
-                    go + "Ψ/" + nd + " = " + go + " × " + psi + " / " + dp + " = " + Fmt.res(offHost) + " B",
+                    go + "Ψ/" + nd + " = " + go + " × " + psi + " / " + dp + " = " + Fmt.resExact(offHost) + " B",
                     Fmt.bytesBoth(offHost), "host memory per device: gradients and optimizer, Adam runs on the CPU");
         }
 

@@ -74,4 +74,12 @@ class FmtTest {
         assertEquals("7", Fmt.ceilArg(7));
         assertEquals("1.652e14", Fmt.num(165.2e12));
     }
+
+    @Test
+    void exactResultsKeepTheirDigits() {
+        assertEquals("2.625e10", Fmt.resExact(26.25e9)); // 2 × 7e9 + 14 × 7e9 / 8
+        assertEquals("1.40e10", Fmt.resExact(14e9));
+        assertEquals("1.08e9", Fmt.resExact(1_075_838_976)); // not exact at 5 figures: 3 as res
+        assertEquals("0.694", Fmt.resExact(6e19 / 8.64e19));
+    }
 }
