@@ -112,4 +112,22 @@ class PlanArgsTest {
         assertTrue(assertThrows(IllegalArgumentException.class, () -> parse("--params", "1B", "--devices", "0"))
                 .getMessage().contains("--devices must be >= 1"));
     }
+
+    @Test
+    void jsonForEveryResult() throws Exception {
+        String out = PlanArgs.run(new String[] {"--params", "7B", "--memory", "24GB", "--devices", "8", "--json"});
+        com.fasterxml.jackson.databind.JsonNode lines = new com.fasterxml.jackson.databind.ObjectMapper().readTree(out)
+                .get("lines");
+        boolean seen = false;
+        for (com.fasterxml.jackson.databind.JsonNode l : lines) {
+            if (l.get("key").asText().equals("memory.zero2")) {
+                // 2 × 7e9 + 14 × 7e9 / 8 = 26,250,000,000 B, as an integer
+                assertEquals(26_250_000_000L, l.get("value").asLong());
+                assertTrue(l.get("value").isIntegralNumber());
+                assertEquals("26.25 GB = 24.4 GiB", l.get("display").asText());
+                seen = true;
+            }
+        }
+        assertTrue(seen, out);
+    }
 }
