@@ -7,6 +7,8 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * One device the planner can run on: dense peaks (no 2:4 sparsity), rated power, memory, and an illustrative rental
@@ -32,6 +34,9 @@ public record Hardware(String name, String description, double halfFlops, String
     // Sources, checked 2026 with public pages:
     //  A100 80GB SXM: 312 BF16, 19.5 FP32, 400 W, 80 GB -- NVIDIA A100 datasheet
     //    (nvidia-a100-datasheet-us-nvidia-1758950-r4-web.pdf, tabulated at glennklockwood.com/garden/processors/A100).
+    //  A100 80GB PCIe: same compute, 300 W; A100 40GB SXM: same compute, 400 W, 40 GB -- same datasheet.
+    //  H100 PCIe: 1,513 BF16 with sparsity = 756 dense, 51 FP32, 300-350 W, 80 GB HBM2e -- NVIDIA H100 datasheet
+    //    (tabulated at archive-lib.hpctech.co.jp/gpuproduct/nvidia-h100.html; NVIDIA product brief PB-11133: 350 W).
     //  A800 80GB: the A100 die with NVLink cut to 400 GB/s; same compute (311.87 BF16 tensor, 19.49 FP32 per
     //    hmc-tech.com/gpu/nvidia-a800-vs-nvidia-t40); the SXM part is rated like the A100 SXM at 400 W.
     //  A10: 31.2 FP32 (sysrqmts.com lists 31.24), 24 GB GDDR6, 150 W; 125 BF16 tensor from NVIDIA's A10 datasheet
@@ -50,12 +55,18 @@ public record Hardware(String name, String description, double halfFlops, String
     private static final List<Hardware> CATALOG = List.of(
             new Hardware("a100", "NVIDIA A100 80GB SXM", 312e12, "BF16", 19.5e12, 400, 80e9, 2.00,
                     "NVIDIA A100 datasheet, dense"),
+            new Hardware("a100-pcie", "NVIDIA A100 80GB PCIe", 312e12, "BF16", 19.5e12, 300, 80e9, 2.00,
+                    "NVIDIA A100 datasheet, dense; price as the SXM part"),
+            new Hardware("a100-40gb", "NVIDIA A100 40GB SXM", 312e12, "BF16", 19.5e12, 400, 40e9, 1.50,
+                    "NVIDIA A100 datasheet, dense; price a guess"),
             new Hardware("a800", "NVIDIA A800 80GB SXM (A100 compute, 400 GB/s NVLink)", 312e12, "BF16", 19.5e12,
                     400, 80e9, 2.00, "same die as A100, dense; price a guess"),
             new Hardware("a10", "NVIDIA A10 24GB", 125e12, "BF16", 31.2e12, 150, 24e9, 0.75,
                     "NVIDIA A10 datasheet, dense; price a guess"),
             new Hardware("h100", "NVIDIA H100 80GB SXM5", 989e12, "BF16", 67e12, 700, 80e9, 3.00,
                     "NVIDIA H100 datasheet, dense"),
+            new Hardware("h100-pcie", "NVIDIA H100 80GB PCIe", 756e12, "BF16", 51e12, 350, 80e9, 2.50,
+                    "NVIDIA H100 datasheet (1,513 with sparsity), dense; price a guess"),
             new Hardware("h200", "NVIDIA H200 141GB SXM", 989e12, "BF16", 67e12, 700, 141e9, 4.00,
                     "NVIDIA H200 datasheet, dense"),
             new Hardware("v100", "NVIDIA V100 32GB SXM2", 125e12, "FP16", 15.7e12, 300, 32e9, 0.80,
@@ -79,40 +90,58 @@ public record Hardware(String name, String description, double halfFlops, String
     }
 
     /**
-     * A catalog entry by name, case-insensitive, ignoring spaces, dashes and underscores and the suffixes
-     * {@code 80gb}, {@code sxm}, {@code sxm5}, {@code sxm2}, {@code 32gb}, {@code 141gb}, {@code 24gb}; also
-     * {@code 4090} for {@code rtx4090}. PCIe variants are not in the catalog (other power and clocks).
-     * {@code this-cpu} is not resolved here (it needs a measurement): see
-     * {@link #thisCpu(double)}.
+     * A catalog entry by the names people write, case-insensitive, ignoring spaces, dashes, underscores and the
+     * words NVIDIA, GeForce and Tesla: {@code a100}, {@code A100 80GB}, {@code a100-80gb-sxm}, {@code A100 80GB PCIe}
+     * ({@code a100-pcie}), {@code A100 40GB} ({@code a100-40gb}), {@code H100 SXM5}, {@code H100 PCIe},
+     * {@code RTX 4090} or {@code 4090}, {@code Tesla V100 32GB SXM2}. A memory size or form factor that the catalog
+     * does not have for that chip (e.g. {@code V100 16GB}) is refused with the variants it has.
+     * {@code this-cpu} is not resolved here (it needs a measurement): see {@link #thisCpu(double)}.
      *
      * @throws IllegalArgumentException for an unknown name, listing the known ones
      */
     public static Hardware lookup(String name) {
-        String key = normalize(name);
+        String key = name == null ? "" : name.toLowerCase(Locale.ROOT).replaceAll("[\\s_\\-]", "");
+        if (key.equals("thiscpu") || key.equals("cpu")) {
+            throw new IllegalArgumentException("'" + name + "' must be measured: use Hardware.thisCpu(seconds)");
+        }
+        key = key.replaceFirst("^nvidia", "").replaceFirst("^(geforce|tesla)", "");
         for (Hardware h : CATALOG) {
-            if (h.name.equals(key)) {
+            if (h.name.replace("-", "").equals(key)) {
                 return h;
             }
         }
-        if (key.equals("4090")) {
-            return lookup("rtx4090");
-        }
-        if (key.equals("thiscpu") || key.equals("cpu")) {
-            throw new IllegalArgumentException("'" + name + "' must be measured: use Hardware.thisCpu(seconds)");
+        // chip, then memory and form factor in either order: a100 80gb pcie, h100 sxm5, rtx4090 24gb
+        Matcher m = SPELLING.matcher(key);
+        if (m.matches()) {
+            String chip = m.group(1).equals("4090") ? "rtx4090" : m.group(1);
+            String mem = m.group(2) != null ? m.group(2) : m.group(4);
+            boolean pcie = m.group(3) != null && m.group(3).startsWith("pcie");
+            List<String> variants = new ArrayList<>();
+            for (Hardware h : CATALOG) {
+                if (!h.name.split("-")[0].equals(chip)) {
+                    continue;
+                }
+                variants.add(h.description);
+                boolean memOk = mem == null || Math.round(h.memoryBytes / 1e9) == Long.parseLong(mem);
+                // the A10 and the RTX 4090 are PCIe cards only: "pcie" names them too
+                boolean formOk = h.description.contains("PCIe") == pcie || chip.equals("rtx4090") || chip.equals("a10");
+                if (memOk && formOk) {
+                    return h;
+                }
+            }
+            if (!variants.isEmpty()) {
+                throw new IllegalArgumentException("'" + name + "': the catalog has no such " + chip + "; it has "
+                        + String.join(", ", variants) + " (or give --peak and --memory instead)");
+            }
         }
         throw new IllegalArgumentException("unknown hardware '" + name + "'; known: " + String.join(", ", names())
                 + " (or give a peak FLOP/s per device instead)");
     }
 
-    private static String normalize(String name) {
-        if (name == null) {
-            return "";
-        }
-        String k = name.toLowerCase(Locale.ROOT).replaceAll("[\\s_\\-]", "");
-        k = k.replaceFirst("^nvidia", "").replaceFirst("^geforce", "").replaceFirst("^tesla", "");
-        return k.replaceFirst("(80gb|141gb|32gb|24gb)?(sxm[0-9]?)?$", "")
-                .replaceFirst("(80gb|141gb|32gb|24gb)$", "");
-    }
+    /** A chip name with an optional memory size (in GB) and form factor, in either order, spaces removed. */
+    private static final Pattern SPELLING =
+            Pattern.compile("^(a100|a800|a10|h100|h200|v100|rtx4090|4090)(?:(\\d+)gb)?(pcie(?:gen\\d)?|sxm\\d?)?"
+                    + "(?:(\\d+)gb)?$");
 
     /**
      * This machine, measured: FP32 peak = the best all-threads FMA rate of {@link Peak#measureFma} in about

@@ -9,11 +9,18 @@ import java.util.function.Supplier;
  *
  * <pre>
  * model     --params 7B | --layers L --hidden h --heads a --vocab V --seq s   (both: P given, arch for activations)
- * data      --tokens 10B (default 20·P)   --bytes-per-token 4.1 (measured)
- * hardware  --hardware a100|a800|a10|h100|h200|v100|rtx4090|this-cpu   or --peak 312T (FLOP/s per device)
- *           --precision bf16|fp32 (default bf16)   --devices 8   --deadline 30d   --mfu 0.4   --recompute
- *           --batch 1 (micro-batch per device, for activations)
- * cost      --price 2.0 (USD/device-hour)   --other-hw-pct 30   --dc-pct 10   --staff 0   --pue 1.2   --watts 400
+ *           | --flops 3.14e23 (with --params: D follows; with data: P follows; alone: the compute-optimal P)
+ * data      --tokens 10B | --data-bytes 1TB | --data-chars 500B [--script cjk | --bytes-per-char 3]
+ *           --epochs 1   --bytes-per-token 4.1 (measured)     default D = 20·P
+ * hardware  --hardware a100|"A100 80GB PCIe"|a100-40gb|a800|a10|h100|h100-pcie|h200|v100|"RTX 4090"|this-cpu
+ *           or --peak 312T (FLOP/s per device) and/or --memory 24GB (device memory; memory questions need no peak)
+ *           --precision bf16|fp32 (fp32: FP32 peak and FP32 memory layout)   --bytes-per-param 16|18|20|12|W+G+O
+ * run       --devices 8 | --deadline 30d | --duration 60d (a real run: MFU computed)   --mfu 0.4   --recompute
+ *           --batch 1 (micro-batch b per device)   --micro-batches 1 (m per step)   --workspace 1GB (extra)
+ * parallel  --tp 1   --pp 1   --dp (default N / (t·p))   --sequence-parallel
+ * inference --infer-batch 1   --context s   --infer-dtype bf16|fp32|int8|int4
+ * cost      --price 2.0 (USD/device-hour)   --device-price 15000 (USD, to buy)   --kwh-price 0.1
+ *           --other-hw-pct 30   --dc-pct 10   --staff 0   --pue 1.2   --watts 400
  * output    --json
  * </pre>
  * Stateless and thread-safe.
@@ -27,11 +34,23 @@ public record PlanArgs(PlanInput input, boolean json) {
     public static final String USAGE = """
             usage: sixpd plan [options]
               model     --params 7B | --layers L --hidden h --heads a --vocab V --seq s
-              data      --tokens 10B (default 20·P)  --bytes-per-token B (measured on real text)
-              hardware  --hardware a100|a800|a10|h100|h200|v100|rtx4090|this-cpu  or  --peak 312T (FLOP/s/device)
-                        --precision bf16|fp32  --devices N  --deadline 30d  --mfu 0.4 (0.3-0.55 typical)  --recompute
-                        --batch b (micro-batch per device, for activation memory)
-              cost      --price USD/device-hour  --other-hw-pct 30  --dc-pct 10  --staff USD  --pue 1.2  --watts W
+                        --flops C (FLOP budget: with --params D follows, with data P follows, alone the
+                        compute-optimal P = sqrt(C / 120))
+              data      --tokens 10B | --data-bytes 1TB | --data-chars 500B [--script ascii|cyrillic|cjk|emoji
+                        or --bytes-per-char 3]  --epochs 1  --bytes-per-token B (measured on real text)
+                        default D = 20·P
+              hardware  --hardware a100|"A100 80GB PCIe"|a100-40gb|a800|a10|h100|h100-pcie|h200|v100|"RTX 4090"
+                        |this-cpu  or  --peak 312T (FLOP/s/device)  --memory 24GB (device memory)
+                        --precision bf16|fp32 (fp32 changes the peak AND the memory layout)
+                        --bytes-per-param 16 (2+2+12 mixed Adam) | 18 (2+4+12, FP32 gradients) | 20 (4+4+12)
+                        | 12 or sgd (4+4+4, SGD with momentum) | W+G+O
+              run       --devices N | --deadline 30d | --duration 60d (a real run: its MFU is computed)
+                        --mfu 0.4 (0.3-0.55 typical)  --recompute  --batch b (micro-batch per device)
+                        --micro-batches m (per step)  --workspace 1GB (extra memory per device)
+              parallel  --tp t  --pp p  --dp d (N = t·p·d)  --sequence-parallel
+              inference --infer-batch 1  --context T (default --seq)  --infer-dtype bf16|fp32|int8|int4
+              cost      --price USD/device-hour  --device-price USD (purchase)  --kwh-price USD
+                        --other-hw-pct 30  --dc-pct 10  --staff USD  --pue 1.2  --watts W
               output    --json
             """;
 
@@ -64,6 +83,7 @@ public record PlanArgs(PlanInput input, boolean json) {
             switch (opt) {
                 case "--json" -> json = true;
                 case "--recompute" -> b.recompute(true);
+                case "--sequence-parallel" -> b.sequenceParallel(true);
                 default -> {
                     if (val == null) {
                         if (i + 1 >= args.length) {
@@ -79,11 +99,30 @@ public record PlanArgs(PlanInput input, boolean json) {
                         case "--vocab" -> vocab = Sizes.parseInt(opt, val);
                         case "--seq" -> seq = Sizes.parseInt(opt, val);
                         case "--tokens" -> b.tokens(Sizes.parseCount(opt, val));
+                        case "--flops" -> b.flops(Sizes.parseCount(opt, val));
+                        case "--data-bytes" -> b.dataBytes(Sizes.parseBytes(opt, val));
+                        case "--data-chars" -> b.dataChars(Sizes.parseCount(opt, val));
+                        case "--script" -> b.bytesPerChar(Scripts.bytesPerChar(val));
+                        case "--bytes-per-char" -> b.bytesPerChar(Sizes.parseCount(opt, val));
+                        case "--epochs" -> b.epochs(Sizes.parseCount(opt, val));
+                        case "--memory" -> b.memoryBytes(Sizes.parseBytes(opt, val));
+                        case "--bytes-per-param" -> b.states(StateLayout.parse(val));
+                        case "--tp" -> b.tensorParallel(Sizes.parseInt(opt, val));
+                        case "--pp" -> b.pipelineStages(Sizes.parseInt(opt, val));
+                        case "--dp" -> b.dataParallel(positiveInt(opt, val));
+                        case "--micro-batches" -> b.microBatches(Sizes.parseInt(opt, val));
+                        case "--duration" -> b.durationSeconds(Sizes.parseDurationSeconds(opt, val));
+                        case "--device-price" -> b.devicePrice(Sizes.parseCount(opt, val.replace("$", "")));
+                        case "--kwh-price" -> b.kwhPrice(Sizes.parseCount(opt, val.replace("$", "")));
+                        case "--workspace" -> b.workspaceBytes(Sizes.parseBytes(opt, val));
+                        case "--infer-batch" -> b.inferBatch(Sizes.parseInt(opt, val));
+                        case "--context" -> b.context(positiveInt(opt, val));
+                        case "--infer-dtype" -> b.inferDtype(inferDtype(val));
                         case "--bytes-per-token" -> b.bytesPerToken(Sizes.parseCount(opt, val));
                         case "--hardware", "--gpu" -> b.hardware(isThisCpu(val) ? thisCpu.get() : Hardware.lookup(val));
                         case "--peak" -> b.peakFlops(Sizes.parseCount(opt, val));
                         case "--precision" -> b.precision(precision(val));
-                        case "--devices" -> b.devices(Sizes.parseInt(opt, val));
+                        case "--devices" -> b.devices(positiveInt(opt, val));
                         case "--deadline" -> b.deadlineSeconds(Sizes.parseDurationSeconds(opt, val));
                         case "--mfu" -> b.mfu(Sizes.parseCount(opt, val));
                         case "--batch" -> b.microBatch(Sizes.parseInt(opt, val));
@@ -120,6 +159,26 @@ public record PlanArgs(PlanInput input, boolean json) {
             case "fp32", "float", "single" -> PlanInput.Precision.FP32;
             default -> throw new IllegalArgumentException("--precision must be bf16 (mixed precision) or fp32, got '"
                     + v + "'");
+        };
+    }
+
+    /** A whole number >= 1 (0 would mean "not given" inside {@link PlanInput}). */
+    private static int positiveInt(String opt, String val) {
+        int v = Sizes.parseInt(opt, val);
+        if (v < 1) {
+            throw new IllegalArgumentException(opt + " must be >= 1, got " + val);
+        }
+        return v;
+    }
+
+    private static PlanInput.InferDtype inferDtype(String v) {
+        return switch (v.toLowerCase(Locale.ROOT)) {
+            case "fp32", "float" -> PlanInput.InferDtype.FP32;
+            case "bf16", "fp16", "half" -> PlanInput.InferDtype.BF16;
+            case "int8" -> PlanInput.InferDtype.INT8;
+            case "int4" -> PlanInput.InferDtype.INT4;
+            default -> throw new IllegalArgumentException("--infer-dtype must be fp32, bf16, int8 or int4, got '" + v
+                    + "'");
         };
     }
 

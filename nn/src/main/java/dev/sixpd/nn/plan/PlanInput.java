@@ -5,34 +5,61 @@ package dev.sixpd.nn.plan;
  * and what to do). Build one with {@link #builder()}. Immutable and thread-safe.
  *
  * <p>Model size: {@code params} (P), or an {@link Arch} from which P is counted, or both (then P = {@code params}
- * and the architecture is used for the activation memory and the attention term). {@code NaN} means "not given".
+ * and the architecture is used for the activation memory, the KV cache and the attention term), or a FLOP budget
+ * from which P follows. Of P, D and C any two determine the third; with C alone the model is the compute-optimal
+ * one (D = 20·P). {@code NaN} means "not given". Time, cost and energy need a peak ({@code hardware} or
+ * {@code peakFlops}); the memory lines need neither (their verdicts need a device memory).
  *
- * @param params P, the parameter count; NaN to count it from {@code arch}
+ * @param params P, the parameter count; NaN to count it from {@code arch} or derive it from {@code flops}
  * @param arch the architecture, or null
- * @param tokens D, training tokens; NaN for the compute-optimal 20·P
- * @param hardware the device, or null when {@code peakFlops} is given
+ * @param tokens training tokens per epoch; NaN for a dataset size in bytes or characters, a FLOP budget, or the
+ *        compute-optimal 20·P
+ * @param flops a FLOP budget C (as the plan counts it: 6·P·D, or 8·P·D with recomputation); NaN if not given
+ * @param dataBytes the dataset in UTF-8 bytes, converted with {@code bytesPerToken}; NaN if not given
+ * @param dataChars the dataset in characters, converted with {@code bytesPerChar} and {@code bytesPerToken}; NaN if
+ *        not given
+ * @param bytesPerChar UTF-8 bytes per character of the dataset (see {@link Scripts}); NaN for 1 (ASCII)
+ * @param epochs passes over the data: D = tokens per epoch × epochs
+ * @param hardware the device, or null (then {@code peakFlops} for time and cost, {@code memoryBytes} for memory
+ *        verdicts)
  * @param peakFlops a peak per device in FLOP/s overriding the hardware's; NaN to use the hardware's
- * @param precision which peak and which model-state layout: mixed precision BF16 (default) or plain FP32
- * @param devices device count N (ignored for time when {@code deadlineSeconds} is given: then N is computed)
- * @param deadlineSeconds a deadline for the run in seconds, or NaN
- * @param mfu model FLOPs utilisation in (0, 1]; typical 0.3–0.55, default {@value #DEFAULT_MFU}
+ * @param memoryBytes device memory in bytes overriding the hardware's; NaN to use the hardware's
+ * @param precision which peak and which default model-state layout: mixed precision BF16 (default) or plain FP32
+ * @param states bytes per parameter of model states; null for the precision's default (2 + 2 + 12 or 4 + 4 + 8)
+ * @param devices device count N; 0 when not given (then N = t·p·d)
+ * @param tensorParallel tensor-parallel degree t
+ * @param pipelineStages pipeline stages p
+ * @param dataParallel data-parallel degree d; 0 to derive it from N / (t·p)
+ * @param microBatches m, micro-batches per optimizer step (gradient accumulation, or the pipeline's micro-batches)
+ * @param sequenceParallel sequence parallelism with tensor parallelism: all activations divided by t
+ * @param deadlineSeconds a deadline for the run in seconds, or NaN (then N is computed)
+ * @param durationSeconds the measured duration of a real run in seconds, or NaN (then the MFU is computed from it)
+ * @param mfu model FLOPs utilisation in (0, 1]; typical 0.3–0.55
  * @param recompute full activation recomputation: 8·P·D instead of 6·P·D, activations 2·s·b·h per layer
- * @param pricePerDeviceHour USD per device-hour; NaN for the hardware's default
- * @param otherHardwarePercent host CPUs, network, storage as % of the device cost, default
- *        {@value #DEFAULT_OTHER_HARDWARE_PERCENT}
- * @param datacenterPercent facility overhead as % of the hardware cost (devices + other), default
- *        {@value #DEFAULT_DATACENTER_PERCENT}; set 0 for cloud rental whose price already includes it
- * @param staffCost a fixed staff cost in USD, default 0
- * @param pue power usage effectiveness of the facility, ≥ 1, default {@value #DEFAULT_PUE}
+ * @param pricePerDeviceHour rental USD per device-hour; NaN for the hardware's default
+ * @param devicePrice purchase price per device in USD; NaN if not given
+ * @param otherHardwarePercent host CPUs, network, storage as % of the device cost
+ * @param datacenterPercent facility overhead as % of the hardware cost (devices + other); 0 for cloud rental whose
+ *        price includes it
+ * @param staffCost a fixed staff cost in USD
+ * @param pue power usage effectiveness of the facility, ≥ 1
  * @param watts power per device in W; NaN for the hardware's rated power
- * @param microBatch b, sequences per device per micro-step, for the activation memory; default 1
+ * @param kwhPrice electricity in USD per kWh for the purchase cost; NaN if not given
+ * @param microBatch b, sequences per device per micro-step, for the activation memory
+ * @param workspaceBytes extra memory per device in bytes beyond the counted workspace (CUDA context, allocator)
+ * @param inferBatch sequences decoded at once, for the KV cache
+ * @param context tokens of context held in the KV cache; 0 for the architecture's s
+ * @param inferDtype the weights' dtype for the inference total
  * @param bytesPerToken UTF-8 bytes per token measured on real text with the tokenizer (see {@link BytesPerToken});
  *        NaN if not measured
  */
-public record PlanInput(double params, Arch arch, double tokens, Hardware hardware, double peakFlops,
-        Precision precision, int devices, double deadlineSeconds, double mfu, boolean recompute,
-        double pricePerDeviceHour, double otherHardwarePercent, double datacenterPercent, double staffCost, double pue,
-        double watts, int microBatch, double bytesPerToken) {
+public record PlanInput(double params, Arch arch, double tokens, double flops, double dataBytes, double
+        dataChars, double bytesPerChar, double epochs, Hardware hardware, double peakFlops, double memoryBytes,
+        Precision precision, StateLayout states, int devices, int tensorParallel, int pipelineStages, int dataParallel,
+        int microBatches, boolean sequenceParallel, double deadlineSeconds, double durationSeconds, double mfu, boolean
+        recompute, double pricePerDeviceHour, double devicePrice, double otherHardwarePercent, double datacenterPercent,
+        double staffCost, double pue, double watts, double kwhPrice, int microBatch, double workspaceBytes, int
+        inferBatch, int context, InferDtype inferDtype, double bytesPerToken) {
 
     /** Default model FLOPs utilisation. */
     public static final double DEFAULT_MFU = 0.4;
@@ -47,8 +74,26 @@ public record PlanInput(double params, Arch arch, double tokens, Hardware hardwa
     public enum Precision {
         /** Mixed precision: 16-bit weights and gradients, FP32 master weights and Adam moments; 16-bit tensor peak. */
         BF16,
-        /** Plain FP32 everywhere: FP32 peak (no tensor cores, no TF32). */
+        /** Plain FP32 everywhere: FP32 peak (no tensor cores, no TF32), FP32 Adam states, FP32 activations. */
         FP32
+    }
+
+    /** The dtype of the weights at inference, with the bytes per element of the weights and of the KV cache. */
+    public enum InferDtype {
+        FP32("FP32", 4, 4), BF16("BF16/FP16", 2, 2), INT8("INT8", 1, 2), INT4("INT4", 0.5, 2);
+
+        /** Display name. */
+        public final String label;
+        /** Bytes per weight. */
+        public final double weightBytes;
+        /** Bytes per KV-cache element: 16-bit unless the weights are FP32 (quantised weights keep a 16-bit cache). */
+        public final double kvBytes;
+
+        InferDtype(String label, double weightBytes, double kvBytes) {
+            this.label = label;
+            this.weightBytes = weightBytes;
+            this.kvBytes = kvBytes;
+        }
     }
 
     /**
@@ -85,6 +130,49 @@ public record PlanInput(double params, Arch arch, double tokens, Hardware hardwa
             return (double) vocab * h + (double) seq * h + layers * (12 * h * h + 13 * h) + 2 * h;
         }
 
+        /** L·(12h² + 13h) + 2h: the parameters of the blocks and the final LayerNorm (Kaplan's N ≈ 12·L·h²). */
+        public double nonEmbeddingParams() {
+            double h = hidden;
+            return layers * (12 * h * h + 13 * h) + 2 * h;
+        }
+
+        /**
+         * Bytes of 16-bit activations one layer stores for backward, for micro-batch b (Korthikanti et al. 2022):
+         * s·b·h·(34 + 5·a·s/h) without tensor parallelism (eq. 1); with tensor-parallel degree t
+         * s·b·h·(10 + 24/t + 5·a·s/(h·t)) (eq. 2: the LayerNorm inputs and dropout masks, 10·s·b·h, stay
+         * replicated); with sequence parallelism s·b·h·(34 + 5·a·s/h)/t (eq. 4).
+         */
+        public double activationBytesPerLayer(int microBatch, int tp, boolean sequenceParallel) {
+            double s = seq;
+            double h = hidden;
+            double sbh = s * microBatch * h;
+            double attn = 5.0 * heads * s / h;
+            if (sequenceParallel || tp == 1) {
+                return sbh * (34 + attn) / tp;
+            }
+            return sbh * (10 + 24.0 / tp + attn / tp);
+        }
+
+        /** Bytes one layer keeps with full recomputation: its 16-bit input, 2·s·b·h (÷ t with sequence parallel). */
+        public double recomputeBytesPerLayer(int microBatch, int tp, boolean sequenceParallel) {
+            return 2.0 * seq * microBatch * hidden / (sequenceParallel ? tp : 1);
+        }
+
+        /** s·b·V: the logits of one micro-batch (the loss's input), elements. */
+        public double logitsElements(int microBatch) {
+            return (double) seq * microBatch * vocab;
+        }
+
+        /** 2·L·h: K and V elements cached per token of context, all layers. */
+        public double kvElementsPerToken() {
+            return 2.0 * layers * hidden;
+        }
+
+        /** 4·L·s·h: forward FLOPs per token of the attention scores (QKᵀ and A·V over the full context). */
+        public double attentionFlopsPerToken() {
+            return 4.0 * layers * seq * hidden;
+        }
+
         private static void positive(String what, int v) {
             if (v <= 0) {
                 throw new IllegalArgumentException(what + " must be positive, got " + v);
@@ -93,37 +181,92 @@ public record PlanInput(double params, Arch arch, double tokens, Hardware hardwa
     }
 
     public PlanInput {
-        if (!Double.isNaN(params) && !(params > 0 && Double.isFinite(params))) {
-            throw new IllegalArgumentException("params must be a positive number, got " + params);
+        positiveOrNaN("params", params);
+        positiveOrNaN("tokens", tokens);
+        positiveOrNaN("--flops", flops);
+        positiveOrNaN("--data-bytes", dataBytes);
+        positiveOrNaN("--data-chars", dataChars);
+        positiveOrNaN("--bytes-per-char", bytesPerChar);
+        boolean sizeGiven = !Double.isNaN(params) || arch != null;
+        boolean dataGiven = !Double.isNaN(tokens) || !Double.isNaN(dataBytes) || !Double.isNaN(dataChars);
+        if (!sizeGiven && Double.isNaN(flops)) {
+            throw new IllegalArgumentException("give the parameter count (e.g. 7B), an architecture (layers, hidden,"
+                    + " heads, vocab, seq) or a FLOP budget (--flops)");
         }
-        if (Double.isNaN(params) && arch == null) {
-            throw new IllegalArgumentException(
-                    "give the parameter count (e.g. 7B) or an architecture (layers, hidden, heads, vocab, seq)");
+        if (sizeGiven && dataGiven && !Double.isNaN(flops)) {
+            throw new IllegalArgumentException("P, D and C = 6·P·D determine each other: give two of the model size,"
+                    + " the data (--tokens, --data-bytes, --data-chars) and --flops, not all three");
         }
-        if (!Double.isNaN(tokens) && !(tokens > 0 && Double.isFinite(tokens))) {
-            throw new IllegalArgumentException("tokens must be a positive number, got " + tokens);
+        int dataKinds = (Double.isNaN(tokens) ? 0 : 1) + (Double.isNaN(dataBytes) ? 0 : 1)
+                + (Double.isNaN(dataChars) ? 0 : 1);
+        if (dataKinds > 1) {
+            throw new IllegalArgumentException("give the data once: --tokens, --data-bytes or --data-chars");
         }
-        if (hardware == null && Double.isNaN(peakFlops)) {
-            throw new IllegalArgumentException("give a hardware name (" + String.join(", ", Hardware.names())
-                    + ") or a peak FLOP/s per device");
+        if (!Double.isNaN(bytesPerChar) && Double.isNaN(dataChars)) {
+            throw new IllegalArgumentException("--bytes-per-char and --script convert --data-chars; give --data-chars");
         }
-        if (!Double.isNaN(peakFlops) && !(peakFlops > 0 && Double.isFinite(peakFlops))) {
-            throw new IllegalArgumentException("peak must be a positive FLOP/s per device, got " + peakFlops);
+        if (!(epochs > 0 && Double.isFinite(epochs))) {
+            throw new IllegalArgumentException("epochs must be positive, got " + epochs);
         }
+        if ((!Double.isNaN(dataBytes) || !Double.isNaN(dataChars)) && Double.isNaN(bytesPerToken)) {
+            throw new IllegalArgumentException("a dataset size in bytes or characters needs the bytes per token of"
+                    + " the tokenizer: give --bytes-per-token (./sixpd plan measures it unless given)");
+        }
+        positiveOrNaN("peak", peakFlops);
+        positiveOrNaN("--memory", memoryBytes);
         if (precision == null) {
             throw new IllegalArgumentException("precision must be BF16 or FP32");
         }
-        if (devices < 1) {
+        if (devices < 0) {
             throw new IllegalArgumentException("devices must be >= 1, got " + devices);
         }
-        if (!Double.isNaN(deadlineSeconds) && !(deadlineSeconds > 0 && Double.isFinite(deadlineSeconds))) {
-            throw new IllegalArgumentException("deadline must be a positive duration, got " + deadlineSeconds + " s");
+        if (tensorParallel < 1 || pipelineStages < 1 || dataParallel < 0 || microBatches < 1) {
+            throw new IllegalArgumentException("--tp, --pp and --micro-batches must be >= 1 and --dp >= 1, got t = "
+                    + tensorParallel + ", p = " + pipelineStages + ", d = " + dataParallel + ", m = " + microBatches);
+        }
+        int tp = tensorParallel * pipelineStages;
+        if (devices > 0 && dataParallel > 0 && devices != tp * dataParallel) {
+            throw new IllegalArgumentException("--devices " + devices + " is not t·p·d = " + tensorParallel + " × "
+                    + pipelineStages + " × " + dataParallel + " = " + tp * dataParallel + "; give one of them");
+        }
+        if (devices > 0 && devices % tp != 0) {
+            throw new IllegalArgumentException("--devices " + devices + " is not a multiple of t·p = "
+                    + tensorParallel + " × " + pipelineStages + " = " + tp + "; the data-parallel degree N / (t·p)"
+                    + " must be whole");
+        }
+        if (arch != null && arch.heads() % tensorParallel != 0) {
+            throw new IllegalArgumentException("--tp " + tensorParallel + " must divide the heads (" + arch.heads()
+                    + "): tensor parallelism splits attention by heads");
+        }
+        if (arch != null && pipelineStages > arch.layers()) {
+            throw new IllegalArgumentException("--pp " + pipelineStages + " exceeds the layers (" + arch.layers()
+                    + "): a pipeline stage needs at least one layer");
+        }
+        if (sequenceParallel && tensorParallel == 1) {
+            throw new IllegalArgumentException("--sequence-parallel splits activations across the tensor-parallel"
+                    + " group: give --tp > 1");
+        }
+        positiveOrNaN("deadline", deadlineSeconds);
+        positiveOrNaN("--duration", durationSeconds);
+        if (!Double.isNaN(deadlineSeconds) && !Double.isNaN(durationSeconds)) {
+            throw new IllegalArgumentException("--deadline asks for N, --duration gives a real run's time to compute "
+                    + "its MFU: give one");
+        }
+        if ((!Double.isNaN(deadlineSeconds) || !Double.isNaN(durationSeconds)) && hardware == null
+                && Double.isNaN(peakFlops)) {
+            throw new IllegalArgumentException((Double.isNaN(deadlineSeconds) ? "--duration" : "--deadline")
+                    + " needs a peak FLOP/s per device: give a hardware name (" + String.join(", ", Hardware.names())
+                    + ") or --peak");
+        }
+        if (!Double.isNaN(deadlineSeconds) && (dataParallel > 0 || devices > 0)) {
+            throw new IllegalArgumentException("--deadline computes the device count: leave out --devices and --dp");
         }
         if (!(mfu > 0 && mfu <= 1)) {
             throw new IllegalArgumentException("mfu must be in (0, 1] (a fraction of peak; typical 0.3-0.55), got "
                     + mfu);
         }
         nonNegativeOrNaN("price per device-hour", pricePerDeviceHour);
+        nonNegativeOrNaN("--device-price", devicePrice);
         nonNegative("other-hardware overhead %", otherHardwarePercent);
         nonNegative("data-centre overhead %", datacenterPercent);
         nonNegative("staff cost", staffCost);
@@ -131,11 +274,29 @@ public record PlanInput(double params, Arch arch, double tokens, Hardware hardwa
             throw new IllegalArgumentException("PUE must be >= 1 (facility power / IT power), got " + pue);
         }
         nonNegativeOrNaN("watts", watts);
+        nonNegativeOrNaN("--kwh-price", kwhPrice);
         if (microBatch < 1) {
             throw new IllegalArgumentException("micro-batch must be >= 1, got " + microBatch);
         }
-        if (!Double.isNaN(bytesPerToken) && !(bytesPerToken > 0 && Double.isFinite(bytesPerToken))) {
-            throw new IllegalArgumentException("bytes per token must be positive, got " + bytesPerToken);
+        nonNegative("--workspace", workspaceBytes);
+        if (inferBatch < 1 || context < 0) {
+            throw new IllegalArgumentException("--infer-batch must be >= 1 and --context >= 1, got " + inferBatch
+                    + " and " + context);
+        }
+        if (inferDtype == null) {
+            throw new IllegalArgumentException("--infer-dtype must be fp32, bf16, int8 or int4");
+        }
+        positiveOrNaN("bytes per token", bytesPerToken);
+    }
+
+    /** The model-state layout: the one given, else 2 + 2 + 12 for BF16 and 4 + 4 + 8 for FP32. */
+    public StateLayout stateLayout() {
+        return states != null ? states : precision == Precision.FP32 ? StateLayout.FP32_ADAM : StateLayout.MIXED_ADAM;
+    }
+
+    private static void positiveOrNaN(String what, double v) {
+        if (!Double.isNaN(v) && !(v > 0 && Double.isFinite(v))) {
+            throw new IllegalArgumentException(what + " must be a positive number, got " + v);
         }
     }
 
@@ -159,22 +320,41 @@ public record PlanInput(double params, Arch arch, double tokens, Hardware hardwa
     /** Mutable builder; {@link #build()} validates. Not thread-safe. */
     public static final class Builder {
         private double params = Double.NaN;
-        private Arch arch;
+        private Arch arch = null;
         private double tokens = Double.NaN;
-        private Hardware hardware;
+        private double flops = Double.NaN;
+        private double dataBytes = Double.NaN;
+        private double dataChars = Double.NaN;
+        private double bytesPerChar = Double.NaN;
+        private double epochs = 1;
+        private Hardware hardware = null;
         private double peakFlops = Double.NaN;
+        private double memoryBytes = Double.NaN;
         private Precision precision = Precision.BF16;
-        private int devices = 1;
+        private StateLayout states = null;
+        private int devices = 0;
+        private int tensorParallel = 1;
+        private int pipelineStages = 1;
+        private int dataParallel = 0;
+        private int microBatches = 1;
+        private boolean sequenceParallel = false;
         private double deadlineSeconds = Double.NaN;
+        private double durationSeconds = Double.NaN;
         private double mfu = DEFAULT_MFU;
-        private boolean recompute;
-        private double price = Double.NaN;
+        private boolean recompute = false;
+        private double pricePerDeviceHour = Double.NaN;
+        private double devicePrice = Double.NaN;
         private double otherHardwarePercent = DEFAULT_OTHER_HARDWARE_PERCENT;
         private double datacenterPercent = DEFAULT_DATACENTER_PERCENT;
-        private double staffCost;
+        private double staffCost = 0;
         private double pue = DEFAULT_PUE;
         private double watts = Double.NaN;
+        private double kwhPrice = Double.NaN;
         private int microBatch = 1;
+        private double workspaceBytes = 0;
+        private int inferBatch = 1;
+        private int context = 0;
+        private InferDtype inferDtype = InferDtype.BF16;
         private double bytesPerToken = Double.NaN;
 
         private Builder() {
@@ -190,13 +370,33 @@ public record PlanInput(double params, Arch arch, double tokens, Hardware hardwa
             return this;
         }
 
-        public Builder arch(int layers, int hidden, int heads, int vocab, int seq) {
-            arch = new Arch(layers, hidden, heads, vocab, seq);
+        public Builder tokens(double v) {
+            tokens = v;
             return this;
         }
 
-        public Builder tokens(double v) {
-            tokens = v;
+        public Builder flops(double v) {
+            flops = v;
+            return this;
+        }
+
+        public Builder dataBytes(double v) {
+            dataBytes = v;
+            return this;
+        }
+
+        public Builder dataChars(double v) {
+            dataChars = v;
+            return this;
+        }
+
+        public Builder bytesPerChar(double v) {
+            bytesPerChar = v;
+            return this;
+        }
+
+        public Builder epochs(double v) {
+            epochs = v;
             return this;
         }
 
@@ -205,14 +405,13 @@ public record PlanInput(double params, Arch arch, double tokens, Hardware hardwa
             return this;
         }
 
-        /** A catalog name; see {@link Hardware#lookup}. */
-        public Builder hardware(String name) {
-            hardware = Hardware.lookup(name);
+        public Builder peakFlops(double v) {
+            peakFlops = v;
             return this;
         }
 
-        public Builder peakFlops(double v) {
-            peakFlops = v;
+        public Builder memoryBytes(double v) {
+            memoryBytes = v;
             return this;
         }
 
@@ -221,13 +420,48 @@ public record PlanInput(double params, Arch arch, double tokens, Hardware hardwa
             return this;
         }
 
+        public Builder states(StateLayout v) {
+            states = v;
+            return this;
+        }
+
         public Builder devices(int v) {
             devices = v;
             return this;
         }
 
+        public Builder tensorParallel(int v) {
+            tensorParallel = v;
+            return this;
+        }
+
+        public Builder pipelineStages(int v) {
+            pipelineStages = v;
+            return this;
+        }
+
+        public Builder dataParallel(int v) {
+            dataParallel = v;
+            return this;
+        }
+
+        public Builder microBatches(int v) {
+            microBatches = v;
+            return this;
+        }
+
+        public Builder sequenceParallel(boolean v) {
+            sequenceParallel = v;
+            return this;
+        }
+
         public Builder deadlineSeconds(double v) {
             deadlineSeconds = v;
+            return this;
+        }
+
+        public Builder durationSeconds(double v) {
+            durationSeconds = v;
             return this;
         }
 
@@ -242,7 +476,12 @@ public record PlanInput(double params, Arch arch, double tokens, Hardware hardwa
         }
 
         public Builder pricePerDeviceHour(double v) {
-            price = v;
+            pricePerDeviceHour = v;
+            return this;
+        }
+
+        public Builder devicePrice(double v) {
+            devicePrice = v;
             return this;
         }
 
@@ -271,8 +510,33 @@ public record PlanInput(double params, Arch arch, double tokens, Hardware hardwa
             return this;
         }
 
+        public Builder kwhPrice(double v) {
+            kwhPrice = v;
+            return this;
+        }
+
         public Builder microBatch(int v) {
             microBatch = v;
+            return this;
+        }
+
+        public Builder workspaceBytes(double v) {
+            workspaceBytes = v;
+            return this;
+        }
+
+        public Builder inferBatch(int v) {
+            inferBatch = v;
+            return this;
+        }
+
+        public Builder context(int v) {
+            context = v;
+            return this;
+        }
+
+        public Builder inferDtype(InferDtype v) {
+            inferDtype = v;
             return this;
         }
 
@@ -281,10 +545,23 @@ public record PlanInput(double params, Arch arch, double tokens, Hardware hardwa
             return this;
         }
 
+        public Builder arch(int layers, int hidden, int heads, int vocab, int seq) {
+            arch = new Arch(layers, hidden, heads, vocab, seq);
+            return this;
+        }
+
+        /** A catalog name; see {@link Hardware#lookup}. */
+        public Builder hardware(String name) {
+            hardware = Hardware.lookup(name);
+            return this;
+        }
+
         public PlanInput build() {
-            return new PlanInput(params, arch, tokens, hardware, peakFlops, precision, devices, deadlineSeconds, mfu,
-                    recompute, price, otherHardwarePercent, datacenterPercent, staffCost, pue, watts, microBatch,
-                    bytesPerToken);
+            return new PlanInput(params, arch, tokens, flops, dataBytes, dataChars, bytesPerChar, epochs,
+                    hardware, peakFlops, memoryBytes, precision, states, devices, tensorParallel, pipelineStages,
+                    dataParallel, microBatches, sequenceParallel, deadlineSeconds, durationSeconds, mfu, recompute,
+                    pricePerDeviceHour, devicePrice, otherHardwarePercent, datacenterPercent, staffCost, pue, watts,
+                    kwhPrice, microBatch, workspaceBytes, inferBatch, context, inferDtype, bytesPerToken);
         }
     }
 }

@@ -1,5 +1,9 @@
 package dev.sixpd.nn.plan;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -11,6 +15,8 @@ import java.util.Optional;
  * text table ({@link #text()}) or JSON ({@link #json()}). Immutable and thread-safe.
  */
 public record PlanReport(List<Line> lines) {
+    /** Thread-safe once configured (Jackson's contract); shared by all reports. */
+    private static final ObjectMapper MAPPER = new ObjectMapper();
 
     /**
      * One output.
@@ -84,16 +90,29 @@ public record PlanReport(List<Line> lines) {
 
     /**
      * JSON: {@code {"lines":[{"key":..., "section":..., "label":..., "value":..., "unit":..., "formula":...,
-     * "display":..., "note":...}, ...]}}; values that cannot be computed are {@code null}.
+     * "display":..., "note":...}, ...]}}, written by Jackson; values that cannot be computed are {@code null}, whole
+     * values below 10¹⁵ are written as integers.
      */
     public String json() {
-        Json j = new Json().beginObject().key("lines").beginArray();
+        ObjectNode root = MAPPER.createObjectNode();
+        ArrayNode arr = root.putArray("lines");
         for (Line l : lines) {
-            j.beginObject().field("key", l.key).field("section", l.section).field("label", l.label)
-                    .field("value", l.value).field("unit", l.unit).field("formula", l.formula)
-                    .field("display", l.display).field("note", l.note).endObject();
+            ObjectNode o = arr.addObject();
+            o.put("key", l.key).put("section", l.section).put("label", l.label);
+            if (!Double.isFinite(l.value)) {
+                o.putNull("value");
+            } else if (l.value == Math.rint(l.value) && Math.abs(l.value) < 1e15) {
+                o.put("value", (long) l.value);
+            } else {
+                o.put("value", l.value);
+            }
+            o.put("unit", l.unit).put("formula", l.formula).put("display", l.display).put("note", l.note);
         }
-        return j.endArray().endObject().toString();
+        try {
+            return MAPPER.writeValueAsString(root);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("a tree of strings and numbers must serialise", e);
+        }
     }
 
     private static String pad(String s, int w) {

@@ -17,6 +17,9 @@ public final class Sizes {
     private static final Pattern NUMBER =
             Pattern.compile("^(\\d+(?:\\.\\d*)?|\\.\\d+)(?:[eE]([+-]?\\d+))?([a-zA-Z]*)$");
 
+    private static final Pattern BYTES =
+            Pattern.compile("^((?:\\d+(?:\\.\\d*)?|\\.\\d+)(?:[eE][+-]?\\d+)?)([a-zA-Z]*)$");
+
     private Sizes() {
     }
 
@@ -69,6 +72,41 @@ public final class Sizes {
                     + Integer.MAX_VALUE);
         }
         return (int) v;
+    }
+
+    /**
+     * A size in bytes: a number with a unit {@code B}, {@code kB}/{@code KB}, {@code MB}, {@code GB}, {@code TB},
+     * {@code PB} (decimal, 10³ steps) or {@code KiB}, {@code MiB}, {@code GiB}, {@code TiB}, {@code PiB} (binary,
+     * 2¹⁰ steps), case-insensitive; a bare number is bytes ({@code 8e10}).
+     */
+    public static double parseBytes(String what, String text) {
+        if (text == null || text.isBlank()) {
+            throw new IllegalArgumentException(what + ": expected a size such as 24GB, 80GiB or 1.5TB, got nothing");
+        }
+        String t = text.trim().replace("_", "").replace(",", "").replace(" ", "");
+        Matcher m = BYTES.matcher(t);
+        if (!m.matches()) {
+            throw new IllegalArgumentException(what + ": cannot read '" + text
+                    + "' as a size; write e.g. 24GB, 80GiB, 1.5TB or 8e10 (bytes)");
+        }
+        double v = parseCount(what, m.group(1));
+        String unit = m.group(2).toLowerCase(Locale.ROOT);
+        double scale = switch (unit) {
+            case "", "b" -> 1;
+            case "kb" -> 1e3;
+            case "mb" -> 1e6;
+            case "gb" -> 1e9;
+            case "tb" -> 1e12;
+            case "pb" -> 1e15;
+            case "kib" -> 0x1p10;
+            case "mib" -> 0x1p20;
+            case "gib" -> 0x1p30;
+            case "tib" -> 0x1p40;
+            case "pib" -> 0x1p50;
+            default -> throw new IllegalArgumentException(what + ": unknown unit '" + m.group(2) + "' in '" + text
+                    + "'; use B, kB, MB, GB, TB, PB or KiB, MiB, GiB, TiB, PiB");
+        };
+        return v * scale;
     }
 
     /**

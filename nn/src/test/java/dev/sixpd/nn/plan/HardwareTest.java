@@ -35,12 +35,28 @@ class HardwareTest {
         assertEquals("v100", Hardware.lookup("Tesla V100 32GB SXM2").name());
         assertEquals("rtx4090", Hardware.lookup("RTX 4090").name());
         assertEquals("rtx4090", Hardware.lookup("4090").name());
+        assertEquals("rtx4090", Hardware.lookup("NVIDIA GeForce RTX 4090 24GB").name());
+        assertEquals("a100", Hardware.lookup("a100-80gb").name());
+        assertEquals("a100", Hardware.lookup("A100 SXM4 80GB").name());
+        Hardware pcie = Hardware.lookup("A100 80GB PCIe");
+        assertEquals("a100-pcie", pcie.name());
+        assertEquals(300, pcie.watts()); // the PCIe card's 300 W, not the SXM part's 400 W
+        assertEquals(312e12, pcie.halfFlops());
+        assertEquals("a100-40gb", Hardware.lookup("A100 40GB").name());
+        assertEquals(40e9, Hardware.lookup("a100-40gb-sxm").memoryBytes());
+        Hardware h100pcie = Hardware.lookup("H100 PCIe");
+        assertEquals(756e12, h100pcie.halfFlops()); // 1,513 with sparsity, halved
+        assertEquals(51e12, h100pcie.fp32Flops());
     }
 
     @Test
     void unknownNamesListTheKnownOnes() {
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Hardware.lookup("a100 pcie"));
-        assertTrue(e.getMessage().contains("known: a100, a800, a10, h100, h200, v100, rtx4090, this-cpu"),
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Hardware.lookup("b200"));
+        assertTrue(e.getMessage().contains("known: a100, a100-pcie, a100-40gb, a800, a10, h100, h100-pcie, h200, v100,"
+                + " rtx4090, this-cpu"), e.getMessage());
+        // a chip the catalog has, in a variant it lacks: the variants it has
+        e = assertThrows(IllegalArgumentException.class, () -> Hardware.lookup("V100 16GB"));
+        assertTrue(e.getMessage().contains("no such v100") && e.getMessage().contains("NVIDIA V100 32GB SXM2"),
                 e.getMessage());
         assertThrows(IllegalArgumentException.class, () -> Hardware.lookup("this-cpu"));
     }

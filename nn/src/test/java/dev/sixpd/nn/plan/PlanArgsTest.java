@@ -77,4 +77,57 @@ class PlanArgsTest {
                 () -> parse("--params", "7B", "--gpu", "a100", "--precision", "fp8"))
                 .getMessage().contains("bf16"));
     }
+
+    @Test
+    void parsesTheTextbookOptions() {
+        PlanInput in = parse("--params", "7B", "--memory", "24GB", "--bytes-per-param", "18", "--tp", "2", "--pp",
+                "4", "--dp", "8", "--micro-batches", "16", "--sequence-parallel", "--device-price", "$15k",
+                "--kwh-price", "0.12", "--workspace", "1GiB", "--infer-batch", "4", "--context", "8k",
+                "--infer-dtype", "int8").input();
+        assertEquals(24e9, in.memoryBytes());
+        assertEquals(18, in.stateLayout().total());
+        assertEquals(2, in.tensorParallel());
+        assertEquals(4, in.pipelineStages());
+        assertEquals(8, in.dataParallel());
+        assertEquals(16, in.microBatches());
+        assertTrue(in.sequenceParallel());
+        assertEquals(15000, in.devicePrice());
+        assertEquals(0.12, in.kwhPrice());
+        assertEquals(1L << 30, in.workspaceBytes());
+        assertEquals(4, in.inferBatch());
+        assertEquals(8000, in.context());
+        assertEquals(PlanInput.InferDtype.INT8, in.inferDtype());
+        assertEquals(64, Planner.plan(in).value("parallel.devices"));
+
+        PlanInput data = parse("--params", "1B", "--data-chars", "2B", "--script", "cjk", "--epochs", "2",
+                "--bytes-per-token", "3").input();
+        assertEquals(3, data.bytesPerChar());
+        // 2e9 characters × 3 B / 3 B per token × 2 epochs = 4e9 tokens
+        assertEquals(4e9, Planner.plan(data).value("input.tokens"));
+        PlanInput run = parse("--params", "175B", "--tokens", "180B", "--hardware", "A100 80GB", "--devices", "992",
+                "--duration", "60d").input();
+        assertEquals(60 * 86400, run.durationSeconds());
+        assertEquals(3.14e23, parse("--flops", "3.14e23").input().flops());
+        assertEquals("a100-pcie", parse("--params", "1B", "--hardware", "A100 80GB PCIe").input().hardware().name());
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> parse("--params", "1B", "--devices", "0"))
+                .getMessage().contains("--devices must be >= 1"));
+    }
+
+    @Test
+    void jsonForEveryResult() throws Exception {
+        String out = PlanArgs.run(new String[] {"--params", "7B", "--memory", "24GB", "--devices", "8", "--json"});
+        com.fasterxml.jackson.databind.JsonNode lines = new com.fasterxml.jackson.databind.ObjectMapper().readTree(out)
+                .get("lines");
+        boolean seen = false;
+        for (com.fasterxml.jackson.databind.JsonNode l : lines) {
+            if (l.get("key").asText().equals("memory.zero2")) {
+                // 2 × 7e9 + 14 × 7e9 / 8 = 26,250,000,000 B, as an integer
+                assertEquals(26_250_000_000L, l.get("value").asLong());
+                assertTrue(l.get("value").isIntegralNumber());
+                assertEquals("26.25 GB = 24.4 GiB", l.get("display").asText());
+                seen = true;
+            }
+        }
+        assertTrue(seen, out);
+    }
 }

@@ -4,6 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.sixpd.nn.plan.PlanInput.Precision;
 import org.junit.jupiter.api.Test;
 
@@ -76,7 +78,8 @@ class PlannerTest {
         close(2 * 7e9 + 14 * 7e9 / 8, r.value("memory.zero2")); // 26.25 GB
         close(16 * 7e9 / 8, r.value("memory.zero3")); // 14 GB
         assertEquals(14e9, r.value("memory.zero3"));
-        assertEquals("14.0 GB", r.get("memory.zero3").display());
+        assertEquals("14.0 GB = 13.0 GiB", r.get("memory.zero3").display()); // 14e9 / 2^30 = 13.04
+        assertEquals("26.25 GB = 24.4 GiB", r.get("memory.zero2").display()); // not 26.3: the exact value shows
         assertEquals("16Ψ/N = 16 × 7e9 / 8 = 1.40e10 B", r.get("memory.zero3").formula());
         assertEquals("4Ψ + 12Ψ/N = 4 × 7e9 + 12 × 7e9 / 8 = 3.85e10 B", r.get("memory.zero1").formula());
         close(2 * 7e9, r.value("memory.offloadDevice"));
@@ -201,7 +204,7 @@ class PlannerTest {
             e = assertThrows(IllegalArgumentException.class, () -> oneB().mfu(bad).build());
             assertTrue(e.getMessage().contains("mfu must be in (0, 1]"), e.getMessage());
         }
-        assertThrows(IllegalArgumentException.class, () -> oneB().devices(0).build());
+        assertThrows(IllegalArgumentException.class, () -> oneB().devices(-1).build());
         assertThrows(IllegalArgumentException.class, () -> oneB().tokens(-5).build());
         assertThrows(IllegalArgumentException.class, () -> oneB().deadlineSeconds(-1).build());
         assertThrows(IllegalArgumentException.class, () -> oneB().pue(0.9).build());
@@ -209,31 +212,41 @@ class PlannerTest {
         assertThrows(IllegalArgumentException.class, () -> oneB().microBatch(0).build());
         e = assertThrows(IllegalArgumentException.class, () -> PlanInput.builder().hardware("a100").build());
         assertTrue(e.getMessage().contains("parameter count"), e.getMessage());
-        e = assertThrows(IllegalArgumentException.class, () -> PlanInput.builder().params(1e9).build());
+        e = assertThrows(IllegalArgumentException.class,
+                () -> PlanInput.builder().params(1e9).deadlineSeconds(86400).build());
         assertTrue(e.getMessage().contains("hardware name"), e.getMessage());
         assertThrows(IllegalArgumentException.class, () -> new PlanInput.Arch(0, 768, 12, 50257, 1024));
     }
 
     @Test
-    void textAndJsonRenderEveryLine() {
+    void textAndJsonRenderEveryLine() throws Exception {
         PlanReport r = Planner.plan(gpt2Small().bytesPerToken(4.1).build());
         String text = r.text();
         for (PlanReport.Line l : r.lines()) {
             assertTrue(text.contains(l.formula()), "text lacks " + l.key());
         }
         assertTrue(text.startsWith("inputs\n"));
-        String json = r.json();
-        Object parsed = MiniJson.parse(json);
-        assertTrue(parsed instanceof java.util.Map<?, ?>);
-        java.util.List<?> lines = (java.util.List<?>) ((java.util.Map<?, ?>) parsed).get("lines");
+        JsonNode root = new ObjectMapper().readTree(r.json());
+        JsonNode lines = root.get("lines");
         assertEquals(r.lines().size(), lines.size());
-        java.util.Map<?, ?> first = (java.util.Map<?, ?>) lines.get(0);
-        assertEquals("input.params", first.get("key"));
-        assertEquals(124_439_808.0, (Double) first.get("value"));
+        assertEquals("input.params", lines.get(0).get("key").asText());
+        assertEquals(124_439_808L, lines.get(0).get("value").asLong());
+        assertTrue(lines.get(0).get("value").isIntegralNumber());
+        for (int i = 0; i < lines.size(); i++) {
+            PlanReport.Line l = r.lines().get(i);
+            assertEquals(l.formula(), lines.get(i).get("formula").asText(), l.key());
+            assertEquals(l.note(), lines.get(i).get("note").asText(), l.key());
+        }
         // NaN values become null
-        PlanReport none = Planner.plan(oneB().build());
-        assertTrue(none.json().contains("\"key\":\"data.textBytes\",\"section\":\"data\",\"label\":\"text storage\","
-                + "\"value\":null"), none.json());
+        JsonNode none = new ObjectMapper().readTree(Planner.plan(oneB().build()).json()).get("lines");
+        boolean sawNull = false;
+        for (JsonNode l : none) {
+            if (l.get("key").asText().equals("data.textBytes")) {
+                assertTrue(l.get("value").isNull(), l.toString());
+                sawNull = true;
+            }
+        }
+        assertTrue(sawNull);
     }
 
     @Test

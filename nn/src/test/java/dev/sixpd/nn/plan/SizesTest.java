@@ -53,4 +53,18 @@ class SizesTest {
         assertThrows(IllegalArgumentException.class, () -> Sizes.parseDurationSeconds("--deadline", "soon"));
         assertThrows(IllegalArgumentException.class, () -> Sizes.parseDurationSeconds("--deadline", "-2d"));
     }
+
+    @Test
+    void bytesWithDecimalAndBinaryUnits() {
+        assertEquals(24e9, Sizes.parseBytes("--memory", "24GB"));
+        assertEquals(24e9, Sizes.parseBytes("--memory", "24 gb"));
+        assertEquals(80.0 * (1L << 30), Sizes.parseBytes("--memory", "80GiB"));
+        assertEquals(1.5e12, Sizes.parseBytes("--data-bytes", "1.5TB"));
+        assertEquals(8e10, Sizes.parseBytes("--memory", "8e10"));
+        assertEquals(512, Sizes.parseBytes("--memory", "512B"));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> Sizes.parseBytes("--memory", "24 gigs"));
+        assertTrue(e.getMessage().contains("--memory") && e.getMessage().contains("unknown unit"), e.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> Sizes.parseBytes("--memory", "-1GB"));
+    }
 }
