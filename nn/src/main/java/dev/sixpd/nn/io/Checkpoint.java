@@ -50,6 +50,7 @@ import java.util.zip.CRC32C;
  *     optimizer.safetensors  the optimizer state, FP32, keyed {@code <param>.<slot>} (AdamW: m and v), CRC32C too
  *     state.json             format version, step, model config, tokenizer, optimizer and trainer settings
  *     state.json.crc32c      the CRC32C of state.json's bytes (8 hex digits): state.json's checksum lives beside it
+ *     config.json            LLaMA family only: Hugging Face's LlamaConfig fields (sixpd reads state.json, not this)
  *   step-00000005/         the previous one (--keep 2)
  *   .lock                  held (FileChannel.tryLock) by the run writing here
  * </pre>
@@ -91,6 +92,11 @@ public final class Checkpoint {
     public static final String MODEL = "model.safetensors";
     public static final String OPTIMIZER = "optimizer.safetensors";
     public static final String STATE = "state.json";
+    /**
+     * Hugging Face's {@code LlamaConfig} fields ({@link GptConfig#llamaConfig()}), written beside a LLaMA-family
+     * model so that {@code model.safetensors} under its {@code LlamaForCausalLM} names loads there as it is.
+     */
+    public static final String HF_CONFIG = "config.json";
     /** state.json's checksum sidecar: 8 lower-case hex digits of CRC32C over state.json's bytes. */
     public static final String STATE_CRC = "state.json.crc32c";
     /** The commit pointer. */
@@ -310,6 +316,10 @@ public final class Checkpoint {
                 Map<String, String> ometa = new LinkedHashMap<>(meta);
                 ometa.put("sixpd.optimizer_step", Long.toString(optimizer.stepCount()));
                 SafeTensors.writeDurably(tmp.resolve(OPTIMIZER), os, ometa);
+            }
+            if (model.config.family() == GptConfig.Family.LLAMA) {
+                AtomicFiles.writeDurably(tmp.resolve(HF_CONFIG),
+                        (JSON.writeValueAsString(model.config.llamaConfig()) + "\n").getBytes(StandardCharsets.UTF_8));
             }
             byte[] text = (JSON.writeValueAsString(state) + "\n").getBytes(StandardCharsets.UTF_8);
             AtomicFiles.writeDurably(tmp.resolve(STATE), text);

@@ -1,5 +1,9 @@
 package dev.sixpd.nn.io;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.sixpd.nn.Gpt;
+import dev.sixpd.nn.GptConfig;
 import dev.sixpd.nn.UserException;
 import dev.sixpd.optim.Param;
 import dev.sixpd.tensor.DType;
@@ -55,6 +59,36 @@ class CheckpointTest {
         last.save(out, 3);
         assertEquals(out.resolve("step-00000003-2"), Checkpoint.readState(out).files());
         assertTrue(Files.isDirectory(out.resolve("step-00000003")));
+    }
+
+    @Test
+    void aLlamaCheckpointCarriesHuggingFacesConfig() throws Exception {
+        GptConfig cfg = GptConfig.preset("llama-tiny", Fixture.TOK.vocabSize());
+        Gpt model = new Gpt(cfg, 1, 7);
+        Path out = dir.resolve("llama");
+        Checkpoint.save(out, 5, model, Fixture.TOK, null, null, Checkpoint.newObject());
+        Path step = Checkpoint.readState(out).files();
+        assertEquals(List.of("config.json", "model.safetensors", "state.json", "state.json.crc32c"), entries(step));
+        JsonNode hf = new ObjectMapper().readTree(step.resolve("config.json").toFile());
+        assertEquals("LlamaForCausalLM", hf.get("architectures").get(0).asText());
+        assertEquals(cfg.dModel(), hf.get("hidden_size").asInt());
+        assertEquals(cfg.mlpHidden(), hf.get("intermediate_size").asInt());
+        assertEquals(cfg.heads(), hf.get("num_attention_heads").asInt());
+        assertEquals(cfg.kvHeads(), hf.get("num_key_value_heads").asInt());
+        assertEquals(cfg.layers(), hf.get("num_hidden_layers").asInt());
+        assertEquals(cfg.vocab(), hf.get("vocab_size").asInt());
+        assertEquals(cfg.context(), hf.get("max_position_embeddings").asInt());
+        assertEquals(1e-5, hf.get("rms_norm_eps").asDouble(), 1e-12);
+        assertEquals(10000.0, hf.get("rope_theta").asDouble());
+        assertFalse(hf.get("tie_word_embeddings").asBoolean());
+        // every tensor under the name LlamaForCausalLM gives it
+        Map<String, SafeTensors.Entry> ts = SafeTensors.read(step.resolve(Checkpoint.MODEL)).tensors();
+        assertTrue(ts.containsKey("model.layers.0.self_attn.q_proj.weight"), ts.keySet().toString());
+        assertTrue(ts.containsKey("lm_head.weight"), ts.keySet().toString());
+        // a GPT-2 checkpoint has no config.json (its names are not Hugging Face's GPT2LMHeadModel's)
+        Path gpt2 = dir.resolve("gpt2");
+        new Fixture(1).save(gpt2, 1);
+        assertFalse(Files.exists(Checkpoint.readState(gpt2).files().resolve("config.json")));
     }
 
     @Test
