@@ -3,6 +3,7 @@ package dev.sixpd.bench;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.sixpd.nn.GptConfig;
 import dev.sixpd.tensor.Ledger;
 import dev.sixpd.tensor.Parallel;
 import java.io.PrintStream;
@@ -66,6 +67,10 @@ final class StepCommand implements Callable<Integer> {
             + " count, s (default ${DEFAULT-VALUE})")
     double peakSeconds;
 
+    @Option(names = "--attention", defaultValue = "naive", paramLabel = "naive|flash", description = "sixpd's "
+            + "attention kernel (default ${DEFAULT-VALUE}); the PyTorch peer keeps its own (naive) attention")
+    String attention;
+
     @Option(names = "--no-torch", description = "skip the PyTorch peer")
     boolean noTorch;
 
@@ -94,12 +99,14 @@ final class StepCommand implements Callable<Integer> {
         for (String p : presets) {
             TrainingStep.defaultBatch(p); // an unknown preset fails now, not after minutes of measuring
         }
+        GptConfig.Attn attn = GptConfig.parse(GptConfig.Attn.class, "--attention", attention);
         PrintStream human = SuiteRun.STDOUT.equals(json) ? System.err : System.out;
         int[] ts = KernelSuite.threadCounts(threads);
         dev.sixpd.tensor.Peak.Nominal nominal = dev.sixpd.tensor.Peak.nominal();
         human.printf(Locale.ROOT, "sixpd bench step: presets %s, threads %s, %d timed steps after >= %d warm-up"
-                + " steps / %.0f s; load average now %s (other load skews every figure)%n", presets,
-                Arrays.toString(ts), steps, warmup, warmupSeconds, loadAverage());
+                + " steps / %.0f s; %s attention; load average now %s (other load skews every figure)%n", presets,
+                Arrays.toString(ts), steps, warmup, warmupSeconds, attn.name().toLowerCase(Locale.ROOT),
+                loadAverage());
         human.println("nominal peak: " + nominal.formula());
         double[] peaks = new double[ts.length];
         for (int i = 0; i < ts.length; i++) {
@@ -122,7 +129,7 @@ final class StepCommand implements Callable<Integer> {
         }
         List<StepRow> rows = new ArrayList<>();
         for (String preset : presets) {
-            TrainingStep step = new TrainingStep(preset);
+            TrainingStep step = new TrainingStep(preset, TrainingStep.defaultBatch(preset), attn);
             for (int i = 0; i < ts.length; i++) {
                 StepRow row = measure(step, ts[i], peaks[i], nominal, peer, peerNote, human);
                 rows.add(row);

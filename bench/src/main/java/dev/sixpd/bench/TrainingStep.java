@@ -53,8 +53,13 @@ public final class TrainingStep {
 
     /** A freshly initialised {@code preset} model (seed 0) training on {@code batch} random sequences. */
     public TrainingStep(String preset, int batch) {
+        this(preset, batch, GptConfig.Attn.NAIVE);
+    }
+
+    /** As {@link #TrainingStep(String, int)}, with the attention kernel {@code attention} (naive or flash). */
+    public TrainingStep(String preset, int batch, GptConfig.Attn attention) {
         this.preset = preset.toLowerCase(Locale.ROOT);
-        this.config = GptConfig.preset(preset, VOCAB);
+        this.config = GptConfig.preset(preset, VOCAB).withAttention(attention);
         if (batch < 1) {
             throw new IllegalArgumentException("batch must be >= 1, got " + batch);
         }

@@ -172,6 +172,20 @@ class StepCommandTest {
     }
 
     @Test
+    void aFlashStepCountsTheRecomputedScoresAndLosesNoMatmul() {
+        TrainingStep naive = new TrainingStep("tiny", 2);
+        TrainingStep flash = new TrainingStep("tiny", 2, GptConfig.Attn.FLASH);
+        assertEquals(GptConfig.Attn.FLASH, flash.config().attention());
+        long[] n = naive.ledgerFlopsOfOneStep();
+        long[] f = flash.ledgerFlopsOfOneStep();
+        // same weights (seed 0), same batch: the same loss up to the kernels' rounding
+        assertEquals(naive.lastLoss(), flash.lastLoss(), 1e-5);
+        // flash backward recomputes Q·Kᵀ: more model FLOPs than the naive step, never fewer
+        assertTrue(f[0] > n[0], f[0] + " <= " + n[0]);
+        assertEquals(n[1], f[1]); // AdamW does not care
+    }
+
+    @Test
     void everyModelPresetHasABatchAndTheLlamaPresetsAreLlama() {
         for (String p : GptConfig.PRESETS.keySet()) {
             assertTrue(TrainingStep.defaultBatch(p) > 0, p);
