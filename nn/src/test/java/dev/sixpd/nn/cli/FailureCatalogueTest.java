@@ -4,8 +4,6 @@ import dev.sixpd.nn.io.Checkpoint;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.regex.Matcher;
@@ -24,18 +22,12 @@ class FailureCatalogueTest {
     @TempDir
     Path dir;
 
-    private record Run(int code, String out, String err) {
-    }
-
-    private static Run run(String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        int code = Main.execute(args, new PrintWriter(out, true), new PrintWriter(err, true));
-        return new Run(code, out.toString(), err.toString());
+    private static CliRun run(String... args) {
+        return CliRun.of(args);
     }
 
     /** Exit code 2, the last stderr line starts "sixpd: " and holds every fragment; no stack trace anywhere. */
-    private static void userError(Run r, String... fragments) {
+    private static void userError(CliRun r, String... fragments) {
         assertEquals(2, r.code(), r.err());
         String e = r.err().strip();
         assertFalse(e.contains("Exception") || e.contains("\tat "), "no stack trace: " + e);
@@ -96,7 +88,7 @@ class FailureCatalogueTest {
         java.io.ByteArrayOutputStream notes = new java.io.ByteArrayOutputStream();
         java.io.PrintStream old = System.err;
         System.setErr(new java.io.PrintStream(notes, true, java.nio.charset.StandardCharsets.UTF_8));
-        Run r;
+        CliRun r;
         try {
             r = run(tiny("--threads", "1000", "--steps", "1"));
         } finally {
@@ -110,7 +102,7 @@ class FailureCatalogueTest {
     @Test
     void checkpointAndSamplingCases() throws Exception {
         Path out = dir.resolve("o");
-        Run t = run(tiny());
+        CliRun t = run(tiny());
         assertEquals(0, t.code(), t.err());
         // resuming with --steps below the checkpoint's step
         userError(run("train", "--resume", out.toString(), "--steps", "2"), "already at step 3", "--steps above 3");
@@ -118,7 +110,7 @@ class FailureCatalogueTest {
                 "--tokens 2147483647",
                 "at most");
         // a temperature so small that logits / temperature overflow: greedy-like, not token -1
-        Run s = run("sample", "--checkpoint", out.toString(), "--tokens", "5", "--temperature", "1e-310",
+        CliRun s = run("sample", "--checkpoint", out.toString(), "--tokens", "5", "--temperature", "1e-310",
                 "--prompt", "ab");
         assertEquals(0, s.code(), s.err());
         // a checkpoint claiming 100,000 layers
@@ -153,7 +145,7 @@ class FailureCatalogueTest {
     @Test
     void divergenceByAnExplodingLossKeepsOnlyGoodCheckpoints() throws Exception {
         Path out = dir.resolve("o");
-        Run r = run(tiny("--lr", "1e6", "--warmup", "0", "--checkpoint-every", "1", "--steps", "10"));
+        CliRun r = run(tiny("--lr", "1e6", "--warmup", "0", "--checkpoint-every", "1", "--steps", "10"));
         userError(r, "diverged at step", "--lr");
         Matcher m = Pattern.compile("diverged at step (\\d+): (.*?)\\. Stopped").matcher(r.err());
         assertTrue(m.find(), r.err());

@@ -4,8 +4,6 @@ import dev.sixpd.nn.io.Checkpoint;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -19,18 +17,12 @@ class MainTest {
     @TempDir
     Path dir;
 
-    private record Run(int code, String out, String err) {
-    }
-
-    private static Run run(String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        int code = Main.execute(args, new PrintWriter(out, true), new PrintWriter(err, true));
-        return new Run(code, out.toString(), err.toString());
+    private static CliRun run(String... args) {
+        return CliRun.of(args);
     }
 
     /** Exit code 2, a single "sixpd: ..." line containing every fragment, no stack trace. */
-    private static void userError(Run r, String... fragments) {
+    private static void userError(CliRun r, String... fragments) {
         assertEquals(2, r.code(), r.err());
         String e = r.err().strip();
         assertTrue(e.startsWith("sixpd: "), e);
@@ -52,17 +44,17 @@ class MainTest {
 
     @Test
     void helpEverywhere() {
-        Run top = run("--help");
+        CliRun top = run("--help");
         assertEquals(0, top.code());
         assertTrue(top.out().contains("train") && top.out().contains("sample"), top.out());
-        Run train = run("train", "--help");
+        CliRun train = run("train", "--help");
         assertEquals(0, train.code());
         for (String o : new String[]{"--preset", "--data", "--steps", "--batch", "--lr", "--seed", "--threads",
                 "--out", "--resume", "--log", "--eval-every", "--checkpoint-every", "--tokenizer", "--vocab",
                 "--sample-tokens"}) {
             assertTrue(train.out().contains(o), o);
         }
-        Run sample = run("sample", "--help");
+        CliRun sample = run("sample", "--help");
         assertEquals(0, sample.code());
         for (String o : new String[]{"--checkpoint", "--prompt", "--tokens", "--temperature", "--top-k", "--top-p",
                 "--seed"}) {
@@ -86,7 +78,7 @@ class MainTest {
         }
         java.nio.file.Path f = dir.resolve("words.txt");
         java.nio.file.Files.writeString(f, sb);
-        Run r = run("plan", "--params", "1B", "--tokens", "10B", "--hardware", "a100", "--text", f.toString(),
+        CliRun r = run("plan", "--params", "1B", "--tokens", "10B", "--hardware", "a100", "--text", f.toString(),
                 "--text-vocab", "300");
         assertEquals(0, r.code(), r.err());
         assertTrue(r.out().contains("bytes per token"), r.out());
@@ -135,10 +127,10 @@ class MainTest {
     @Test
     void trainSampleAndCorruptCheckpoint() throws Exception {
         Path out = dir.resolve("ck");
-        Run t = run("train", "--preset", "tiny", "--synthetic", "20000", "--steps", "3", "--batch", "2",
+        CliRun t = run("train", "--preset", "tiny", "--synthetic", "20000", "--steps", "3", "--batch", "2",
                 "--threads", "1", "--out", out.toString(), "--sample-tokens", "5");
         assertEquals(0, t.code(), t.err());
-        Run s = run("sample", "--checkpoint", out.toString(), "--prompt", "ab", "--tokens", "10");
+        CliRun s = run("sample", "--checkpoint", out.toString(), "--prompt", "ab", "--tokens", "10");
         assertEquals(0, s.code(), s.err());
         // resuming a finished run says so; changing a fixed setting is refused
         assertEquals(0, run("train", "--resume", out.toString()).code());

@@ -3,8 +3,6 @@ package dev.sixpd.nn.cli;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
@@ -17,19 +15,13 @@ class PrecisionCommandTest {
     @TempDir
     Path dir;
 
-    private record Run(int code, String out, String err) {
-    }
-
-    private static Run run(String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        int code = Main.execute(args, new PrintWriter(out, true), new PrintWriter(err, true));
-        return new Run(code, out.toString(), err.toString());
+    private static CliRun run(String... args) {
+        return CliRun.of(args);
     }
 
     @Test
     void helpNamesEveryOptionAndSaysWhyTheGradientScale() {
-        Run r = run("precision", "--help");
+        CliRun r = run("precision", "--help");
         assertEquals(0, r.code(), r.err());
         for (String o : new String[]{"--preset", "--data", "--synthetic", "--steps", "--batch", "--lr",
                 "--grad-scale", "--round-accumulator", "--seed", "--threads", "--out", "GPT-2"}) {
@@ -43,7 +35,7 @@ class PrecisionCommandTest {
         for (String[] args : new String[][]{{"precision", "--grad-scale", "abc"},
             {"precision", "--round-accumulator", "0"}, {"precision", "--steps", "0"},
             {"precision", "--data", "x.txt", "--synthetic", "100"}}) {
-            Run r = run(args);
+            CliRun r = run(args);
             assertEquals(2, r.code(), String.join(" ", args) + ": " + r.err());
             String e = r.err().strip();
             assertTrue(e.startsWith("sixpd: "), e);
@@ -54,7 +46,7 @@ class PrecisionCommandTest {
     @Test
     void aTinyRunWritesTheTableChartsSummaryAndLogs() throws Exception {
         Path out = dir.resolve("p");
-        Run r = run("precision", "--preset", "tiny", "--synthetic", "20000", "--steps", "2", "--batch", "2",
+        CliRun r = run("precision", "--preset", "tiny", "--synthetic", "20000", "--steps", "2", "--batch", "2",
                 "--eval-windows", "2", "--threads", "1", "--out", out.toString());
         assertEquals(0, r.code(), r.err());
         for (String f : new String[]{"table.txt", "summary.json", "loss.png", "grad-histogram.png", "fp32.jsonl",

@@ -24,9 +24,6 @@ class SampleCommandTest {
     @TempDir
     Path dir;
 
-    private record Run(int code, String out, String err) {
-    }
-
     @BeforeEach
     void checkpoint() throws Exception {
         CharTokenizer tok = CharTokenizer.fromCorpus("public static void main(String[] args) {}\n");
@@ -35,7 +32,7 @@ class SampleCommandTest {
     }
 
     /** Runs sixpd with System.out captured (the commands print there). */
-    private static Run run(String... args) {
+    private static CliRun run(String... args) {
         StringWriter err = new StringWriter();
         ByteArrayOutputStream bytes = new ByteArrayOutputStream();
         PrintStream old = System.out;
@@ -46,7 +43,7 @@ class SampleCommandTest {
         } finally {
             System.setOut(old);
         }
-        return new Run(code, bytes.toString(StandardCharsets.UTF_8), err.toString());
+        return new CliRun(code, bytes.toString(StandardCharsets.UTF_8), err.toString());
     }
 
     private String ck() {
@@ -55,7 +52,7 @@ class SampleCommandTest {
 
     @Test
     void statsReportFlopsAndCacheBytes() {
-        Run r = run("sample", "--checkpoint", ck(), "--prompt", "pub", "--tokens", "30", "--stats");
+        CliRun r = run("sample", "--checkpoint", ck(), "--prompt", "pub", "--tokens", "30", "--stats");
         assertEquals(0, r.code(), r.err());
         // L = 2, T = 24, KVH = 2, HS = 8: 2·2·24·2·8·4 = 6,144 bytes
         assertTrue(r.out().contains("2 × 2 × 24 × 2 × 8 × 4 = 6,144 bytes (allocated: 6,144)"), r.out());
@@ -65,8 +62,8 @@ class SampleCommandTest {
 
     @Test
     void cachedAndCacheFreeGreedyTextAgree() {
-        Run a = run("sample", "--checkpoint", ck(), "--prompt", "pub", "--tokens", "15", "--temperature", "0");
-        Run b = run("sample", "--checkpoint", ck(), "--prompt", "pub", "--tokens", "15", "--temperature", "0",
+        CliRun a = run("sample", "--checkpoint", ck(), "--prompt", "pub", "--tokens", "15", "--temperature", "0");
+        CliRun b = run("sample", "--checkpoint", ck(), "--prompt", "pub", "--tokens", "15", "--temperature", "0",
                 "--no-kv-cache");
         assertEquals(0, a.code(), a.err());
         assertEquals(a.out(), b.out());
@@ -75,7 +72,7 @@ class SampleCommandTest {
     @Test
     void batchReportsPagedAgainstContiguous() throws Exception {
         Path prompts = Files.writeString(dir.resolve("p.txt"), "pub\nstatic void\n");
-        Run r = run("sample", "--checkpoint", ck(), "--prompts", prompts.toString(), "--tokens", "10",
+        CliRun r = run("sample", "--checkpoint", ck(), "--prompts", prompts.toString(), "--tokens", "10",
                 "--page-size", "4");
         assertEquals(0, r.code(), r.err());
         assertTrue(r.out().contains("--- sequence 2 (seed 2) ---\nstatic void"), r.out());
@@ -88,7 +85,7 @@ class SampleCommandTest {
 
     @Test
     void badOptionsSayWhatToDo() throws Exception {
-        Run r = run("sample", "--checkpoint", ck(), "--batch", "0");
+        CliRun r = run("sample", "--checkpoint", ck(), "--batch", "0");
         assertEquals(2, r.code());
         assertTrue(r.err().contains("--batch must be >= 1"), r.err());
         r = run("sample", "--checkpoint", ck(), "--batch", "2", "--page-size", "0");
