@@ -1,5 +1,6 @@
 package dev.sixpd.nn;
 
+import dev.sixpd.nn.ledger.ActivationLayout;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Locale;
@@ -54,12 +55,6 @@ public final class Limits {
         }
     }
 
-    /** Parameters of a GPT with this config: V·C + T·C + L·(12C² + 13C) + 2C (in double: never overflows). */
-    public static double parameters(GptConfig c) {
-        double C = c.dModel();
-        return (double) c.vocab() * C + (double) c.context() * C + c.layers() * (12 * C * C + 13 * C) + 2 * C;
-    }
-
     /**
      * Before {@code new Gpt(config, batch, …)} for training: every buffer fits in a Java array, and parameters,
      * gradients, AdamW's two slots, activations and scratch for {@code batch} sequences, and {@code threads} GEMM
@@ -83,21 +78,29 @@ public final class Limits {
         double T = c.context();
         double C = c.dModel();
         double V = c.vocab();
-        double L = c.layers();
+        double H = c.mlpHidden();
         double BT = B * T;
-        double att = B * c.heads() * T * T;
-        fitsInArray(BT * 4 * C, "an MLP activation buffer [B, T, 4C] of " + what, smaller);
-        fitsInArray(att, "the attention buffer [B, NH, T, T] of " + what, smaller);
+        // each buffer must fit in one Java array before anything is sized from the layers
+        fitsInArray(BT * Math.max(H, c.qkvWidth()), "an activation buffer [B, T, " + Math.max(c.mlpHidden(),
+                c.qkvWidth()) + "] of " + what, smaller);
+        if (c.attention() == GptConfig.Attn.NAIVE) {
+            fitsInArray(B * c.heads() * T * T, "the attention buffer [B, NH, T, T] of " + what, smaller
+                    + " (or --attention flash, which keeps no T × T buffer)");
+        }
         fitsInArray(BT * V, "the logits [B, T, V] of " + what, smaller);
-        fitsInArray(4 * C * C, "a weight matrix [4C, C] of " + what, smaller);
+        fitsInArray(H * C, "a weight matrix [H, C] of " + what, smaller);
         fitsInArray(V * C, "the token embedding [V, C] of " + what, smaller);
-        double own = recompute ? 1 : L;
-        // kept for backward: 15·BTC + 4·BT + att per block (or one shared set), block outputs L·BTC, 2·BTC + 2·BT
-        // around them, logits and probabilities; backward scratch: 14·BTC + att + BT·V
-        double acts = own * (15 * BT * C + 4 * BT + att) + L * BT * C + 2 * BT * C + 3 * BT + 2 * BT * V
-                + 14 * BT * C + att + BT * V;
+        // the sizes from the model's own spec and its layers' buffer requests (Gpt.layout: nothing allocated), at
+        // one and two layers: every per-layer term is linear in L, so a config claiming 10^6 layers costs nothing
+        GptConfig one = c.withSizes(0, 1, 0, 0);
+        long p1 = ModelSpec.of(one).parameters();
+        long perLayerParams = ModelSpec.of(c.withSizes(0, 2, 0, 0)).parameters() - p1;
+        double params = p1 + (c.layers() - 1.0) * perLayerParams;
+        ActivationLayout lay = Gpt.layout(one, batch, recompute);
+        double acts = lay.savedForBackwardBytes() + (c.layers() - 1.0) * lay.perLayerBytes() + lay.workspaceBytes();
         int t = Math.min(threads, Runtime.getRuntime().availableProcessors()); // see threads(int)
-        double bytes = 4 * ((copies + 1) * parameters(c) + acts) + t * (double) GEMM_BUFFERS_PER_THREAD;
+        // copies float arrays per parameter (+1: the optimizer's or the loader's transient copy)
+        double bytes = 4.0 * (copies + 1) * params + acts + t * (double) GEMM_BUFFERS_PER_THREAD;
         fitsInHeap(bytes, what, smaller);
     }
 
