@@ -88,9 +88,13 @@ public final class KernelSuite {
             this.benchmark = benchmark;
         }
 
-        /** JMH include regex for the family's benchmark class. */
+        /**
+         * JMH include regex for the family's benchmark class; attention also runs flash attention's forward and
+         * backward ({@link FlashAttentionBenchmark}: the same medium shapes, so the two kernels sit side by side).
+         */
         String includeRegex() {
-            return "dev\\.sixpd\\.bench\\." + benchmark + "\\.";
+            String own = "dev\\.sixpd\\.bench\\." + benchmark + "\\.";
+            return this == ATTENTION ? "(" + own + "|dev\\.sixpd\\.bench\\.FlashAttentionBenchmark\\.flash)" : own;
         }
 
         /** The name on the command line: the lower-case enum name, except HALF, which is {@code convert}. */
@@ -367,6 +371,10 @@ public final class KernelSuite {
             case "AttentionBenchmark.forward" -> c(AttentionBenchmark.FORWARD_FLOPS, AttentionBenchmark.FORWARD_BYTES);
             case "AttentionBenchmark.backward" ->
                     c(AttentionBenchmark.BACKWARD_FLOPS, AttentionBenchmark.BACKWARD_BYTES);
+            case "FlashAttentionBenchmark.flashForward" ->
+                    c(FlashAttentionBenchmark.FORWARD_FLOPS, FlashAttentionBenchmark.FORWARD_BYTES);
+            case "FlashAttentionBenchmark.flashBackward" ->
+                    c(FlashAttentionBenchmark.BACKWARD_FLOPS, FlashAttentionBenchmark.BACKWARD_BYTES);
             case "SoftmaxBenchmark.forward" -> c(SoftmaxBenchmark.FORWARD_FLOPS, SoftmaxBenchmark.FORWARD_BYTES);
             case "SoftmaxBenchmark.backward" -> c(SoftmaxBenchmark.BACKWARD_FLOPS, SoftmaxBenchmark.BACKWARD_BYTES);
             case "LayerNormBenchmark.forward" -> c(LayerNormBenchmark.FORWARD_FLOPS, LayerNormBenchmark.FORWARD_BYTES);

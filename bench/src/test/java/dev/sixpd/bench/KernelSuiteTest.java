@@ -32,6 +32,11 @@ class KernelSuiteTest {
                 null));
         assertArrayEquals(new double[] {816_347_136, 69_206_016}, KernelSuite.cost("AttentionBenchmark", "backward",
                 null));
+        // flash at the same shapes (bench/NOTES.md, "Flash attention": the floor table)
+        assertArrayEquals(new double[] {417_030_144, 12_632_064},
+                KernelSuite.cost("FlashAttentionBenchmark", "flashForward", null));
+        assertArrayEquals(new double[] {1_021_612_032, 34_652_160},
+                KernelSuite.cost("FlashAttentionBenchmark", "flashBackward", null));
         assertArrayEquals(new double[] {7_907_328, 25_165_824}, KernelSuite.cost("SoftmaxBenchmark", "forward", null));
         assertArrayEquals(new double[] {6_301_696, 6_310_912}, KernelSuite.cost("LayerNormBenchmark", "forward",
                 null));
@@ -65,8 +70,13 @@ class KernelSuiteTest {
     void quickOptions() {
         Options o = KernelSuite.options(false, EnumSet.of(Family.ATTENTION, Family.GELU), VerboseMode.SILENT,
                 new int[] {1, 2});
-        assertEquals(List.of("dev\\.sixpd\\.bench\\.AttentionBenchmark\\.", "dev\\.sixpd\\.bench\\.GeluBenchmark\\."),
+        assertEquals(List.of(Family.ATTENTION.includeRegex(), "dev\\.sixpd\\.bench\\.GeluBenchmark\\."),
                 o.getIncludes());
+        // attention: the naive kernel's class and flash attention's two methods beside it, not its naive copies
+        java.util.regex.Pattern att = java.util.regex.Pattern.compile(Family.ATTENTION.includeRegex());
+        assertTrue(att.matcher("dev.sixpd.bench.AttentionBenchmark.forward").find());
+        assertTrue(att.matcher("dev.sixpd.bench.FlashAttentionBenchmark.flashBackward").find());
+        assertTrue(!att.matcher("dev.sixpd.bench.FlashAttentionBenchmark.naiveForward").find());
         assertEquals(List.of("1", "2"), List.copyOf(o.getParameter("threads").get()));
         assertEquals(1, o.getForkCount().get());
         assertEquals(3, o.getMeasurementIterations().get());
