@@ -101,7 +101,8 @@ public final class Limits {
         int t = Math.min(threads, Runtime.getRuntime().availableProcessors()); // see threads(int)
         // copies float arrays per parameter (+1: the optimizer's or the loader's transient copy)
         double bytes = 4.0 * (copies + 1) * params + acts + t * (double) GEMM_BUFFERS_PER_THREAD;
-        fitsInHeap(bytes, what, smaller);
+        fitsInHeap(bytes, what, c.attention() == GptConfig.Attn.NAIVE && copies == 4
+                ? smaller + ", --attention flash (no [B, NH, T, T] probabilities kept)" : smaller);
     }
 
     /** Before a data file is read: it must be a regular file (not a device such as /dev/zero) that fits in memory. */

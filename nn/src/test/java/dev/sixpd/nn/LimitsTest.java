@@ -21,7 +21,7 @@ class LimitsTest {
                 "needs a heap between 2 and 6 GiB (the build's tests run with -Xmx4g) to tell the two apart, this JVM has "
                         + Runtime.getRuntime().maxMemory() / GIB + " GiB");
         UserException e = assertThrows(UserException.class, () -> Limits.checkTraining(naive, 16, false, 1));
-        assertTrue(e.getMessage().contains("GiB"), e.getMessage());
+        assertTrue(e.getMessage().contains("GiB") && e.getMessage().contains("--attention flash"), e.getMessage());
         assertDoesNotThrow(() -> Limits.checkTraining(flash, 16, false, 1));
     }
 
