@@ -30,7 +30,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * 2 {@code Ġt he} = 258, 3 {@code a t} = 259, 4 {@code c at} = 260, 5 {@code Ã ©} (é's UTF-8 C3 A9) = 261,
  * 6 {@code Ġ c} = 262, 7 (NBSP's second byte A0, {@code !}) = 263; then {@code <|endoftext|>} = 264.
  */
-class ByteLevelBpeTest {
+public class ByteLevelBpeTest {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final String UNICODE = "Grüße, 世界! naïve café — 𝄞 music 😀 done.\n\tTabs & \"quotes\" \\ ok"
             + " it's\u00a0nbsp\u3000ideographic  two  spaces\n\n";
@@ -58,11 +58,11 @@ class ByteLevelBpeTest {
         return String.valueOf(ByteLevelBpe.byteChar(b));
     }
 
-    static List<String> merges() {
+    public static List<String> merges() {
         return List.of("Ġ t", "h e", "Ġt he", "a t", "c at", "Ã ©", "Ġ c", ch(0xA0) + " !");
     }
 
-    static Map<String, Integer> vocab() {
+    public static Map<String, Integer> vocab() {
         Map<String, Integer> v = new LinkedHashMap<>();
         for (int b : gpt2ByteOrder()) {
             v.put(ch(b), v.size());
@@ -75,13 +75,13 @@ class ByteLevelBpeTest {
     }
 
     /** Writes vocab.json and merges.txt (with GPT-2's #version line) into {@code d}. */
-    static void writeVocabMerges(Path d, Map<String, Integer> vocab, List<String> merges) throws IOException {
+    public static void writeVocabMerges(Path d, Map<String, Integer> vocab, List<String> merges) throws IOException {
         Files.writeString(d.resolve("vocab.json"), JSON.writeValueAsString(vocab));
         Files.writeString(d.resolve("merges.txt"), "#version: 0.2\n" + String.join("\n", merges) + "\n");
     }
 
     /** A tokenizer.json of a GPT-2 ByteLevel BPE with these merges, as tokenizers writes it. */
-    static ObjectNode tokenizerJson(Map<String, Integer> vocab, List<String> merges, boolean mergesAsPairs) {
+    public static ObjectNode tokenizerJson(Map<String, Integer> vocab, List<String> merges, boolean mergesAsPairs) {
         ObjectNode root = JSON.createObjectNode();
         root.put("version", "1.0");
         ArrayNode added = root.putArray("added_tokens");
