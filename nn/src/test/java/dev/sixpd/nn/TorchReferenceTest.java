@@ -56,7 +56,7 @@ import static org.junit.jupiter.api.Assertions.fail;
  * <p>Runs when {@code /usr/bin/python3} (or {@code -Dsixpd.python}) can {@code import torch} (Debian's
  * {@code python3-torch}); skipped with a message otherwise (CI installs no torch).
  */
-class TorchReferenceTest {
+public class TorchReferenceTest {
     /** Debian's interpreter, where {@code python3-torch} installs; {@code -Dsixpd.python=...} picks another. */
     private static final Path PYTHON = Path.of(System.getProperty("sixpd.python", "/usr/bin/python3"));
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -106,7 +106,7 @@ class TorchReferenceTest {
 
     @BeforeAll
     static void runTorch() throws Exception {
-        skip = torchMissing();
+        skip = torchMissing("TorchReferenceTest");
         if (skip != null) {
             return;
         }
@@ -249,9 +249,12 @@ class TorchReferenceTest {
         return m;
     }
 
-    /** Null when {@code /usr/bin/python3 -c "import torch"} works, else why the test is skipped. */
-    private static String torchMissing() {
-        String what = "TorchReferenceTest skipped: needs " + PYTHON + " with PyTorch (Debian: apt-get install"
+    /**
+     * Null when {@code /usr/bin/python3 -c "import torch"} works, else why {@code test} is skipped (other torch
+     * tests call this too).
+     */
+    public static String torchMissing(String test) {
+        String what = test + " skipped: needs " + PYTHON + " with PyTorch (Debian: apt-get install"
                 + " python3-torch); ";
         if (!Files.isExecutable(PYTHON)) {
             return what + PYTHON + " not found";

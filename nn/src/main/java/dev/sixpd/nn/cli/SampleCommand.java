@@ -10,7 +10,8 @@ import dev.sixpd.nn.Gpt;
 import dev.sixpd.nn.Limits;
 import dev.sixpd.nn.Sampler;
 import dev.sixpd.nn.UserException;
-import dev.sixpd.nn.io.Checkpoint;
+import dev.sixpd.nn.data.Tokenizer;
+import dev.sixpd.nn.io.ModelDir;
 import dev.sixpd.nn.layers.StepContext;
 import dev.sixpd.tensor.Ledger;
 import dev.sixpd.tensor.Parallel;
@@ -29,12 +30,14 @@ import java.util.concurrent.Callable;
 
 /** {@code sixpd sample}: generate text from a checkpoint. */
 @Command(name = "sample", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Generate text from a trained checkpoint.",
+        description = {"Generate text from a trained checkpoint, or from a Hugging Face model directory.",
                 "Each step: logits / temperature, keep the top-k tokens, keep the smallest set whose probability "
                         + "reaches top-p, renormalise, draw."},
         footer = {"", "Example:", "  sixpd sample --checkpoint out/train --prompt 'public static' --tokens 300"})
 public final class SampleCommand implements Callable<Integer> {
-    @Option(names = "--checkpoint", paramLabel = "DIR", required = true, description = "a train run's --out directory")
+    @Option(names = "--checkpoint", paramLabel = "DIR", required = true, description = "a train run's --out "
+            + "directory, or a Hugging Face GPT-2 or LLaMA directory (config.json, model.safetensors, tokenizer.json "
+            + "or vocab.json + merges.txt)")
     Path checkpoint;
     @Option(names = "--prompt", paramLabel = "TEXT", defaultValue = "\n",
             description = "text to continue (default: a newline)")
@@ -83,23 +86,25 @@ public final class SampleCommand implements Callable<Integer> {
         if (threads != null) {
             Parallel.setThreads(Limits.threads(threads));
         }
-        Checkpoint.State st = Checkpoint.readState(checkpoint);
-        Limits.checkInference(st.config(), 1, Parallel.threads());
-        Gpt model = new Gpt(st.config(), 1);
-        Checkpoint.loadModel(st, model);
+        ModelDir md = ModelDir.open(checkpoint);
+        Limits.checkInference(md.config(), 1, Parallel.threads());
+        Gpt model = new Gpt(md.config(), 1);
+        md.load(model);
+        Tokenizer tok = md.tokenizer();
         int[] p;
         try {
-            p = st.tokenizer().encode(prompt);
+            p = tok.encode(prompt);
         } catch (IllegalArgumentException e) {
-            throw new UserException("the prompt cannot be encoded with the checkpoint's " + st.tokenizer().type()
-                    + " tokenizer (" + e.getMessage() + "): use characters from the training text");
+            throw new UserException("the prompt cannot be encoded with the checkpoint's " + tok.type()
+                    + " tokenizer (" + e.getMessage() + ")" + (md.isHuggingFace() ? "" : ": use characters from the"
+                    + " training text"));
         }
         if (p.length == 0) {
             throw new UserException("the prompt is empty: give --prompt at least one character");
         }
         Limits.checkGenerate(tokens, p.length, "--tokens");
         if (batch != null || prompts != null) {
-            return sampleBatch(st, model, sampler);
+            return sampleBatch(tok, model, sampler);
         }
         if (compareCache) {
             return compare(model, p, sampler);
@@ -119,7 +124,7 @@ public final class SampleCommand implements Callable<Integer> {
                 new Rng(seed), nanos);
         long elapsed = System.nanoTime() - t0;
         System.out.print(prompt);
-        System.out.println(st.tokenizer().decode(gen));
+        System.out.println(tok.decode(gen));
         if (stats) {
             printStats(model, p.length, gen.length, elapsed, Ledger.snapshot().minus(before), noKvCache ? null : nanos);
         }
@@ -221,7 +226,7 @@ public final class SampleCommand implements Callable<Integer> {
         return 0;
     }
 
-    private int sampleBatch(Checkpoint.State st, Gpt model, Sampler sampler) {
+    private int sampleBatch(Tokenizer tok, Gpt model, Sampler sampler) {
         List<String> texts;
         if (prompts != null) {
             try {
@@ -251,10 +256,10 @@ public final class SampleCommand implements Callable<Integer> {
         Rng[] rngs = new Rng[S];
         for (int s = 0; s < S; s++) {
             try {
-                ps[s] = st.tokenizer().encode(texts.get(s));
+                ps[s] = tok.encode(texts.get(s));
             } catch (IllegalArgumentException e) {
                 throw new UserException("prompt " + (s + 1) + " cannot be encoded with the checkpoint's "
-                        + st.tokenizer().type() + " tokenizer (" + e.getMessage() + ")");
+                        + tok.type() + " tokenizer (" + e.getMessage() + ")");
             }
             if (ps[s].length == 0 || ps[s].length > c.context()) {
                 throw new UserException("prompt " + (s + 1) + " has " + ps[s].length + " tokens: give 1 to "
@@ -272,7 +277,7 @@ public final class SampleCommand implements Callable<Integer> {
         for (int s = 0; s < S; s++) {
             System.out.printf(Locale.ROOT, "--- sequence %d (seed %d) ---%n", s + 1, seed + s);
             System.out.print(texts.get(s));
-            System.out.println(st.tokenizer().decode(gen[s]));
+            System.out.println(tok.decode(gen[s]));
             generated += gen[s].length;
             // positions written to the cache: prompt + generated - 1 (the last token is drawn, never decoded)
             long w = Math.max(0, ps[s].length + gen[s].length - 1);

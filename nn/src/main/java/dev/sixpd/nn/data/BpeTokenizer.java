@@ -259,9 +259,18 @@ public final class BpeTokenizer implements Tokenizer {
 
     @Override
     public int[] encode(String text) {
+        return encode(text, PIECE);
+    }
+
+    /**
+     * Encodes {@code text} split into pieces by {@code pieces} (sixpd's {@link #PRETOKENIZER}, or the same pattern
+     * with Unicode whitespace for Hugging Face's byte-level BPE, {@link ByteLevelBpe}); the merges within each piece
+     * are {@link #encodePiece}'s, the one BPE merge loop.
+     */
+    int[] encode(String text, Pattern pieces) {
         IntArrayList out = new IntArrayList(Math.max(16, text.length() / 3), Integer.MIN_VALUE);
         HashMap<String, int[]> cache = new HashMap<>();
-        Matcher m = PIECE.matcher(text);
+        Matcher m = pieces.matcher(text);
         int end = 0;
         while (m.find()) {
             if (m.start() != end) {

@@ -7,11 +7,12 @@ import com.fasterxml.jackson.databind.json.JsonMapper;
 
 /**
  * Text to token ids and back. Implementations: {@link CharTokenizer} (one id per Unicode code point seen in the
- * training corpus) and {@link BpeTokenizer} (byte-level BPE). Ids are {@code 0 .. vocabSize()-1}.
+ * training corpus), {@link BpeTokenizer} (byte-level BPE) and {@link ByteLevelBpe} (a Hugging Face byte-level BPE,
+ * GPT-2's, read from its files). Ids are {@code 0 .. vocabSize()-1}.
  *
  * <p>A tokenizer is saved with a checkpoint as a JSON object ({@link #toJson()}), with a {@code "type"} field
- * ({@code "char"} or {@code "bpe"}) that {@link #fromJson} dispatches on; written and read with Jackson, in the shape
- * of sixpd's first checkpoints (which {@code TokenizerTest} reads back). Immutable and thread-safe.
+ * ({@code "char"}, {@code "bpe"} or {@code "bytelevel-bpe"}) that {@link #fromJson} dispatches on; written and read
+ * with Jackson, in the shape of sixpd's first checkpoints (which {@code TokenizerTest} reads back). Immutable and thread-safe.
  */
 public interface Tokenizer {
     /** The token ids of {@code text}; throws {@link IllegalArgumentException} if the text cannot be encoded. */
@@ -23,7 +24,7 @@ public interface Tokenizer {
     /** Number of distinct token ids. */
     int vocabSize();
 
-    /** {@code "char"} or {@code "bpe"}. */
+    /** {@code "char"}, {@code "bpe"} or {@code "bytelevel-bpe"}. */
     String type();
 
     /** A self-contained JSON object describing this tokenizer, to embed in a checkpoint's JSON. */
@@ -68,8 +69,9 @@ public interface Tokenizer {
         return switch (type.asText()) {
             case "char" -> CharTokenizer.fromJsonObject(o);
             case "bpe" -> BpeTokenizer.fromJsonObject(o);
+            case "bytelevel-bpe" -> ByteLevelBpe.fromJsonObject(o);
             default -> throw new IllegalArgumentException("unknown tokenizer type " + type
-                    + ": expected \"char\" or \"bpe\"");
+                    + ": expected \"char\", \"bpe\" or \"bytelevel-bpe\"");
         };
     }
 }

@@ -3,7 +3,14 @@ package dev.sixpd.nn.cli;
 import dev.sixpd.nn.Gpt;
 import dev.sixpd.nn.GptConfig;
 import dev.sixpd.nn.data.CharTokenizer;
+import dev.sixpd.nn.CachedGenerator;
+import dev.sixpd.nn.Sampler;
+import dev.sixpd.nn.data.Tokenizer;
 import dev.sixpd.nn.io.Checkpoint;
+import dev.sixpd.nn.io.HfFixture;
+import dev.sixpd.nn.io.ModelDir;
+import dev.sixpd.nn.layers.StepContext;
+import dev.sixpd.tensor.Rng;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -98,5 +105,26 @@ class SampleCommandTest {
         r = run("sample", "--checkpoint", ck(), "--prompts", dir.resolve("none.txt").toString());
         assertEquals(2, r.code());
         assertTrue(r.err().contains("cannot read --prompts"), r.err());
+    }
+
+    @Test
+    void samplesFromAHuggingFaceDirectoryInItsVocabulary() throws Exception {
+        GptConfig cfg = GptConfig.gpt2(272, 24, 2, 16, 2);
+        Gpt ref = HfFixture.randomModel(cfg, 5, "BF16");
+        Path hf = HfFixture.writeDir(dir.resolve("hf-gpt2"), HfFixture.gpt2Config(cfg),
+                HfFixture.gpt2Tensors(ref, "BF16", true));
+        CliRun r = run("sample", "--checkpoint", hf.toString(), "--prompt", "the café", "--tokens", "12",
+                "--temperature", "0");
+        assertEquals(0, r.code(), r.err());
+        // the same greedy tokens from the model that wrote the directory, decoded by its tokenizer
+        Tokenizer tok = ModelDir.open(hf).tokenizer();
+        int[] gen = CachedGenerator.generate(ref, StepContext.FP32, tok.encode("the café"), 12,
+                new Sampler(0, 40, 0.95), new Rng(1));
+        assertEquals("the café" + tok.decode(gen) + System.lineSeparator(), r.out());
+        // a malformed directory: one line naming the field, exit code 2
+        Files.writeString(hf.resolve("config.json"), HfFixture.gpt2Config(cfg).put("n_layer", 3).toString());
+        r = run("sample", "--checkpoint", hf.toString(), "--prompt", "the", "--tokens", "2");
+        assertEquals(2, r.code(), r.err());
+        assertTrue(r.err().contains("lacks the tensor 'transformer.h.2.ln_1.weight'"), r.err());
     }
 }
