@@ -1,5 +1,17 @@
 package dev.sixpd.nn.plan;
 
+import dev.sixpd.nn.GptConfig;
+import dev.sixpd.nn.GptConfig.Block;
+import dev.sixpd.nn.GptConfig.Mlp;
+import dev.sixpd.nn.GptConfig.Norm;
+import dev.sixpd.nn.GptConfig.Pos;
+import dev.sixpd.nn.ModelSpec;
+import dev.sixpd.nn.ParamSpec;
+import dev.sixpd.nn.ParamSpec.Role;
+import dev.sixpd.nn.Poly;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
 /**
  * Everything the planner needs, validated on construction (an {@link IllegalArgumentException} names the bad field
  * and what to do). Build one with {@link #builder()}. Immutable and thread-safe.
@@ -97,17 +109,31 @@ public record PlanInput(double params, Arch arch, double tokens, double flops, d
     }
 
     /**
-     * A GPT-2-style decoder: learned position embeddings, pre-LayerNorm blocks with biases, a final LayerNorm, and an
-     * LM head tied to the token embedding.
+     * The model the plan is about: a {@link GptConfig} (GPT-2 by default, LLaMA's parts as switches). Its parameters
+     * are counted by {@link ModelSpec}, the one parameter list the trainer builds its tensors from: the planner keeps
+     * no formula of its own for P. The config's {@code context} is s, the tokens of one training sequence.
      *
-     * @param layers L
-     * @param hidden h (d_model)
-     * @param heads a, which must divide h
-     * @param vocab V
-     * @param seq s, the context length
+     * @param config the shape
      */
-    public record Arch(int layers, int hidden, int heads, int vocab, int seq) {
+    public record Arch(GptConfig config) {
         public Arch {
+            if (config == null) {
+                throw new IllegalArgumentException("an architecture needs a model config");
+            }
+        }
+
+        /** A GPT-2 of these sizes: LayerNorm, learned positions, a GELU MLP of 4h, biases, a tied LM head. */
+        public Arch(int layers, int hidden, int heads, int vocab, int seq) {
+            this(gpt2(layers, hidden, heads, vocab, seq));
+        }
+
+        private static GptConfig gpt2(int layers, int hidden, int heads, int vocab, int seq) {
+            checkSizes(layers, hidden, heads, vocab, seq);
+            return GptConfig.gpt2(vocab, seq, layers, hidden, heads);
+        }
+
+        /** Each size positive and the heads dividing the hidden size, in the planner's option names. */
+        static void checkSizes(int layers, int hidden, int heads, int vocab, int seq) {
             positive("layers", layers);
             positive("hidden", hidden);
             positive("heads", heads);
@@ -121,19 +147,128 @@ public record PlanInput(double params, Arch arch, double tokens, double flops, d
         }
 
         /**
-         * P = V·h + s·h + L·(12h² + 13h) + 2h: token embedding (tied LM head, counted once), position embedding,
-         * per block 2 LayerNorms (4h), QKV (3h² + 3h), attention output (h² + h), MLP up (4h² + 4h) and down
-         * (4h² + h), and the final LayerNorm (2h).
+         * LLaMA's SwiGLU width when none is given, as Meta's reference code computes it: ⌊2·4h/3⌋ rounded up to a
+         * multiple of 256 ({@code multiple_of}): 11,008 for h = 4,096, 13,824 for 5,120, 22,016 for 8,192.
          */
-        public double params() {
-            double h = hidden;
-            return (double) vocab * h + (double) seq * h + layers * (12 * h * h + 13 * h) + 2 * h;
+        public static int llamaMlpHidden(int hidden) {
+            long h = 8L * hidden / 3;
+            return Math.toIntExact((h + 255) / 256 * 256);
         }
 
-        /** L·(12h² + 13h) + 2h: the parameters of the blocks and the final LayerNorm (Kaplan's N ≈ 12·L·h²). */
+        public int layers() {
+            return config.layers();
+        }
+
+        /** h, the residual width (ModelSpec's C). */
+        public int hidden() {
+            return config.dModel();
+        }
+
+        /** a, the query heads. */
+        public int heads() {
+            return config.heads();
+        }
+
+        /** The K/V heads (= heads for multi-head attention, 1 for multi-query). */
+        public int kvHeads() {
+            return config.kvHeads();
+        }
+
+        /** H, the MLP's hidden width. */
+        public int mlpHidden() {
+            return config.mlpHidden();
+        }
+
+        public int vocab() {
+            return config.vocab();
+        }
+
+        /** s, the sequence length (ModelSpec's T). */
+        public int seq() {
+            return config.context();
+        }
+
+        /** The parameter list of one block: every per-block term appears once, outside terms as they are. */
+        private ModelSpec oneBlock() {
+            return ModelSpec.of(config.withSizes(0, 1, 0, 0));
+        }
+
+        /** P from {@link ModelSpec}: the tensors outside the blocks plus L times one block's. */
+        public double params() {
+            return sum(false, false) + (double) layers() * sum(true, false);
+        }
+
+        /** The blocks and the final norm, without the token and position embeddings and an untied head (Kaplan's N). */
         public double nonEmbeddingParams() {
-            double h = hidden;
-            return layers * (12 * h * h + 13 * h) + 2 * h;
+            return sum(false, true) + (double) layers() * sum(true, true);
+        }
+
+        /** L × one block's linear weights: Kaplan's N ≈ 12·L·h² for GPT-2. */
+        public double blockWeights() {
+            return (double) layers() * oneBlock().blockMatmulParameters();
+        }
+
+        private long sum(boolean inBlock, boolean skipEmbeddings) {
+            long s = 0;
+            for (ParamSpec q : oneBlock().params()) {
+                if ((q.layer() >= 0) == inBlock && !(skipEmbeddings && embedding(q))) {
+                    s += q.elements();
+                }
+            }
+            return s;
+        }
+
+        private static boolean embedding(ParamSpec q) {
+            return q.role() == Role.EMBEDDING || q.role() == Role.POSITION || q.role() == Role.HEAD;
+        }
+
+        /** P as ModelSpec writes it: {@code V·C + T·C + L·(12C² + 13C) + 2C} for GPT-2. */
+        public String paramsFormula() {
+            return oneBlock().parametersFormula();
+        }
+
+        /** The non-embedding parameters as a formula: {@code L·(12C² + 13C) + 2C} for GPT-2. */
+        public String nonEmbeddingFormula() {
+            Poly block = Poly.ZERO;
+            Poly outside = Poly.ZERO;
+            for (ParamSpec q : oneBlock().params()) {
+                if (q.layer() >= 0) {
+                    block = block.plus(q.size());
+                } else if (!embedding(q)) {
+                    outside = outside.plus(q.size());
+                }
+            }
+            return "L·(" + block + ")" + (outside.isZero() ? "" : " + " + outside);
+        }
+
+        /** One block's linear weights as a formula: {@code 12C²} for GPT-2. */
+        public String blockWeightsFormula() {
+            return oneBlock().blockFormula();
+        }
+
+        /** The values of the symbols {@code formula} uses: {@code V = 50,257, T = 1,024, L = 12, C = 768}. */
+        public String symbolValues(String formula) {
+            Map<String, Long> values = new LinkedHashMap<>(oneBlock().symbols());
+            values.put("L", (long) layers());
+            StringBuilder sb = new StringBuilder();
+            for (Map.Entry<String, Long> e : values.entrySet()) {
+                if (formula.matches(".*(?<![A-Z])" + e.getKey() + "(?![A-Z]).*")) {
+                    sb.append(sb.isEmpty() ? "" : ", ").append(e.getKey()).append(" = ").append(Fmt.num(e.getValue()));
+                }
+            }
+            return sb.toString();
+        }
+
+        /** The switches in words: {@code LayerNorm, learned positions, GELU MLP (H = 3,072), 12 heads, ...}. */
+        public String describe() {
+            GptConfig c = config;
+            String attn = c.kvHeads() == c.heads() ? c.heads() + " heads"
+                    : c.heads() + " query heads sharing " + c.kvHeads() + " K/V " + (c.kvHeads() == 1 ? "head" : "heads");
+            return (c.norm() == Norm.LAYERNORM ? "LayerNorm" : "RMSNorm") + ", "
+                    + (c.pos() == Pos.LEARNED ? "learned positions" : "RoPE") + ", "
+                    + (c.mlp() == Mlp.GELU ? "GELU" : "SwiGLU") + " MLP (H = " + Fmt.num(c.mlpHidden()) + "), " + attn
+                    + ", " + (c.block() == Block.SEQUENTIAL ? "sequential" : "parallel") + " block, "
+                    + (c.bias() ? "biases" : "no biases") + ", " + (c.tieHead() ? "tied" : "untied") + " LM head";
         }
 
         /**
@@ -143,10 +278,10 @@ public record PlanInput(double params, Arch arch, double tokens, double flops, d
          * replicated); with sequence parallelism s·b·h·(34 + 5·a·s/h)/t (eq. 4).
          */
         public double activationBytesPerLayer(int microBatch, int tp, boolean sequenceParallel) {
-            double s = seq;
-            double h = hidden;
+            double s = seq();
+            double h = hidden();
             double sbh = s * microBatch * h;
-            double attn = 5.0 * heads * s / h;
+            double attn = 5.0 * heads() * s / h;
             if (sequenceParallel || tp == 1) {
                 return sbh * (34 + attn) / tp;
             }
@@ -155,22 +290,22 @@ public record PlanInput(double params, Arch arch, double tokens, double flops, d
 
         /** Bytes one layer keeps with full recomputation: its 16-bit input, 2·s·b·h (÷ t with sequence parallel). */
         public double recomputeBytesPerLayer(int microBatch, int tp, boolean sequenceParallel) {
-            return 2.0 * seq * microBatch * hidden / (sequenceParallel ? tp : 1);
+            return 2.0 * seq() * microBatch * hidden() / (sequenceParallel ? tp : 1);
         }
 
         /** s·b·V: the logits of one micro-batch (the loss's input), elements. */
         public double logitsElements(int microBatch) {
-            return (double) seq * microBatch * vocab;
+            return (double) seq() * microBatch * vocab();
         }
 
         /** 2·L·h: K and V elements cached per token of context, all layers. */
         public double kvElementsPerToken() {
-            return 2.0 * layers * hidden;
+            return 2.0 * layers() * hidden();
         }
 
         /** 4·L·s·h: forward FLOPs per token of the attention scores (QKᵀ and A·V over the full context). */
         public double attentionFlopsPerToken() {
-            return 4.0 * layers * seq * hidden;
+            return 4.0 * layers() * seq() * hidden();
         }
 
         private static void positive(String what, int v) {

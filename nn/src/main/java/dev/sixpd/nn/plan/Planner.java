@@ -143,13 +143,10 @@ public final class Planner {
             } else if (a != null) {
                 p = a.params();
                 pName = Fmt.num(p);
-                double h = a.hidden();
-                String formula = "P = V·h + s·h + L·(12h² + 13h) + 2h = " + Fmt.num(a.vocab()) + "×" + Fmt.num(h)
-                        + " + " + Fmt.num(a.seq()) + "×" + Fmt.num(h) + " + " + a.layers() + "×(12×" + Fmt.num(h)
-                        + "² + 13×" + Fmt.num(h) + ") + 2×" + Fmt.num(h) + " = " + Fmt.num(p);
-                add("input.params", "inputs", "parameters P", p, "params", formula, Fmt.num(p),
-                        "tied LM head counted once; per block 2 LayerNorms 4h, QKV 3h²+3h, attention out h²+h, MLP "
-                                + "4h²+4h and 4h²+h; final LayerNorm 2h");
+                String pf = a.paramsFormula();
+                add("input.params", "inputs", "parameters P", p, "params", "P = " + pf + " at " + a.symbolValues(pf)
+                        + " = " + Fmt.num(p), Fmt.num(p), "counted by ModelSpec, the trainer's own parameter list (C = h,"
+                        + " T = s): " + a.describe());
             } else if (!Double.isNaN(dKnown)) {
                 p = in.flops() / (k * dKnown);
                 pName = Fmt.res(p);
@@ -165,12 +162,13 @@ public final class Planner {
                                 + "·20·P²; " + NO_ARCH);
             }
             if (a != null) {
-                double h = a.hidden();
                 double nonEmb = a.nonEmbeddingParams();
+                String nf = a.nonEmbeddingFormula();
+                String bw = a.blockWeightsFormula();
                 add("model.nonEmbedding", "inputs", "non-embedding parameters", nonEmb, "params",
-                        "L·(12h² + 13h) + 2h = " + a.layers() + "×(12×" + Fmt.num(h) + "² + 13×" + Fmt.num(h)
-                                + ") + 2×" + Fmt.num(h) + " = " + Fmt.num(nonEmb),
-                        Fmt.res(nonEmb), "≈ 12·L·h² = " + Fmt.res(12.0 * a.layers() * h * h) + ", Kaplan's N");
+                        nf + " at " + a.symbolValues(nf) + " = " + Fmt.num(nonEmb), Fmt.res(nonEmb),
+                        "≈ L·(" + bw + ") = " + Fmt.res(a.blockWeights()) + ", Kaplan's N (the blocks' weight"
+                                + " matrices)");
             }
             emitDataLines(tokensPerEpoch);
             if (!Double.isNaN(dKnown)) {
