@@ -1,6 +1,7 @@
 package dev.sixpd.nn.plan;
 
 import dev.sixpd.nn.GptConfig;
+import dev.sixpd.nn.GptConfig.Attn;
 import dev.sixpd.nn.GptConfig.Block;
 import dev.sixpd.nn.GptConfig.Mlp;
 import dev.sixpd.nn.GptConfig.Norm;
@@ -271,21 +272,85 @@ public record PlanInput(double params, Arch arch, double tokens, double flops, d
                     + (c.bias() ? "biases" : "no biases") + ", " + (c.tieHead() ? "tied" : "untied") + " LM head";
         }
 
+        /*
+         * Activations one layer keeps for backward (Korthikanti et al. 2022, section 4.1, generalized), in units of
+         * s·b·h bytes for 16-bit activations and 1-byte dropout masks; g = kv-heads / heads, H = the MLP's width:
+         *   norms          each keeps its input, 2: two in a sequential block (4), one in a parallel block (2)
+         *   attention      the q/k/v projections' shared input 2, Q 2 and K 2g (for QKᵀ), V 2g (for A·V), the output
+         *                  projection's input 2 and its dropout mask 1: 7 + 4g (11 for g = 1); and per head the
+         *                  softmax output 2·s²·b and its dropout mask s²·b: 5·a·s²·b bytes
+         *   MLP, GELU      input 2, GELU's input 2H/h and output (the down projection's input) 2H/h, mask 1:
+         *                  3 + 4H/h (19 for H = 4h)
+         *   MLP, SwiGLU    input 2 (gate and up share it), gate output (SiLU's input) 2H/h, up output 2H/h, their
+         *                  product (down's input) 2H/h, mask 1: 3 + 6H/h (19 for LLaMA's H = 8h/3)
+         *   parallel block attention and MLP read one norm's output: one norm input and one matmul input fewer (−4)
+         * GPT-2 (g = 1, H = 4h, sequential): 4 + 11 + 19 = 34, Korthikanti's 34·s·b·h + 5·a·s²·b exactly.
+         * Tensor parallelism splits by t what belongs to heads or to the MLP's hidden width (Q, K, V, the projection
+         * input, the MLP's hidden tensors, the scores: S = 4 + 4g + 4H/h or 6H/h, GPT-2's 24) and keeps the rest
+         * whole (norm inputs, the inputs of q/k/v and of the MLP, the two masks: R = 10, or 6 in a parallel block).
+         * Flash attention keeps no s×s tensor: the scores term becomes its FP32 log-sum-exp per row, 4·a·s·b.
+         */
+
+        /** R: the s·b·h units one layer keeps whole under tensor parallelism (10 sequential, 6 parallel). */
+        public double replicatedActivations() {
+            return config.block() == Block.SEQUENTIAL ? 10 : 6;
+        }
+
+        /** S: the s·b·h units split by tensor parallelism: attention 4 + 4g, MLP 4H/h (GELU) or 6H/h (SwiGLU). */
+        public double splitActivations() {
+            double g = (double) kvHeads() / heads();
+            double mlpRatio = (double) mlpHidden() / hidden();
+            return 4 + 4 * g + (config.mlp() == Mlp.GELU ? 4 : 6) * mlpRatio;
+        }
+
+        /** The score bytes of one layer: 5·a·s²·b, or with flash attention its log-sum-exp 4·a·s·b. */
+        public double scoreActivationBytes(int microBatch) {
+            double asb = (double) heads() * seq() * microBatch;
+            return flash() ? 4 * asb : 5 * asb * seq();
+        }
+
+        public boolean flash() {
+            return config.attention() == Attn.FLASH;
+        }
+
+        /** The 34 of Korthikanti's GPT-2 formula, as this architecture's terms: norms + attention + MLP. */
+        public String activationTerms() {
+            double g = (double) kvHeads() / heads();
+            double mlpRatio = (double) mlpHidden() / hidden();
+            boolean seq = config.block() == Block.SEQUENTIAL;
+            String mlp = config.mlp() == Mlp.GELU ? "3 + 4H/h" : "3 + 6H/h";
+            double mlpUnits = 3 + (config.mlp() == Mlp.GELU ? 4 : 6) * mlpRatio;
+            return coef(replicatedActivations() + splitActivations()) + " = " + (seq ? "4 (two norm inputs)"
+                    : "2 (one norm input)") + " + " + coef(7 + 4 * g) + " (attention 7 + 4g, g = " + kvHeads() + "/"
+                    + heads() + ") + " + coef(mlpUnits) + " (" + (config.mlp() == Mlp.GELU ? "GELU" : "SwiGLU")
+                    + " MLP " + mlp + ", H = " + Fmt.num(mlpHidden()) + ")" + (seq ? "" : " − 2 (the norm output"
+                    + " attention and MLP share)");
+        }
+
+        /** Whether the terms are GPT-2's (R = 10, S = 24, the s² scores): then the formula is Korthikanti's own. */
+        public boolean korthikantiShape() {
+            return replicatedActivations() == 10 && splitActivations() == 24 && !flash();
+        }
+
+        /** A coefficient as exact as it is: {@code 34}, {@code 34.125}. */
+        static String coef(double x) {
+            return new java.math.BigDecimal(x).round(new java.math.MathContext(6)).stripTrailingZeros()
+                    .toPlainString();
+        }
+
         /**
-         * Bytes of 16-bit activations one layer stores for backward, for micro-batch b (Korthikanti et al. 2022):
-         * s·b·h·(34 + 5·a·s/h) without tensor parallelism (eq. 1); with tensor-parallel degree t
-         * s·b·h·(10 + 24/t + 5·a·s/(h·t)) (eq. 2: the LayerNorm inputs and dropout masks, 10·s·b·h, stay
-         * replicated); with sequence parallelism s·b·h·(34 + 5·a·s/h)/t (eq. 4).
+         * Bytes of 16-bit activations one layer stores for backward, for micro-batch b: s·b·h·(R + S) + scores
+         * without tensor parallelism (Korthikanti eq. 1 for GPT-2: s·b·h·(34 + 5·a·s/h)); with tensor-parallel
+         * degree t s·b·h·(R + S/t) + scores/t (eq. 2: 10 + 24/t); with sequence parallelism all of it / t (eq. 4).
          */
         public double activationBytesPerLayer(int microBatch, int tp, boolean sequenceParallel) {
-            double s = seq();
-            double h = hidden();
-            double sbh = s * microBatch * h;
-            double attn = 5.0 * heads() * s / h;
+            double sbh = (double) seq() * microBatch * hidden();
+            double r = sbh * replicatedActivations();
+            double split = sbh * splitActivations() + scoreActivationBytes(microBatch);
             if (sequenceParallel || tp == 1) {
-                return sbh * (34 + attn) / tp;
+                return (r + split) / tp;
             }
-            return sbh * (10 + 24.0 / tp + attn / tp);
+            return r + split / tp;
         }
 
         /** Bytes one layer keeps with full recomputation: its 16-bit input, 2·s·b·h (÷ t with sequence parallel). */
@@ -298,9 +363,9 @@ public record PlanInput(double params, Arch arch, double tokens, double flops, d
             return (double) seq() * microBatch * vocab();
         }
 
-        /** 2·L·h: K and V elements cached per token of context, all layers. */
+        /** 2·L·kv·d: K and V elements cached per token of context, all layers (2·L·h for multi-head attention). */
         public double kvElementsPerToken() {
-            return 2.0 * layers() * hidden();
+            return 2.0 * layers() * kvHeads() * config.headSize();
         }
 
         /** 4·L·s·h: forward FLOPs per token of the attention scores (QKᵀ and A·V over the full context). */

@@ -35,15 +35,17 @@ import java.util.Locale;
  * ZeRO) over Ψ = P/(t·p) and d data-parallel ranks: (x + y + z)Ψ plain, ZeRO-1 (x + y)Ψ + zΨ/d, ZeRO-2
  * xΨ + (y + z)Ψ/d, ZeRO-3 (x + y + z)Ψ/d; CPU offload (Ren et al. 2021) keeps xΨ on the device.</li>
  * <li>Activations per layer (Korthikanti et al. 2022) for 16-bit activations: s·b·h·(34 + 5·a·s/h), with tensor
- * parallelism s·b·h·(10 + 24/t + 5·a·s/(h·t)), with sequence parallelism all of it / t; the first pipeline stage
+ * parallelism s·b·h·(10 + 24/t + 5·a·s/(h·t)), with sequence parallelism all of it / t; for other architectures
+ * the 34 = 10 + 24 becomes R + S of {@link PlanInput.Arch#activationBytesPerLayer} (GQA, SwiGLU, MLP width,
+ * parallel block; flash attention replaces 5·a·s²·b by 4·a·s·b); the first pipeline stage
  * holds ⌈L/p⌉ layers of min(m, p) micro-batches; full recomputation keeps 2·s·b·h per layer plus one layer's full
  * activations while it is recomputed. FP32 doubles them. Workspace: the FP32 logits and their gradient,
  * 8·s·b·V/t, plus what is given.</li>
  * <li>Training memory per device = model states + activations + workspace. Devices needed: the quick rule
  * ⌈P · (x + y + z) · 1.25 / M⌉, and the count that includes activations, t·p·⌈(x + y + z)Ψ / (M − activations −
  * workspace)⌉ under ZeRO-3.</li>
- * <li>Inference: weights P × 4 / 2 / 1 / 0.5 bytes for FP32, BF16/FP16, INT8, INT4; KV cache 2·L·h·T·b elements
- * for T tokens of context and b sequences.</li>
+ * <li>Inference: weights P × 4 / 2 / 1 / 0.5 bytes for FP32, BF16/FP16, INT8, INT4; KV cache 2·L·kv·d·T·b elements
+ * (kv K/V heads of d channels: 2·L·h·T·b for multi-head attention) for T tokens of context and b sequences.</li>
  * <li>Compute-optimal tokens ≈ 20·P (Hoffmann et al. 2022, Chinchilla).</li>
  * <li>Storage of D tokens = D × measured bytes/token of raw UTF-8 text; token ids take 2 bytes each when V ≤ 65,536,
  * else 4.</li>
@@ -352,13 +354,16 @@ public final class Planner {
                     Fmt.res(pfDays), "");
             if (a != null) {
                 int passes = in.recompute() ? 4 : 3;
-                double att = passes * a.attentionFlopsPerToken() * d;
+                // flash attention's backward recomputes QKᵀ: 2·L·s·h more per token
+                int coef = 4 * passes + (a.flash() ? 2 : 0);
+                double att = coef / 4.0 * a.attentionFlopsPerToken() * d;
                 add("compute.attention", "compute", "attention-score FLOPs (not in C)", att, "FLOPs",
-                        passes * 4 + "·L·s·h·D = " + passes * 4 + " × " + a.layers() + " × " + Fmt.num(a.seq())
+                        coef + "·L·s·h·D = " + coef + " × " + a.layers() + " × " + Fmt.num(a.seq())
                                 + " × " + Fmt.num(a.hidden()) + " × " + dName + " = " + Fmt.res(att) + " FLOPs",
                         Fmt.res(att) + " FLOPs", "QKᵀ and A·V over the full context, 4·L·s·h per token forward, × "
                                 + passes + " for " + (in.recompute() ? "forward, recompute and backward"
-                                        : "forward and backward") + "; " + Fmt.res(100 * att / c) + "% of C");
+                                        : "forward and backward") + (a.flash() ? ", + 2·L·s·h for flash attention's"
+                                        + " QKᵀ recomputed in backward" : "") + "; " + Fmt.res(100 * att / c) + "% of C");
                 double tokensPerStep = (double) a.seq() * b * m * dp;
                 double steps = d / tokensPerStep;
                 double opt = OPTIMIZER_FLOPS_PER_PARAM * p * steps;
@@ -619,20 +624,38 @@ public final class Planner {
             String sc = act16Scale == 1 ? "" : "2 × ";
             double perLayer = act16Scale * a.activationBytesPerLayer(b, t, sp);
             String sbh = Fmt.num(s) + " × " + Fmt.num(b) + " × " + Fmt.num(h);
+            String k = PlanInput.Arch.coef(a.replicatedActivations() + a.splitActivations());
+            String r = PlanInput.Arch.coef(a.replicatedActivations());
+            String sp2 = PlanInput.Arch.coef(a.splitActivations());
+            String bs = Fmt.num(b);
             String f;
-            if (t == 1) {
-                f = "s·b·h·(34 + 5·a·s/h) = " + sc + sbh + " × (34 + 5 × " + Fmt.num(heads) + " × " + Fmt.num(s)
-                        + " / " + Fmt.num(h) + ")";
+            if (a.flash()) {
+                String lse = "4 × " + Fmt.num(heads) + " × " + Fmt.num(s) + " × " + bs;
+                if (t == 1) {
+                    f = "s·b·h·" + k + " + 4·a·s·b = " + sc + sbh + " × " + k + " + " + lse;
+                } else if (sp) {
+                    f = "(s·b·h·" + k + " + 4·a·s·b) / t = " + sc + "(" + sbh + " × " + k + " + " + lse + ") / " + t;
+                } else {
+                    f = "s·b·h·(" + r + " + " + sp2 + "/t) + 4·a·s·b/t = " + sc + sbh + " × (" + r + " + " + sp2
+                            + " / " + t + ") + " + lse + " / " + t;
+                }
+            } else if (t == 1) {
+                f = "s·b·h·(" + k + " + 5·a·s/h) = " + sc + sbh + " × (" + k + " + 5 × " + Fmt.num(heads) + " × "
+                        + Fmt.num(s) + " / " + Fmt.num(h) + ")";
             } else if (sp) {
-                f = "s·b·h·(34 + 5·a·s/h) / t = " + sc + sbh + " × (34 + 5 × " + Fmt.num(heads) + " × " + Fmt.num(s)
-                        + " / " + Fmt.num(h) + ") / " + t;
+                f = "s·b·h·(" + k + " + 5·a·s/h) / t = " + sc + sbh + " × (" + k + " + 5 × " + Fmt.num(heads)
+                        + " × " + Fmt.num(s) + " / " + Fmt.num(h) + ") / " + t;
             } else {
-                f = "s·b·h·(10 + 24/t + 5·a·s/(h·t)) = " + sc + sbh + " × (10 + 24 / " + t + " + 5 × "
-                        + Fmt.num(heads) + " × " + Fmt.num(s) + " / (" + Fmt.num(h) + " × " + t + "))";
+                f = "s·b·h·(" + r + " + " + sp2 + "/t + 5·a·s/(h·t)) = " + sc + sbh + " × (" + r + " + " + sp2
+                        + " / " + t + " + 5 × " + Fmt.num(heads) + " × " + Fmt.num(s) + " / (" + Fmt.num(h) + " × "
+                        + t + "))";
             }
+            String terms = a.korthikantiShape() ? "" : "; generalized: " + a.activationTerms()
+                    + (a.flash() ? "; flash attention keeps no s×s scores, only their FP32 log-sum-exp (4·a·s·b)"
+                            : "");
             add("activations.perLayer", sec, "per layer", perLayer, "B", f + " = " + Fmt.res(perLayer) + " B",
                     Fmt.bytesBoth(perLayer), "Korthikanti et al. 2022 " + (t == 1 ? "eq. 1" : sp ? "eq. 4" : "eq. 2")
-                            + " for 16-bit activations" + (act16Scale == 1 ? "" : ", doubled for FP32")
+                            + " for 16-bit activations" + terms + (act16Scale == 1 ? "" : ", doubled for FP32")
                             + "; b = micro-batch");
             int layersHeld = (int) Math.ceil((double) a.layers() / pp - 1e-9);
             int inFlight = Math.min(m, pp);
@@ -740,9 +763,21 @@ public final class Planner {
             }
             int ctx = in.context() > 0 ? in.context() : a.seq();
             int batch = in.inferBatch();
+            boolean mha = a.kvHeads() == a.heads();
+            int hs = a.config().headSize();
+            String kvSym = mha ? "2·L·h" : "2·L·kv·d";
+            String kvNums = mha ? "2 × " + a.layers() + " × " + Fmt.num(a.hidden())
+                    : "2 × " + a.layers() + " × " + a.kvHeads() + " × " + Fmt.num(hs);
+            double perToken = a.kvElementsPerToken() * dt.kvBytes;
+            add("inference.kvPerToken", sec, "KV cache per token", perToken, "B", kvSym + " × bytes = " + kvNums
+                            + " × " + Fmt.num(dt.kvBytes) + " = " + Fmt.res(perToken) + " B",
+                    Fmt.bytesBoth(perToken), mha ? "K and V of every layer and head, per token of context"
+                            : a.kvHeads() + " K/V heads of d = " + hs + " channels instead of " + a.heads()
+                                    + " (grouped-query attention): " + Fmt.num((double) a.heads() / a.kvHeads())
+                                    + "× smaller than multi-head");
             double kv = a.kvElementsPerToken() * ctx * batch * dt.kvBytes;
-            add("inference.kvCache", sec, "KV cache", kv, "B", "2·L·h·T·b × bytes = 2 × " + a.layers() + " × "
-                            + Fmt.num(a.hidden()) + " × " + Fmt.num(ctx) + " × " + batch + " × " + Fmt.num(dt.kvBytes)
+            add("inference.kvCache", sec, "KV cache", kv, "B", kvSym + "·T·b × bytes = " + kvNums + " × "
+                            + Fmt.num(ctx) + " × " + batch + " × " + Fmt.num(dt.kvBytes)
                             + " = " + Fmt.res(kv) + " B", Fmt.bytesBoth(kv),
                     "K and V of every layer for T = " + Fmt.num(ctx) + " tokens of context (--context) and b = "
                             + batch + (batch == 1 ? " sequence" : " sequences") + " (--infer-batch), "
