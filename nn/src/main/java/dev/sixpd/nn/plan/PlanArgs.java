@@ -24,6 +24,7 @@ import java.util.function.Supplier;
  * inference --infer-batch 1   --context s   --infer-dtype bf16|fp32|int8|int4
  * cost      --price 2.0 (USD/device-hour)   --device-price 15000 (USD, to buy)   --kwh-price 0.1
  *           --other-hw-pct 30   --dc-pct 10   --staff 0   --pue 1.2   --watts 400
+ * lora      --lora-rank r   --lora-targets q,k,v,o,up,gate,down|all (default q,v)
  * output    --json
  * </pre>
  * Stateless and thread-safe.
@@ -59,6 +60,8 @@ public record PlanArgs(PlanInput input, boolean json) {
               inference --infer-batch 1  --context T (default --seq)  --infer-dtype bf16|fp32|int8|int4
               cost      --price USD/device-hour  --device-price USD (purchase)  --kwh-price USD
                         --other-hw-pct 30  --dc-pct 10  --staff USD  --pue 1.2  --watts W
+              lora      --lora-rank r (adapters r·(in + out) per targeted matrix per layer: full fine-tuning
+                        against LoRA)  --lora-targets q,k,v,o,up,gate,down or all (default q,v)
               output    --json
             """;
 
@@ -76,6 +79,8 @@ public record PlanArgs(PlanInput input, boolean json) {
         PlanInput.Builder b = PlanInput.builder();
         boolean json = false;
         ArchArgs arch = new ArchArgs();
+        Integer loraRank = null;
+        String loraTargets = null;
         for (int i = 0; i < args.length; i++) {
             String opt = args[i];
             String val = null;
@@ -103,6 +108,8 @@ public record PlanArgs(PlanInput input, boolean json) {
                     }
                     switch (opt) {
                         case "--params" -> b.params(Sizes.parseCount(opt, val));
+                        case "--lora-rank" -> loraRank = Sizes.parseInt(opt, val);
+                        case "--lora-targets" -> loraTargets = val;
                         case "--tokens" -> b.tokens(Sizes.parseCount(opt, val));
                         case "--flops" -> b.flops(Sizes.parseCount(opt, val));
                         case "--data-bytes" -> b.dataBytes(Sizes.parseBytes(opt, val));
@@ -142,7 +149,19 @@ public record PlanArgs(PlanInput input, boolean json) {
                 }
             }
         }
-        b.arch(arch.build());
+        PlanInput.Arch a = arch.build();
+        b.arch(a);
+        if (loraTargets != null && loraRank == null) {
+            throw new IllegalArgumentException("--lora-targets chooses the matrices of --lora-rank: give --lora-rank r"
+                    + " too (e.g. 8)");
+        }
+        if (loraRank != null) {
+            if (a == null) {
+                throw new IllegalArgumentException("--lora-rank sizes its adapters from the matrices of a block: give"
+                        + " the architecture (--layers --hidden --heads --vocab --seq, and its switches)");
+            }
+            b.lora(Lora.of(loraRank, loraTargets == null ? "q,v" : loraTargets, a.config()));
+        }
         return new PlanArgs(b.build(), json);
     }
 

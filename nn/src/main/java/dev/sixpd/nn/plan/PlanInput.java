@@ -65,6 +65,7 @@ import java.util.Map;
  * @param inferDtype the weights' dtype for the inference total
  * @param bytesPerToken UTF-8 bytes per token measured on real text with the tokenizer (see {@link BytesPerToken});
  *        NaN if not measured
+ * @param lora LoRA adapters for a fine-tuning comparison (needs {@code arch}), or null
  */
 public record PlanInput(double params, Arch arch, double tokens, double flops, double dataBytes, double
         dataChars, double bytesPerChar, double epochs, Hardware hardware, double peakFlops, double memoryBytes,
@@ -72,7 +73,7 @@ public record PlanInput(double params, Arch arch, double tokens, double flops, d
         int microBatches, boolean sequenceParallel, double deadlineSeconds, double durationSeconds, double mfu, boolean
         recompute, double pricePerDeviceHour, double devicePrice, double otherHardwarePercent, double datacenterPercent,
         double staffCost, double pue, double watts, double kwhPrice, int microBatch, double workspaceBytes, int
-        inferBatch, int context, InferDtype inferDtype, double bytesPerToken) {
+        inferBatch, int context, InferDtype inferDtype, double bytesPerToken, Lora lora) {
 
     /** Default model FLOPs utilisation. */
     public static final double DEFAULT_MFU = 0.4;
@@ -487,6 +488,13 @@ public record PlanInput(double params, Arch arch, double tokens, double flops, d
             throw new IllegalArgumentException("--infer-dtype must be fp32, bf16, int8 or int4");
         }
         positiveOrNaN("bytes per token", bytesPerToken);
+        if (lora != null && arch == null) {
+            throw new IllegalArgumentException("--lora-rank sizes its adapters from the matrices of a block: give the"
+                    + " architecture (--layers --hidden --heads --vocab --seq, and its switches)");
+        }
+        if (lora != null) {
+            lora.check(arch.config());
+        }
     }
 
     /** The model-state layout: the one given, else 2 + 2 + 12 for BF16 and 4 + 4 + 8 for FP32. */
@@ -556,6 +564,7 @@ public record PlanInput(double params, Arch arch, double tokens, double flops, d
         private int context = 0;
         private InferDtype inferDtype = InferDtype.BF16;
         private double bytesPerToken = Double.NaN;
+        private Lora lora = null;
 
         private Builder() {
         }
@@ -745,6 +754,11 @@ public record PlanInput(double params, Arch arch, double tokens, double flops, d
             return this;
         }
 
+        public Builder lora(Lora v) {
+            lora = v;
+            return this;
+        }
+
         public Builder arch(int layers, int hidden, int heads, int vocab, int seq) {
             arch = new Arch(layers, hidden, heads, vocab, seq);
             return this;
@@ -761,7 +775,7 @@ public record PlanInput(double params, Arch arch, double tokens, double flops, d
                     hardware, peakFlops, memoryBytes, precision, states, devices, tensorParallel, pipelineStages,
                     dataParallel, microBatches, sequenceParallel, deadlineSeconds, durationSeconds, mfu, recompute,
                     pricePerDeviceHour, devicePrice, otherHardwarePercent, datacenterPercent, staffCost, pue, watts,
-                    kwhPrice, microBatch, workspaceBytes, inferBatch, context, inferDtype, bytesPerToken);
+                    kwhPrice, microBatch, workspaceBytes, inferBatch, context, inferDtype, bytesPerToken, lora);
         }
     }
 }

@@ -1,5 +1,6 @@
 package dev.sixpd.nn.plan;
 
+import dev.sixpd.nn.GptConfig;
 import dev.sixpd.nn.plan.PlanInput.Arch;
 import dev.sixpd.nn.plan.PlanInput.InferDtype;
 import dev.sixpd.nn.plan.PlanInput.Precision;
@@ -46,6 +47,9 @@ import java.util.Locale;
  * workspace)⌉ under ZeRO-3.</li>
  * <li>Inference: weights P × 4 / 2 / 1 / 0.5 bytes for FP32, BF16/FP16, INT8, INT4; KV cache 2·L·kv·d·T·b elements
  * (kv K/V heads of d channels: 2·L·h·T·b for multi-head attention) for T tokens of context and b sequences.</li>
+ * <li>LoRA (Hu et al. 2021), rank r on the chosen matrices of every block: P_a = L·r·Σ(in + out); states
+ * x·Ψ (frozen) + (x + y + z)·Ψ_a against full fine-tuning's (x + y + z)·Ψ; FLOPs per token 4·P + 6·P_a against 6·P
+ * (no weight gradient for frozen matrices).</li>
  * <li>Compute-optimal tokens ≈ 20·P (Hoffmann et al. 2022, Chinchilla).</li>
  * <li>Storage of D tokens = D × measured bytes/token of raw UTF-8 text; token ids take 2 bytes each when V ≤ 65,536,
  * else 4.</li>
@@ -125,6 +129,7 @@ public final class Planner {
             energyAndCost();
             modelStates();
             activationsAndTotals();
+            lora();
             inference();
             data();
             return new PlanReport(out);
@@ -744,6 +749,72 @@ public final class Planner {
                                     + " smaller --batch, --tp or --sequence-parallel";
             add("devices.withActivations", sec, "with activations (ZeRO-3)", devs, "devices", f,
                     Fmt.num(devs), note);
+        }
+
+        // ------------------------------------------------------------ LoRA fine-tuning
+        /*
+         * LoRA (Hu et al. 2021) beside full fine-tuning. States: the frozen weights at the working precision only,
+         * x·Ψ (no gradient, no optimizer state), the adapters at the full x + y + z: x·Ψ + (x + y + z)·Ψ_a.
+         * FLOPs per token: forward 2·P + 2·P_a; backward dX through every matrix 2·P and both gradients of the
+         * adapters 4·P_a, but no dW for the frozen weights (the 2·P that makes full training's 6·P): 4·P + 6·P_a,
+         * and with recomputation one more forward, 6·P + 8·P_a.
+         */
+        private void lora() {
+            Lora lo = in.lora();
+            if (lo == null) {
+                return;
+            }
+            String sec = "LoRA fine-tuning";
+            GptConfig cfg = a.config();
+            double pa = lo.adapterParams(cfg);
+            int tp = t * pp;
+            add("lora.params", sec, "adapter parameters P_a", pa, "params",
+                    "P_a = L·r·Σ(in + out) = " + lo.numbers(cfg) + " = " + Fmt.num(pa), Fmt.num(pa),
+                    "A [r, in] and B [out, r] beside each frozen " + lo.targetNames() + " matrix of every block: "
+                            + Fmt.res(100 * pa / p) + "% of P trained");
+            String x = Fmt.num(st.weights());
+            String all = Fmt.num(st.total());
+            String psi = psi();
+            String psiA = tp == 1 ? Fmt.num(pa) : Fmt.res(pa / tp);
+            String sym = tp == 1 ? "" : " (Ψ = P/(t·p))";
+            double full = states(0);
+            add("lora.fullStates", sec, "states, full fine-tuning", full, "B", all + "Ψ = " + all + " × " + psi
+                    + " = " + Fmt.resExact(full) + " B", Fmt.bytesBoth(full), "every weight trained: "
+                    + st.description() + sym + fits(full));
+            double frozen = st.weights() * p / tp;
+            double trained = st.total() * pa / tp;
+            double states = frozen + trained;
+            add("lora.states", sec, "states, LoRA", states, "B", x + "Ψ + " + all + "Ψ_a = " + x + " × " + psi + " + "
+                    + all + " × " + psiA + " = " + Fmt.resExact(states) + " B", Fmt.bytesBoth(states),
+                    "frozen weights at " + x + " B only (no gradient, no optimizer state), adapters at " + all + " B: "
+                            + Fmt.res(full / states) + "× less than full fine-tuning" + fits(states));
+            double act = activationsOfPlan();
+            double total = states + act + workspace;
+            double other = states + (in.recompute() ? activationsStored : activationsRecomputed) + workspace;
+            add("lora.total", sec, "total, LoRA", total, "B", "states + activations + workspace = "
+                            + Fmt.res(states) + " + " + Fmt.res(act) + " + " + Fmt.res(workspace) + " = "
+                            + Fmt.res(total) + " B", Fmt.bytesBoth(total),
+                    verdict(total) + (in.recompute() ? "; without recomputation: " : "; with --recompute: ")
+                            + Fmt.bytes(other) + "; activations as counted above for full training, an upper bound"
+                            + " (a frozen matrix without adapter keeps no input for a weight gradient)");
+            int lk = k - 2;
+            double perToken = lk * p + k * pa;
+            add("lora.flopsPerToken", sec, "FLOPs per token", perToken, "FLOPs", lk + "·P + " + k + "·P_a = " + lk
+                            + " × " + pName + " + " + k + " × " + Fmt.num(pa) + " = " + Fmt.res(perToken),
+                    Fmt.res(perToken), (in.recompute() ? "forward twice " : "forward ") + "2·P + 2·P_a, backward"
+                            + " dX through every matrix 2·P and the adapters' dX and dW 4·P_a; no dW for frozen"
+                            + " weights: " + Fmt.res(perToken / (k * p)) + " of full training's " + k + "·P");
+            double cl = perToken * d;
+            add("lora.flops", sec, "training FLOPs", cl, "FLOPs", "(" + lk + "·P + " + k + "·P_a)·D = "
+                    + Fmt.res(perToken) + " × " + dName + " = " + Fmt.res(cl) + " FLOPs", Fmt.res(cl) + " FLOPs",
+                    "the same D tokens (--tokens) as the full training above");
+            if (Double.isNaN(peak)) {
+                return; // time needs a peak, as the time section says
+            }
+            double tl = cl / (n * peak * mfu);
+            add("lora.wall", sec, "wall time", tl, "s", "C_LoRA / (N · peak · MFU) = " + Fmt.res(cl) + " / ("
+                            + Fmt.num(n) + " × " + Fmt.num(peak) + " × " + mfuName() + ") = " + Fmt.res(tl) + " s",
+                    Fmt.duration(tl), "at the same N, peak and MFU as the full training");
         }
 
         // ------------------------------------------------------------ inference
