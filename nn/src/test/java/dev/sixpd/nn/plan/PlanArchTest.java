@@ -108,4 +108,18 @@ class PlanArchTest {
         assertEquals(17920, PlanInput.Arch.llamaMlpHidden(6656));
         assertEquals(22016, PlanInput.Arch.llamaMlpHidden(8192));
     }
+
+    @Test
+    void modelsNoJvmCouldHoldArePlannedButNotBuilt() {
+        // a 256K vocabulary at h = 16,384 is a 4.2e9-element embedding: more than a Java array, fine for the plan
+        PlanInput.Arch a = arch("--family", "llama", "--layers", "2", "--hidden", "16384", "--heads", "128",
+                "--vocab", "256000", "--seq", "1000000");
+        long c = 16384;
+        long h = 43776; // ⌊8 × 16,384 / 3⌋ = 43,690, up to a multiple of 256
+        assertEquals(h, a.mlpHidden());
+        assertEquals(2 * 256000 * c + 2 * (4 * c * c + 3 * c * h + 2 * c) + c, (long) a.params());
+        String e = assertThrows(IllegalArgumentException.class, () -> new dev.sixpd.nn.Gpt(a.config(), 1))
+                .getMessage();
+        assertTrue(e.contains("exceed a Java array"), e);
+    }
 }
