@@ -38,13 +38,13 @@ public record PlanArgs(PlanInput input, boolean json) {
     public static final String USAGE = """
             usage: sixpd plan [options]
               model     --params 7B | --layers L --hidden h --heads a --vocab V --seq s
+                        --flops C (FLOP budget: with --params D follows, with data P follows, alone the
+                        compute-optimal P = sqrt(C / 120))
                         switches (P counted by the trainer's ModelSpec; default GPT-2):
                         --family gpt2|llama (llama: rmsnorm, rope, swiglu of LLaMA's width, no bias, untied)
                         --kv-heads k (grouped-query; 1 = multi-query)  --mlp gelu|swiglu  --mlp-hidden H
                         --norm layernorm|rmsnorm  --pos learned|rope  --block sequential|parallel
                         --bias | --no-bias  --tie-head | --no-tie-head  --attention naive|flash
-                        --flops C (FLOP budget: with --params D follows, with data P follows, alone the
-                        compute-optimal P = sqrt(C / 120))
               data      --tokens 10B | --data-bytes 1TB | --data-chars 500B [--script ascii|cyrillic|cjk|emoji
                         or --bytes-per-char 3]  --epochs 1  --bytes-per-token B (measured on real text)
                         default D = 20·P
