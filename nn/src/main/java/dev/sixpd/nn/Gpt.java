@@ -105,6 +105,9 @@ public final class Gpt {
         if (maxBatch < 1) {
             throw new IllegalArgumentException("batch must be >= 1, got " + maxBatch);
         }
+        if (!dry) {
+            config.checkArrays();
+        }
         if ((long) maxBatch * config.context() * Math.max(config.qkvWidth(), Math.max(config.mlpHidden(),
                 config.vocab())) > Integer.MAX_VALUE - 16 && !dry) {
             throw new IllegalArgumentException("batch " + maxBatch + " × context " + config.context()

@@ -129,9 +129,17 @@ public record GptConfig(Family family, int vocab, int context, int layers, int d
         if (mlpHidden == 0) {
             mlpHidden = defaultMlpHidden(mlp, dModel);
         }
+    }
+
+    /**
+     * Throws unless every parameter tensor fits in one Java array: checked when a {@link Gpt} is built, not here, so
+     * that the planner can describe models no JVM could hold (PaLM's 256K × 18,432 embedding, a 1M-token context).
+     */
+    public void checkArrays() {
         long w = (long) dModel * Math.max(mlpHidden, dModel + 2L * kvHeads * (dModel / heads));
+        long table = (long) context * (pos == Pos.LEARNED ? dModel : headSize());
         if (w > Integer.MAX_VALUE - 16 || (long) vocab * dModel > Integer.MAX_VALUE - 16
-                || (long) context * dModel > Integer.MAX_VALUE - 16) {
+                || table > Integer.MAX_VALUE - 16) {
             throw new IllegalArgumentException("model config " + dModel + " channels × " + mlpHidden + " hidden, vocab "
                     + vocab + ", context " + context + ": a weight matrix would exceed a Java array; choose smaller"
                     + " sizes");

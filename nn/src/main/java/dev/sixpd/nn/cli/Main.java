@@ -43,6 +43,8 @@ public final class Main implements Runnable {
             "dev.sixpd.tensor.DType",
             "dev.sixpd.nn.data.Tokenizer", "dev.sixpd.nn.data.Corpus", "dev.sixpd.nn.data.Dataset",
             "dev.sixpd.nn.data.MarkovSource", "dev.sixpd.nn.plan.PlanArgs", "dev.sixpd.nn.plan.PlanInput",
+            "dev.sixpd.nn.plan.PlanInput$Arch", "dev.sixpd.nn.plan.ArchArgs", "dev.sixpd.nn.plan.Lora",
+            "dev.sixpd.nn.plan.StateLayout", "dev.sixpd.nn.plan.Scripts",
             "dev.sixpd.nn.plan.Hardware", "dev.sixpd.nn.plan.Sizes", "dev.sixpd.nn.plan.BytesPerToken",
             "dev.sixpd.nn.plan.Json", "dev.sixpd.nn.data.Json", "dev.sixpd.nn.data.CharTokenizer",
             "dev.sixpd.nn.data.BpeTokenizer", "dev.sixpd.nn.cli.PlanCommand", "dev.sixpd.nn.cli.PrecisionCommand");

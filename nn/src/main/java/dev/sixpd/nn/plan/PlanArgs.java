@@ -9,6 +9,9 @@ import java.util.function.Supplier;
  *
  * <pre>
  * model     --params 7B | --layers L --hidden h --heads a --vocab V --seq s   (both: P given, arch for activations)
+ *           switches (P from ModelSpec): --family gpt2|llama  --kv-heads  --mlp gelu|swiglu  --mlp-hidden H
+ *           --norm layernorm|rmsnorm  --pos learned|rope  --block sequential|parallel  --[no-]bias  --[no-]tie-head
+ *           --attention naive|flash
  *           | --flops 3.14e23 (with --params: D follows; with data: P follows; alone: the compute-optimal P)
  * data      --tokens 10B | --data-bytes 1TB | --data-chars 500B [--script cjk | --bytes-per-char 3]
  *           --epochs 1   --bytes-per-token 4.1 (measured)     default D = 20·P
@@ -21,6 +24,7 @@ import java.util.function.Supplier;
  * inference --infer-batch 1   --context s   --infer-dtype bf16|fp32|int8|int4
  * cost      --price 2.0 (USD/device-hour)   --device-price 15000 (USD, to buy)   --kwh-price 0.1
  *           --other-hw-pct 30   --dc-pct 10   --staff 0   --pue 1.2   --watts 400
+ * lora      --lora-rank r   --lora-targets q,k,v,o,up,gate,down|all (default q,v)
  * output    --json
  * </pre>
  * Stateless and thread-safe.
@@ -36,6 +40,11 @@ public record PlanArgs(PlanInput input, boolean json) {
               model     --params 7B | --layers L --hidden h --heads a --vocab V --seq s
                         --flops C (FLOP budget: with --params D follows, with data P follows, alone the
                         compute-optimal P = sqrt(C / 120))
+                        switches (P counted by the trainer's ModelSpec; default GPT-2):
+                        --family gpt2|llama (llama: rmsnorm, rope, swiglu of LLaMA's width, no bias, untied)
+                        --kv-heads k (grouped-query; 1 = multi-query)  --mlp gelu|swiglu  --mlp-hidden H
+                        --norm layernorm|rmsnorm  --pos learned|rope  --block sequential|parallel
+                        --bias | --no-bias  --tie-head | --no-tie-head  --attention naive|flash
               data      --tokens 10B | --data-bytes 1TB | --data-chars 500B [--script ascii|cyrillic|cjk|emoji
                         or --bytes-per-char 3]  --epochs 1  --bytes-per-token B (measured on real text)
                         default D = 20·P
@@ -51,6 +60,8 @@ public record PlanArgs(PlanInput input, boolean json) {
               inference --infer-batch 1  --context T (default --seq)  --infer-dtype bf16|fp32|int8|int4
               cost      --price USD/device-hour  --device-price USD (purchase)  --kwh-price USD
                         --other-hw-pct 30  --dc-pct 10  --staff USD  --pue 1.2  --watts W
+              lora      --lora-rank r (adapters r·(in + out) per targeted matrix per layer: full fine-tuning
+                        against LoRA)  --lora-targets q,k,v,o,up,gate,down or all (default q,v)
               output    --json
             """;
 
@@ -67,11 +78,9 @@ public record PlanArgs(PlanInput input, boolean json) {
     public static PlanArgs parse(String[] args, Supplier<Hardware> thisCpu) {
         PlanInput.Builder b = PlanInput.builder();
         boolean json = false;
-        Integer layers = null;
-        Integer hidden = null;
-        Integer heads = null;
-        Integer vocab = null;
-        Integer seq = null;
+        ArchArgs arch = new ArchArgs();
+        Integer loraRank = null;
+        String loraTargets = null;
         for (int i = 0; i < args.length; i++) {
             String opt = args[i];
             String val = null;
@@ -85,19 +94,22 @@ public record PlanArgs(PlanInput input, boolean json) {
                 case "--recompute" -> b.recompute(true);
                 case "--sequence-parallel" -> b.sequenceParallel(true);
                 default -> {
+                    if (val == null && arch.flag(opt)) {
+                        continue;
+                    }
                     if (val == null) {
                         if (i + 1 >= args.length) {
                             throw new IllegalArgumentException(opt + " needs a value\n" + USAGE);
                         }
                         val = args[++i];
                     }
+                    if (arch.option(opt, val)) {
+                        continue;
+                    }
                     switch (opt) {
                         case "--params" -> b.params(Sizes.parseCount(opt, val));
-                        case "--layers" -> layers = Sizes.parseInt(opt, val);
-                        case "--hidden" -> hidden = Sizes.parseInt(opt, val);
-                        case "--heads" -> heads = Sizes.parseInt(opt, val);
-                        case "--vocab" -> vocab = Sizes.parseInt(opt, val);
-                        case "--seq" -> seq = Sizes.parseInt(opt, val);
+                        case "--lora-rank" -> loraRank = Sizes.parseInt(opt, val);
+                        case "--lora-targets" -> loraTargets = val;
                         case "--tokens" -> b.tokens(Sizes.parseCount(opt, val));
                         case "--flops" -> b.flops(Sizes.parseCount(opt, val));
                         case "--data-bytes" -> b.dataBytes(Sizes.parseBytes(opt, val));
@@ -137,13 +149,18 @@ public record PlanArgs(PlanInput input, boolean json) {
                 }
             }
         }
-        boolean anyArch = layers != null || hidden != null || heads != null || vocab != null || seq != null;
-        if (anyArch) {
-            if (layers == null || hidden == null || heads == null || vocab == null || seq == null) {
-                throw new IllegalArgumentException("an architecture needs all of --layers, --hidden, --heads, --vocab "
-                        + "and --seq (missing: " + missing(layers, hidden, heads, vocab, seq) + ")");
+        PlanInput.Arch a = arch.build();
+        b.arch(a);
+        if (loraTargets != null && loraRank == null) {
+            throw new IllegalArgumentException("--lora-targets chooses the matrices of --lora-rank: give --lora-rank r"
+                    + " too (e.g. 8)");
+        }
+        if (loraRank != null) {
+            if (a == null) {
+                throw new IllegalArgumentException("--lora-rank sizes its adapters from the matrices of a block: give"
+                        + " the architecture (--layers --hidden --heads --vocab --seq, and its switches)");
             }
-            b.arch(layers, hidden, heads, vocab, seq);
+            b.lora(Lora.of(loraRank, loraTargets == null ? "q,v" : loraTargets, a.config()));
         }
         return new PlanArgs(b.build(), json);
     }
@@ -180,18 +197,6 @@ public record PlanArgs(PlanInput input, boolean json) {
             default -> throw new IllegalArgumentException("--infer-dtype must be fp32, bf16, int8 or int4, got '" + v
                     + "'");
         };
-    }
-
-    private static String missing(Integer layers, Integer hidden, Integer heads, Integer vocab, Integer seq) {
-        StringBuilder sb = new StringBuilder();
-        String[] n = {"--layers", "--hidden", "--heads", "--vocab", "--seq"};
-        Integer[] v = {layers, hidden, heads, vocab, seq};
-        for (int i = 0; i < n.length; i++) {
-            if (v[i] == null) {
-                sb.append(sb.isEmpty() ? "" : ", ").append(n[i]);
-            }
-        }
-        return sb.toString();
     }
 
     /** Runs the planner on {@code args} and returns the text or JSON to print. */

@@ -1,5 +1,18 @@
 package dev.sixpd.nn.plan;
 
+import dev.sixpd.nn.GptConfig;
+import dev.sixpd.nn.GptConfig.Attn;
+import dev.sixpd.nn.GptConfig.Block;
+import dev.sixpd.nn.GptConfig.Mlp;
+import dev.sixpd.nn.GptConfig.Norm;
+import dev.sixpd.nn.GptConfig.Pos;
+import dev.sixpd.nn.ModelSpec;
+import dev.sixpd.nn.ParamSpec;
+import dev.sixpd.nn.ParamSpec.Role;
+import dev.sixpd.nn.Poly;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
 /**
  * Everything the planner needs, validated on construction (an {@link IllegalArgumentException} names the bad field
  * and what to do). Build one with {@link #builder()}. Immutable and thread-safe.
@@ -52,6 +65,7 @@ package dev.sixpd.nn.plan;
  * @param inferDtype the weights' dtype for the inference total
  * @param bytesPerToken UTF-8 bytes per token measured on real text with the tokenizer (see {@link BytesPerToken});
  *        NaN if not measured
+ * @param lora LoRA adapters for a fine-tuning comparison (needs {@code arch}), or null
  */
 public record PlanInput(double params, Arch arch, double tokens, double flops, double dataBytes, double
         dataChars, double bytesPerChar, double epochs, Hardware hardware, double peakFlops, double memoryBytes,
@@ -59,7 +73,7 @@ public record PlanInput(double params, Arch arch, double tokens, double flops, d
         int microBatches, boolean sequenceParallel, double deadlineSeconds, double durationSeconds, double mfu, boolean
         recompute, double pricePerDeviceHour, double devicePrice, double otherHardwarePercent, double datacenterPercent,
         double staffCost, double pue, double watts, double kwhPrice, int microBatch, double workspaceBytes, int
-        inferBatch, int context, InferDtype inferDtype, double bytesPerToken) {
+        inferBatch, int context, InferDtype inferDtype, double bytesPerToken, Lora lora) {
 
     /** Default model FLOPs utilisation. */
     public static final double DEFAULT_MFU = 0.4;
@@ -97,17 +111,31 @@ public record PlanInput(double params, Arch arch, double tokens, double flops, d
     }
 
     /**
-     * A GPT-2-style decoder: learned position embeddings, pre-LayerNorm blocks with biases, a final LayerNorm, and an
-     * LM head tied to the token embedding.
+     * The model the plan is about: a {@link GptConfig} (GPT-2 by default, LLaMA's parts as switches). Its parameters
+     * are counted by {@link ModelSpec}, the one parameter list the trainer builds its tensors from: the planner keeps
+     * no formula of its own for P. The config's {@code context} is s, the tokens of one training sequence.
      *
-     * @param layers L
-     * @param hidden h (d_model)
-     * @param heads a, which must divide h
-     * @param vocab V
-     * @param seq s, the context length
+     * @param config the shape
      */
-    public record Arch(int layers, int hidden, int heads, int vocab, int seq) {
+    public record Arch(GptConfig config) {
         public Arch {
+            if (config == null) {
+                throw new IllegalArgumentException("an architecture needs a model config");
+            }
+        }
+
+        /** A GPT-2 of these sizes: LayerNorm, learned positions, a GELU MLP of 4h, biases, a tied LM head. */
+        public Arch(int layers, int hidden, int heads, int vocab, int seq) {
+            this(gpt2(layers, hidden, heads, vocab, seq));
+        }
+
+        private static GptConfig gpt2(int layers, int hidden, int heads, int vocab, int seq) {
+            checkSizes(layers, hidden, heads, vocab, seq);
+            return GptConfig.gpt2(vocab, seq, layers, hidden, heads);
+        }
+
+        /** Each size positive and the heads dividing the hidden size, in the planner's option names. */
+        static void checkSizes(int layers, int hidden, int heads, int vocab, int seq) {
             positive("layers", layers);
             positive("hidden", hidden);
             positive("heads", heads);
@@ -121,56 +149,229 @@ public record PlanInput(double params, Arch arch, double tokens, double flops, d
         }
 
         /**
-         * P = V·h + s·h + L·(12h² + 13h) + 2h: token embedding (tied LM head, counted once), position embedding,
-         * per block 2 LayerNorms (4h), QKV (3h² + 3h), attention output (h² + h), MLP up (4h² + 4h) and down
-         * (4h² + h), and the final LayerNorm (2h).
+         * LLaMA's SwiGLU width when none is given, as Meta's reference code computes it: ⌊2·4h/3⌋ rounded up to a
+         * multiple of 256 ({@code multiple_of}): 11,008 for h = 4,096, 13,824 for 5,120, 22,016 for 8,192.
          */
-        public double params() {
-            double h = hidden;
-            return (double) vocab * h + (double) seq * h + layers * (12 * h * h + 13 * h) + 2 * h;
+        public static int llamaMlpHidden(int hidden) {
+            long h = 8L * hidden / 3;
+            return Math.toIntExact((h + 255) / 256 * 256);
         }
 
-        /** L·(12h² + 13h) + 2h: the parameters of the blocks and the final LayerNorm (Kaplan's N ≈ 12·L·h²). */
+        public int layers() {
+            return config.layers();
+        }
+
+        /** h, the residual width (ModelSpec's C). */
+        public int hidden() {
+            return config.dModel();
+        }
+
+        /** a, the query heads. */
+        public int heads() {
+            return config.heads();
+        }
+
+        /** The K/V heads (= heads for multi-head attention, 1 for multi-query). */
+        public int kvHeads() {
+            return config.kvHeads();
+        }
+
+        /** H, the MLP's hidden width. */
+        public int mlpHidden() {
+            return config.mlpHidden();
+        }
+
+        public int vocab() {
+            return config.vocab();
+        }
+
+        /** s, the sequence length (ModelSpec's T). */
+        public int seq() {
+            return config.context();
+        }
+
+        /** The parameter list of one block: every per-block term appears once, outside terms as they are. */
+        private ModelSpec oneBlock() {
+            return ModelSpec.of(config.withSizes(0, 1, 0, 0));
+        }
+
+        /** P from {@link ModelSpec}: the tensors outside the blocks plus L times one block's. */
+        public double params() {
+            return sum(false, false) + (double) layers() * sum(true, false);
+        }
+
+        /** The blocks and the final norm, without the token and position embeddings and an untied head (Kaplan's N). */
         public double nonEmbeddingParams() {
-            double h = hidden;
-            return layers * (12 * h * h + 13 * h) + 2 * h;
+            return sum(false, true) + (double) layers() * sum(true, true);
+        }
+
+        /** L × one block's linear weights: Kaplan's N ≈ 12·L·h² for GPT-2. */
+        public double blockWeights() {
+            return (double) layers() * oneBlock().blockMatmulParameters();
+        }
+
+        private long sum(boolean inBlock, boolean skipEmbeddings) {
+            long s = 0;
+            for (ParamSpec q : oneBlock().params()) {
+                if ((q.layer() >= 0) == inBlock && !(skipEmbeddings && embedding(q))) {
+                    s += q.elements();
+                }
+            }
+            return s;
+        }
+
+        private static boolean embedding(ParamSpec q) {
+            return q.role() == Role.EMBEDDING || q.role() == Role.POSITION || q.role() == Role.HEAD;
+        }
+
+        /** P as ModelSpec writes it: {@code V·C + T·C + L·(12C² + 13C) + 2C} for GPT-2. */
+        public String paramsFormula() {
+            return oneBlock().parametersFormula();
+        }
+
+        /** The non-embedding parameters as a formula: {@code L·(12C² + 13C) + 2C} for GPT-2. */
+        public String nonEmbeddingFormula() {
+            Poly block = Poly.ZERO;
+            Poly outside = Poly.ZERO;
+            for (ParamSpec q : oneBlock().params()) {
+                if (q.layer() >= 0) {
+                    block = block.plus(q.size());
+                } else if (!embedding(q)) {
+                    outside = outside.plus(q.size());
+                }
+            }
+            return "L·(" + block + ")" + (outside.isZero() ? "" : " + " + outside);
+        }
+
+        /** One block's linear weights as a formula: {@code 12C²} for GPT-2. */
+        public String blockWeightsFormula() {
+            return oneBlock().blockFormula();
+        }
+
+        /** The values of the symbols {@code formula} uses: {@code V = 50,257, T = 1,024, L = 12, C = 768}. */
+        public String symbolValues(String formula) {
+            Map<String, Long> values = new LinkedHashMap<>(oneBlock().symbols());
+            values.put("L", (long) layers());
+            StringBuilder sb = new StringBuilder();
+            for (Map.Entry<String, Long> e : values.entrySet()) {
+                if (formula.matches(".*(?<![A-Z])" + e.getKey() + "(?![A-Z]).*")) {
+                    sb.append(sb.isEmpty() ? "" : ", ").append(e.getKey()).append(" = ").append(Fmt.num(e.getValue()));
+                }
+            }
+            return sb.toString();
+        }
+
+        /** The switches in words: {@code LayerNorm, learned positions, GELU MLP (H = 3,072), 12 heads, ...}. */
+        public String describe() {
+            GptConfig c = config;
+            String attn = c.kvHeads() == c.heads() ? c.heads() + " heads"
+                    : c.heads() + " query heads sharing " + c.kvHeads() + " K/V " + (c.kvHeads() == 1 ? "head" : "heads");
+            return (c.norm() == Norm.LAYERNORM ? "LayerNorm" : "RMSNorm") + ", "
+                    + (c.pos() == Pos.LEARNED ? "learned positions" : "RoPE") + ", "
+                    + (c.mlp() == Mlp.GELU ? "GELU" : "SwiGLU") + " MLP (H = " + Fmt.num(c.mlpHidden()) + "), " + attn
+                    + ", " + (c.block() == Block.SEQUENTIAL ? "sequential" : "parallel") + " block, "
+                    + (c.bias() ? "biases" : "no biases") + ", " + (c.tieHead() ? "tied" : "untied") + " LM head";
+        }
+
+        /*
+         * Activations one layer keeps for backward (Korthikanti et al. 2022, section 4.1, generalized), in units of
+         * s·b·h bytes for 16-bit activations and 1-byte dropout masks; g = kv-heads / heads, H = the MLP's width:
+         *   norms          each keeps its input, 2: two in a sequential block (4), one in a parallel block (2)
+         *   attention      the q/k/v projections' shared input 2, Q 2 and K 2g (for QKᵀ), V 2g (for A·V), the output
+         *                  projection's input 2 and its dropout mask 1: 7 + 4g (11 for g = 1); and per head the
+         *                  softmax output 2·s²·b and its dropout mask s²·b: 5·a·s²·b bytes
+         *   MLP, GELU      input 2, GELU's input 2H/h and output (the down projection's input) 2H/h, mask 1:
+         *                  3 + 4H/h (19 for H = 4h)
+         *   MLP, SwiGLU    input 2 (gate and up share it), gate output (SiLU's input) 2H/h, up output 2H/h, their
+         *                  product (down's input) 2H/h, mask 1: 3 + 6H/h (19 for LLaMA's H = 8h/3)
+         *   parallel block attention and MLP read one norm's output: one norm input and one matmul input fewer (−4)
+         * GPT-2 (g = 1, H = 4h, sequential): 4 + 11 + 19 = 34, Korthikanti's 34·s·b·h + 5·a·s²·b exactly.
+         * Tensor parallelism splits by t what belongs to heads or to the MLP's hidden width (Q, K, V, the projection
+         * input, the MLP's hidden tensors, the scores: S = 4 + 4g + 4H/h or 6H/h, GPT-2's 24) and keeps the rest
+         * whole (norm inputs, the inputs of q/k/v and of the MLP, the two masks: R = 10, or 6 in a parallel block).
+         * Flash attention keeps no s×s tensor: the scores term becomes its FP32 log-sum-exp per row, 4·a·s·b.
+         */
+
+        /** R: the s·b·h units one layer keeps whole under tensor parallelism (10 sequential, 6 parallel). */
+        public double replicatedActivations() {
+            return config.block() == Block.SEQUENTIAL ? 10 : 6;
+        }
+
+        /** S: the s·b·h units split by tensor parallelism: attention 4 + 4g, MLP 4H/h (GELU) or 6H/h (SwiGLU). */
+        public double splitActivations() {
+            double g = (double) kvHeads() / heads();
+            double mlpRatio = (double) mlpHidden() / hidden();
+            return 4 + 4 * g + (config.mlp() == Mlp.GELU ? 4 : 6) * mlpRatio;
+        }
+
+        /** The score bytes of one layer: 5·a·s²·b, or with flash attention its log-sum-exp 4·a·s·b. */
+        public double scoreActivationBytes(int microBatch) {
+            double asb = (double) heads() * seq() * microBatch;
+            return flash() ? 4 * asb : 5 * asb * seq();
+        }
+
+        public boolean flash() {
+            return config.attention() == Attn.FLASH;
+        }
+
+        /** The 34 of Korthikanti's GPT-2 formula, as this architecture's terms: norms + attention + MLP. */
+        public String activationTerms() {
+            double g = (double) kvHeads() / heads();
+            double mlpRatio = (double) mlpHidden() / hidden();
+            boolean seq = config.block() == Block.SEQUENTIAL;
+            String mlp = config.mlp() == Mlp.GELU ? "3 + 4H/h" : "3 + 6H/h";
+            double mlpUnits = 3 + (config.mlp() == Mlp.GELU ? 4 : 6) * mlpRatio;
+            return coef(replicatedActivations() + splitActivations()) + " = " + (seq ? "4 (two norm inputs)"
+                    : "2 (one norm input)") + " + " + coef(7 + 4 * g) + " (attention 7 + 4g, g = " + kvHeads() + "/"
+                    + heads() + ") + " + coef(mlpUnits) + " (" + (config.mlp() == Mlp.GELU ? "GELU" : "SwiGLU")
+                    + " MLP " + mlp + ", H = " + Fmt.num(mlpHidden()) + ")" + (seq ? "" : " − 2 (the norm output"
+                    + " attention and MLP share)");
+        }
+
+        /** Whether the terms are GPT-2's (R = 10, S = 24, the s² scores): then the formula is Korthikanti's own. */
+        public boolean korthikantiShape() {
+            return replicatedActivations() == 10 && splitActivations() == 24 && !flash();
+        }
+
+        /** A coefficient as exact as it is: {@code 34}, {@code 34.125}. */
+        static String coef(double x) {
+            return new java.math.BigDecimal(x).round(new java.math.MathContext(6)).stripTrailingZeros()
+                    .toPlainString();
         }
 
         /**
-         * Bytes of 16-bit activations one layer stores for backward, for micro-batch b (Korthikanti et al. 2022):
-         * s·b·h·(34 + 5·a·s/h) without tensor parallelism (eq. 1); with tensor-parallel degree t
-         * s·b·h·(10 + 24/t + 5·a·s/(h·t)) (eq. 2: the LayerNorm inputs and dropout masks, 10·s·b·h, stay
-         * replicated); with sequence parallelism s·b·h·(34 + 5·a·s/h)/t (eq. 4).
+         * Bytes of 16-bit activations one layer stores for backward, for micro-batch b: s·b·h·(R + S) + scores
+         * without tensor parallelism (Korthikanti eq. 1 for GPT-2: s·b·h·(34 + 5·a·s/h)); with tensor-parallel
+         * degree t s·b·h·(R + S/t) + scores/t (eq. 2: 10 + 24/t); with sequence parallelism all of it / t (eq. 4).
          */
         public double activationBytesPerLayer(int microBatch, int tp, boolean sequenceParallel) {
-            double s = seq;
-            double h = hidden;
-            double sbh = s * microBatch * h;
-            double attn = 5.0 * heads * s / h;
+            double sbh = (double) seq() * microBatch * hidden();
+            double r = sbh * replicatedActivations();
+            double split = sbh * splitActivations() + scoreActivationBytes(microBatch);
             if (sequenceParallel || tp == 1) {
-                return sbh * (34 + attn) / tp;
+                return (r + split) / tp;
             }
-            return sbh * (10 + 24.0 / tp + attn / tp);
+            return r + split / tp;
         }
 
         /** Bytes one layer keeps with full recomputation: its 16-bit input, 2·s·b·h (÷ t with sequence parallel). */
         public double recomputeBytesPerLayer(int microBatch, int tp, boolean sequenceParallel) {
-            return 2.0 * seq * microBatch * hidden / (sequenceParallel ? tp : 1);
+            return 2.0 * seq() * microBatch * hidden() / (sequenceParallel ? tp : 1);
         }
 
         /** s·b·V: the logits of one micro-batch (the loss's input), elements. */
         public double logitsElements(int microBatch) {
-            return (double) seq * microBatch * vocab;
+            return (double) seq() * microBatch * vocab();
         }
 
-        /** 2·L·h: K and V elements cached per token of context, all layers. */
+        /** 2·L·kv·d: K and V elements cached per token of context, all layers (2·L·h for multi-head attention). */
         public double kvElementsPerToken() {
-            return 2.0 * layers * hidden;
+            return 2.0 * layers() * kvHeads() * config.headSize();
         }
 
         /** 4·L·s·h: forward FLOPs per token of the attention scores (QKᵀ and A·V over the full context). */
         public double attentionFlopsPerToken() {
-            return 4.0 * layers * seq * hidden;
+            return 4.0 * layers() * seq() * hidden();
         }
 
         private static void positive(String what, int v) {
@@ -287,6 +488,13 @@ public record PlanInput(double params, Arch arch, double tokens, double flops, d
             throw new IllegalArgumentException("--infer-dtype must be fp32, bf16, int8 or int4");
         }
         positiveOrNaN("bytes per token", bytesPerToken);
+        if (lora != null && arch == null) {
+            throw new IllegalArgumentException("--lora-rank sizes its adapters from the matrices of a block: give the"
+                    + " architecture (--layers --hidden --heads --vocab --seq, and its switches)");
+        }
+        if (lora != null) {
+            lora.check(arch.config());
+        }
     }
 
     /** The model-state layout: the one given, else 2 + 2 + 12 for BF16 and 4 + 4 + 8 for FP32. */
@@ -356,6 +564,7 @@ public record PlanInput(double params, Arch arch, double tokens, double flops, d
         private int context = 0;
         private InferDtype inferDtype = InferDtype.BF16;
         private double bytesPerToken = Double.NaN;
+        private Lora lora = null;
 
         private Builder() {
         }
@@ -545,6 +754,11 @@ public record PlanInput(double params, Arch arch, double tokens, double flops, d
             return this;
         }
 
+        public Builder lora(Lora v) {
+            lora = v;
+            return this;
+        }
+
         public Builder arch(int layers, int hidden, int heads, int vocab, int seq) {
             arch = new Arch(layers, hidden, heads, vocab, seq);
             return this;
@@ -561,7 +775,7 @@ public record PlanInput(double params, Arch arch, double tokens, double flops, d
                     hardware, peakFlops, memoryBytes, precision, states, devices, tensorParallel, pipelineStages,
                     dataParallel, microBatches, sequenceParallel, deadlineSeconds, durationSeconds, mfu, recompute,
                     pricePerDeviceHour, devicePrice, otherHardwarePercent, datacenterPercent, staffCost, pue, watts,
-                    kwhPrice, microBatch, workspaceBytes, inferBatch, context, inferDtype, bytesPerToken);
+                    kwhPrice, microBatch, workspaceBytes, inferBatch, context, inferDtype, bytesPerToken, lora);
         }
     }
 }

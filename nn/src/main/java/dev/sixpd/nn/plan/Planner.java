@@ -1,5 +1,6 @@
 package dev.sixpd.nn.plan;
 
+import dev.sixpd.nn.GptConfig;
 import dev.sixpd.nn.plan.PlanInput.Arch;
 import dev.sixpd.nn.plan.PlanInput.InferDtype;
 import dev.sixpd.nn.plan.PlanInput.Precision;
@@ -35,15 +36,20 @@ import java.util.Locale;
  * ZeRO) over Ψ = P/(t·p) and d data-parallel ranks: (x + y + z)Ψ plain, ZeRO-1 (x + y)Ψ + zΨ/d, ZeRO-2
  * xΨ + (y + z)Ψ/d, ZeRO-3 (x + y + z)Ψ/d; CPU offload (Ren et al. 2021) keeps xΨ on the device.</li>
  * <li>Activations per layer (Korthikanti et al. 2022) for 16-bit activations: s·b·h·(34 + 5·a·s/h), with tensor
- * parallelism s·b·h·(10 + 24/t + 5·a·s/(h·t)), with sequence parallelism all of it / t; the first pipeline stage
+ * parallelism s·b·h·(10 + 24/t + 5·a·s/(h·t)), with sequence parallelism all of it / t; for other architectures
+ * the 34 = 10 + 24 becomes R + S of {@link PlanInput.Arch#activationBytesPerLayer} (GQA, SwiGLU, MLP width,
+ * parallel block; flash attention replaces 5·a·s²·b by 4·a·s·b); the first pipeline stage
  * holds ⌈L/p⌉ layers of min(m, p) micro-batches; full recomputation keeps 2·s·b·h per layer plus one layer's full
  * activations while it is recomputed. FP32 doubles them. Workspace: the FP32 logits and their gradient,
  * 8·s·b·V/t, plus what is given.</li>
  * <li>Training memory per device = model states + activations + workspace. Devices needed: the quick rule
  * ⌈P · (x + y + z) · 1.25 / M⌉, and the count that includes activations, t·p·⌈(x + y + z)Ψ / (M − activations −
  * workspace)⌉ under ZeRO-3.</li>
- * <li>Inference: weights P × 4 / 2 / 1 / 0.5 bytes for FP32, BF16/FP16, INT8, INT4; KV cache 2·L·h·T·b elements
- * for T tokens of context and b sequences.</li>
+ * <li>Inference: weights P × 4 / 2 / 1 / 0.5 bytes for FP32, BF16/FP16, INT8, INT4; KV cache 2·L·kv·d·T·b elements
+ * (kv K/V heads of d channels: 2·L·h·T·b for multi-head attention) for T tokens of context and b sequences.</li>
+ * <li>LoRA (Hu et al. 2021), rank r on the chosen matrices of every block: P_a = L·r·Σ(in + out); states
+ * x·Ψ (frozen) + (x + y + z)·Ψ_a against full fine-tuning's (x + y + z)·Ψ; FLOPs per token 4·P + 6·P_a against 6·P
+ * (no weight gradient for frozen matrices).</li>
  * <li>Compute-optimal tokens ≈ 20·P (Hoffmann et al. 2022, Chinchilla).</li>
  * <li>Storage of D tokens = D × measured bytes/token of raw UTF-8 text; token ids take 2 bytes each when V ≤ 65,536,
  * else 4.</li>
@@ -123,6 +129,7 @@ public final class Planner {
             energyAndCost();
             modelStates();
             activationsAndTotals();
+            lora();
             inference();
             data();
             return new PlanReport(out);
@@ -143,13 +150,10 @@ public final class Planner {
             } else if (a != null) {
                 p = a.params();
                 pName = Fmt.num(p);
-                double h = a.hidden();
-                String formula = "P = V·h + s·h + L·(12h² + 13h) + 2h = " + Fmt.num(a.vocab()) + "×" + Fmt.num(h)
-                        + " + " + Fmt.num(a.seq()) + "×" + Fmt.num(h) + " + " + a.layers() + "×(12×" + Fmt.num(h)
-                        + "² + 13×" + Fmt.num(h) + ") + 2×" + Fmt.num(h) + " = " + Fmt.num(p);
-                add("input.params", "inputs", "parameters P", p, "params", formula, Fmt.num(p),
-                        "tied LM head counted once; per block 2 LayerNorms 4h, QKV 3h²+3h, attention out h²+h, MLP "
-                                + "4h²+4h and 4h²+h; final LayerNorm 2h");
+                String pf = a.paramsFormula();
+                add("input.params", "inputs", "parameters P", p, "params", "P = " + pf + " at " + a.symbolValues(pf)
+                        + " = " + Fmt.num(p), Fmt.num(p), "counted by ModelSpec, the trainer's own parameter list (C = h,"
+                        + " T = s): " + a.describe());
             } else if (!Double.isNaN(dKnown)) {
                 p = in.flops() / (k * dKnown);
                 pName = Fmt.res(p);
@@ -165,12 +169,13 @@ public final class Planner {
                                 + "·20·P²; " + NO_ARCH);
             }
             if (a != null) {
-                double h = a.hidden();
                 double nonEmb = a.nonEmbeddingParams();
+                String nf = a.nonEmbeddingFormula();
+                String bw = a.blockWeightsFormula();
                 add("model.nonEmbedding", "inputs", "non-embedding parameters", nonEmb, "params",
-                        "L·(12h² + 13h) + 2h = " + a.layers() + "×(12×" + Fmt.num(h) + "² + 13×" + Fmt.num(h)
-                                + ") + 2×" + Fmt.num(h) + " = " + Fmt.num(nonEmb),
-                        Fmt.res(nonEmb), "≈ 12·L·h² = " + Fmt.res(12.0 * a.layers() * h * h) + ", Kaplan's N");
+                        nf + " at " + a.symbolValues(nf) + " = " + Fmt.num(nonEmb), Fmt.res(nonEmb),
+                        "≈ L·(" + bw + ") = " + Fmt.res(a.blockWeights()) + ", Kaplan's N (the blocks' weight"
+                                + " matrices)");
             }
             emitDataLines(tokensPerEpoch);
             if (!Double.isNaN(dKnown)) {
@@ -354,13 +359,16 @@ public final class Planner {
                     Fmt.res(pfDays), "");
             if (a != null) {
                 int passes = in.recompute() ? 4 : 3;
-                double att = passes * a.attentionFlopsPerToken() * d;
+                // flash attention's backward recomputes QKᵀ: 2·L·s·h more per token
+                int coef = 4 * passes + (a.flash() ? 2 : 0);
+                double att = coef / 4.0 * a.attentionFlopsPerToken() * d;
                 add("compute.attention", "compute", "attention-score FLOPs (not in C)", att, "FLOPs",
-                        passes * 4 + "·L·s·h·D = " + passes * 4 + " × " + a.layers() + " × " + Fmt.num(a.seq())
+                        coef + "·L·s·h·D = " + coef + " × " + a.layers() + " × " + Fmt.num(a.seq())
                                 + " × " + Fmt.num(a.hidden()) + " × " + dName + " = " + Fmt.res(att) + " FLOPs",
                         Fmt.res(att) + " FLOPs", "QKᵀ and A·V over the full context, 4·L·s·h per token forward, × "
                                 + passes + " for " + (in.recompute() ? "forward, recompute and backward"
-                                        : "forward and backward") + "; " + Fmt.res(100 * att / c) + "% of C");
+                                        : "forward and backward") + (a.flash() ? ", + 2·L·s·h for flash attention's"
+                                        + " QKᵀ recomputed in backward" : "") + "; " + Fmt.res(100 * att / c) + "% of C");
                 double tokensPerStep = (double) a.seq() * b * m * dp;
                 double steps = d / tokensPerStep;
                 double opt = OPTIMIZER_FLOPS_PER_PARAM * p * steps;
@@ -621,20 +629,38 @@ public final class Planner {
             String sc = act16Scale == 1 ? "" : "2 × ";
             double perLayer = act16Scale * a.activationBytesPerLayer(b, t, sp);
             String sbh = Fmt.num(s) + " × " + Fmt.num(b) + " × " + Fmt.num(h);
+            String k = PlanInput.Arch.coef(a.replicatedActivations() + a.splitActivations());
+            String r = PlanInput.Arch.coef(a.replicatedActivations());
+            String sp2 = PlanInput.Arch.coef(a.splitActivations());
+            String bs = Fmt.num(b);
             String f;
-            if (t == 1) {
-                f = "s·b·h·(34 + 5·a·s/h) = " + sc + sbh + " × (34 + 5 × " + Fmt.num(heads) + " × " + Fmt.num(s)
-                        + " / " + Fmt.num(h) + ")";
+            if (a.flash()) {
+                String lse = "4 × " + Fmt.num(heads) + " × " + Fmt.num(s) + " × " + bs;
+                if (t == 1) {
+                    f = "s·b·h·" + k + " + 4·a·s·b = " + sc + sbh + " × " + k + " + " + lse;
+                } else if (sp) {
+                    f = "(s·b·h·" + k + " + 4·a·s·b) / t = " + sc + "(" + sbh + " × " + k + " + " + lse + ") / " + t;
+                } else {
+                    f = "s·b·h·(" + r + " + " + sp2 + "/t) + 4·a·s·b/t = " + sc + sbh + " × (" + r + " + " + sp2
+                            + " / " + t + ") + " + lse + " / " + t;
+                }
+            } else if (t == 1) {
+                f = "s·b·h·(" + k + " + 5·a·s/h) = " + sc + sbh + " × (" + k + " + 5 × " + Fmt.num(heads) + " × "
+                        + Fmt.num(s) + " / " + Fmt.num(h) + ")";
             } else if (sp) {
-                f = "s·b·h·(34 + 5·a·s/h) / t = " + sc + sbh + " × (34 + 5 × " + Fmt.num(heads) + " × " + Fmt.num(s)
-                        + " / " + Fmt.num(h) + ") / " + t;
+                f = "s·b·h·(" + k + " + 5·a·s/h) / t = " + sc + sbh + " × (" + k + " + 5 × " + Fmt.num(heads)
+                        + " × " + Fmt.num(s) + " / " + Fmt.num(h) + ") / " + t;
             } else {
-                f = "s·b·h·(10 + 24/t + 5·a·s/(h·t)) = " + sc + sbh + " × (10 + 24 / " + t + " + 5 × "
-                        + Fmt.num(heads) + " × " + Fmt.num(s) + " / (" + Fmt.num(h) + " × " + t + "))";
+                f = "s·b·h·(" + r + " + " + sp2 + "/t + 5·a·s/(h·t)) = " + sc + sbh + " × (" + r + " + " + sp2
+                        + " / " + t + " + 5 × " + Fmt.num(heads) + " × " + Fmt.num(s) + " / (" + Fmt.num(h) + " × "
+                        + t + "))";
             }
+            String terms = a.korthikantiShape() ? "" : "; generalized: " + a.activationTerms()
+                    + (a.flash() ? "; flash attention keeps no s×s scores, only their FP32 log-sum-exp (4·a·s·b)"
+                            : "");
             add("activations.perLayer", sec, "per layer", perLayer, "B", f + " = " + Fmt.res(perLayer) + " B",
                     Fmt.bytesBoth(perLayer), "Korthikanti et al. 2022 " + (t == 1 ? "eq. 1" : sp ? "eq. 4" : "eq. 2")
-                            + " for 16-bit activations" + (act16Scale == 1 ? "" : ", doubled for FP32")
+                            + " for 16-bit activations" + terms + (act16Scale == 1 ? "" : ", doubled for FP32")
                             + "; b = micro-batch");
             int layersHeld = (int) Math.ceil((double) a.layers() / pp - 1e-9);
             int inFlight = Math.min(m, pp);
@@ -725,6 +751,72 @@ public final class Planner {
                     Fmt.num(devs), note);
         }
 
+        // ------------------------------------------------------------ LoRA fine-tuning
+        /*
+         * LoRA (Hu et al. 2021) beside full fine-tuning. States: the frozen weights at the working precision only,
+         * x·Ψ (no gradient, no optimizer state), the adapters at the full x + y + z: x·Ψ + (x + y + z)·Ψ_a.
+         * FLOPs per token: forward 2·P + 2·P_a; backward dX through every matrix 2·P and both gradients of the
+         * adapters 4·P_a, but no dW for the frozen weights (the 2·P that makes full training's 6·P): 4·P + 6·P_a,
+         * and with recomputation one more forward, 6·P + 8·P_a.
+         */
+        private void lora() {
+            Lora lo = in.lora();
+            if (lo == null) {
+                return;
+            }
+            String sec = "LoRA fine-tuning";
+            GptConfig cfg = a.config();
+            double pa = lo.adapterParams(cfg);
+            int tp = t * pp;
+            add("lora.params", sec, "adapter parameters P_a", pa, "params",
+                    "P_a = L·r·Σ(in + out) = " + lo.numbers(cfg) + " = " + Fmt.num(pa), Fmt.num(pa),
+                    "A [r, in] and B [out, r] beside each frozen " + lo.targetNames() + " matrix of every block: "
+                            + Fmt.res(100 * pa / p) + "% of P trained");
+            String x = Fmt.num(st.weights());
+            String all = Fmt.num(st.total());
+            String psi = psi();
+            String psiA = tp == 1 ? Fmt.num(pa) : Fmt.res(pa / tp);
+            String sym = tp == 1 ? "" : " (Ψ = P/(t·p))";
+            double full = states(0);
+            add("lora.fullStates", sec, "states, full fine-tuning", full, "B", all + "Ψ = " + all + " × " + psi
+                    + " = " + Fmt.resExact(full) + " B", Fmt.bytesBoth(full), "every weight trained: "
+                    + st.description() + sym + fits(full));
+            double frozen = st.weights() * p / tp;
+            double trained = st.total() * pa / tp;
+            double states = frozen + trained;
+            add("lora.states", sec, "states, LoRA", states, "B", x + "Ψ + " + all + "Ψ_a = " + x + " × " + psi + " + "
+                    + all + " × " + psiA + " = " + Fmt.resExact(states) + " B", Fmt.bytesBoth(states),
+                    "frozen weights at " + x + " B only (no gradient, no optimizer state), adapters at " + all + " B: "
+                            + Fmt.res(full / states) + "× less than full fine-tuning" + fits(states));
+            double act = activationsOfPlan();
+            double total = states + act + workspace;
+            double other = states + (in.recompute() ? activationsStored : activationsRecomputed) + workspace;
+            add("lora.total", sec, "total, LoRA", total, "B", "states + activations + workspace = "
+                            + Fmt.res(states) + " + " + Fmt.res(act) + " + " + Fmt.res(workspace) + " = "
+                            + Fmt.res(total) + " B", Fmt.bytesBoth(total),
+                    verdict(total) + (in.recompute() ? "; without recomputation: " : "; with --recompute: ")
+                            + Fmt.bytes(other) + "; activations as counted above for full training, an upper bound"
+                            + " (a frozen matrix without adapter keeps no input for a weight gradient)");
+            int lk = k - 2;
+            double perToken = lk * p + k * pa;
+            add("lora.flopsPerToken", sec, "FLOPs per token", perToken, "FLOPs", lk + "·P + " + k + "·P_a = " + lk
+                            + " × " + pName + " + " + k + " × " + Fmt.num(pa) + " = " + Fmt.res(perToken),
+                    Fmt.res(perToken), (in.recompute() ? "forward twice " : "forward ") + "2·P + 2·P_a, backward"
+                            + " dX through every matrix 2·P and the adapters' dX and dW 4·P_a; no dW for frozen"
+                            + " weights: " + Fmt.res(perToken / (k * p)) + " of full training's " + k + "·P");
+            double cl = perToken * d;
+            add("lora.flops", sec, "training FLOPs", cl, "FLOPs", "(" + lk + "·P + " + k + "·P_a)·D = "
+                    + Fmt.res(perToken) + " × " + dName + " = " + Fmt.res(cl) + " FLOPs", Fmt.res(cl) + " FLOPs",
+                    "the same D tokens (--tokens) as the full training above");
+            if (Double.isNaN(peak)) {
+                return; // time needs a peak, as the time section says
+            }
+            double tl = cl / (n * peak * mfu);
+            add("lora.wall", sec, "wall time", tl, "s", "C_LoRA / (N · peak · MFU) = " + Fmt.res(cl) + " / ("
+                            + Fmt.num(n) + " × " + Fmt.num(peak) + " × " + mfuName() + ") = " + Fmt.res(tl) + " s",
+                    Fmt.duration(tl), "at the same N, peak and MFU as the full training");
+        }
+
         // ------------------------------------------------------------ inference
         private void inference() {
             String sec = "inference memory";
@@ -742,9 +834,21 @@ public final class Planner {
             }
             int ctx = in.context() > 0 ? in.context() : a.seq();
             int batch = in.inferBatch();
+            boolean mha = a.kvHeads() == a.heads();
+            int hs = a.config().headSize();
+            String kvSym = mha ? "2·L·h" : "2·L·kv·d";
+            String kvNums = mha ? "2 × " + a.layers() + " × " + Fmt.num(a.hidden())
+                    : "2 × " + a.layers() + " × " + a.kvHeads() + " × " + Fmt.num(hs);
+            double perToken = a.kvElementsPerToken() * dt.kvBytes;
+            add("inference.kvPerToken", sec, "KV cache per token", perToken, "B", kvSym + " × bytes = " + kvNums
+                            + " × " + Fmt.num(dt.kvBytes) + " = " + Fmt.res(perToken) + " B",
+                    Fmt.bytesBoth(perToken), mha ? "K and V of every layer and head, per token of context"
+                            : a.kvHeads() + " K/V heads of d = " + hs + " channels instead of " + a.heads()
+                                    + " (grouped-query attention): " + Fmt.num((double) a.heads() / a.kvHeads())
+                                    + "× smaller than multi-head");
             double kv = a.kvElementsPerToken() * ctx * batch * dt.kvBytes;
-            add("inference.kvCache", sec, "KV cache", kv, "B", "2·L·h·T·b × bytes = 2 × " + a.layers() + " × "
-                            + Fmt.num(a.hidden()) + " × " + Fmt.num(ctx) + " × " + batch + " × " + Fmt.num(dt.kvBytes)
+            add("inference.kvCache", sec, "KV cache", kv, "B", kvSym + "·T·b × bytes = " + kvNums + " × "
+                            + Fmt.num(ctx) + " × " + batch + " × " + Fmt.num(dt.kvBytes)
                             + " = " + Fmt.res(kv) + " B", Fmt.bytesBoth(kv),
                     "K and V of every layer for T = " + Fmt.num(ctx) + " tokens of context (--context) and b = "
                             + batch + (batch == 1 ? " sequence" : " sequences") + " (--infer-batch), "

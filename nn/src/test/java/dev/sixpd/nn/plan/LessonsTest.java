@@ -32,29 +32,7 @@ class LessonsTest {
                     .filter(l -> !l.isBlank()).toList();
             if (head.startsWith("$ ./sixpd plan ")) {
                 plans++;
-                assertFalse(expected.isEmpty(), "a lesson block with no output: " + head);
-                String[] args = shellWords(head.substring("$ ./sixpd plan ".length()));
-                PlanArgs pa = PlanArgs.parse(args, () -> {
-                    throw new AssertionError("lessons must not measure this-cpu");
-                });
-                PlanReport r = Planner.plan(pa.input());
-                List<String> actual = (pa.json() ? r.json() : r.text()).lines().map(LessonsTest::normalize).toList();
-                int at = 0;
-                for (String e : expected) {
-                    String want = normalize(e);
-                    int found = -1;
-                    for (int i = at; i < actual.size(); i++) {
-                        if (actual.get(i).equals(want)) {
-                            found = i;
-                            break;
-                        }
-                    }
-                    if (found < 0) {
-                        fail("docs/LESSONS.md, " + head + "\n  pasted:  " + want + "\n  not in the program's output"
-                                + " (after the previous pasted line); rerun the command and paste its real output");
-                    }
-                    at = found + 1;
-                }
+                assertRerunMatches("docs/LESSONS.md", block);
             } else if (head.startsWith("$ ./sixpd train")) {
                 trains++;
                 for (String e : expected) {
@@ -68,6 +46,39 @@ class LessonsTest {
         assertTrue(trains >= 1, "the 6 = 2 + 4 lesson quotes the README's ledger run");
     }
 
+    /**
+     * Runs the block's {@code $ ./sixpd plan ...} line through the same parser and planner as the command line and
+     * fails unless every pasted line (but {@code ...} and blank ones) appears in the output, in order.
+     */
+    static void assertRerunMatches(String where, List<String> block) {
+        String head = block.get(0);
+        List<String> expected = block.subList(1, block.size()).stream().filter(l -> !l.strip().equals("..."))
+                .filter(l -> !l.isBlank()).toList();
+        assertFalse(expected.isEmpty(), "a block with no output in " + where + ": " + head);
+        String[] args = shellWords(head.substring("$ ./sixpd plan ".length()));
+        PlanArgs pa = PlanArgs.parse(args, () -> {
+            throw new AssertionError(where + " must not measure this-cpu");
+        });
+        PlanReport r = Planner.plan(pa.input());
+        List<String> actual = (pa.json() ? r.json() : r.text()).lines().map(LessonsTest::normalize).toList();
+        int at = 0;
+        for (String e : expected) {
+            String want = normalize(e);
+            int found = -1;
+            for (int i = at; i < actual.size(); i++) {
+                if (actual.get(i).equals(want)) {
+                    found = i;
+                    break;
+                }
+            }
+            if (found < 0) {
+                fail(where + ", " + head + "\n  pasted:  " + want + "\n  not in the program's output"
+                        + " (after the previous pasted line); rerun the command and paste its real output");
+            }
+            at = found + 1;
+        }
+    }
+
     @Test
     void shellWordsKeepQuotedNames() {
         String[] w = shellWords("--hardware \"RTX 4090\" --devices 7");
@@ -75,7 +86,7 @@ class LessonsTest {
     }
 
     /** The lines of each ```text fence. */
-    private static List<List<String>> textBlocks(List<String> lines) {
+    static List<List<String>> textBlocks(List<String> lines) {
         List<List<String>> out = new ArrayList<>();
         List<String> cur = null;
         for (String l : lines) {
@@ -120,12 +131,12 @@ class LessonsTest {
         return words.toArray(String[]::new);
     }
 
-    private static String normalize(String s) {
+    static String normalize(String s) {
         return s.strip().replaceAll("[ \\t]+", " ");
     }
 
     /** The repository root: the first directory upwards from the working directory holding docs/LESSONS.md. */
-    private static Path repoRoot() {
+    static Path repoRoot() {
         for (Path p = Path.of("").toAbsolutePath(); p != null; p = p.getParent()) {
             if (Files.isRegularFile(p.resolve("docs/LESSONS.md")) && Files.isRegularFile(p.resolve("README.md"))) {
                 return p;
