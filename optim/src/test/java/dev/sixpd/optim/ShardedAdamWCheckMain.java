@@ -212,7 +212,7 @@ public final class ShardedAdamWCheckMain {
             checkFloats(e.getValue(), state.get(e.getKey()), "stage " + stage + " state " + e.getKey());
         }
 
-        // memory: only the shard's masters, m, v; stage 2 holds a bucket instead of the flat gradient
+        // memory: only the shard's masters, m, v; stages 2, 3 stage one layer (the bucket) instead of the flat gradient
         ShardedAdamW.Memory mem = opt.memory();
         check(mem.optimizerBytes() == 8L * shard && mem.masterBytes() == 4L * shard,
                 "stage " + stage + " memory " + mem);
