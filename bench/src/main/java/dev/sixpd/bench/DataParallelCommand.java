@@ -32,7 +32,8 @@ import picocli.CommandLine.Option;
  * {@code --steps} timed steps, median). Each rank ({@link #rankMain}) builds the preset with batch B/N on its own
  * seeded random tokens, warms up the same way for at least {@code --warmup} steps and {@code --warmup-seconds}, then
  * times {@code --steps} steps — zero, forward, backward, {@link ShardedAdamW#reduceGradients}, step — and the
- * reduction inside each; rank 0 prints the medians as one JSON line. The reduction's time includes waiting for
+ * reduction inside each (ZeRO-2 and 3: the layers' reduce-scatters inside backward, and ZeRO-3's weight all-gathers
+ * inside forward and backward, through {@link ZeroLayers}); rank 0 prints the medians as one JSON line. The reduction's time includes waiting for
  * the slower rank (imbalance), which on a loaded machine is most of it.
  */
 @Command(name = "dp", mixinStandardHelpOptions = true,
