@@ -33,7 +33,7 @@ import java.util.function.Consumer;
  * skips the step on every rank ({@link ShardedAdamW#unscaleAndCheck}), so the schedule, clipping and scaling are
  * the single-process run's.
  *
- * <p><b>Stages 2 and 3, layer by layer.</b> With {@code --zero 2} the model's {@link LayerHook} gives each layer
+ * <p><b>Stages 2 and 3, layer by layer.</b> With {@code --zero 2} the model's {@link ZeroLayers} hook gives each layer
  * ({@link Gpt#paramGroups()}) a gradient only while its backward runs: right after it, the trainer's finishing
  * (16-bit rounding and statistics, the gradient scale) and the layer's reduce-scatter into this rank's shard run,
  * and the layer's gradient arrays go to the next layer. So during backward a rank holds its shard (4Ψ/N), the
@@ -47,8 +47,8 @@ import java.util.function.Consumer;
  * <p><b>What is equal to what.</b> ZeRO stages 0 to 3 give the same bits on 2 ranks with one micro-batch per rank
  * (the mean gradient is the same one addition, the update elementwise, the gathered weights the masters rounded
  * alike; tested). With several micro-batches stages 2 and 3 add the ranks' sums of each micro-batch, stages 0 and 1
- * each rank's micro-batches first: the same sum in another association, equal to rounding. Against one process with {@code --micro-batches 2} the losses
- * agree to rounding, not bit for bit: one process accumulates micro-batch 2's gradient into Param.grad element by
+ * each rank's micro-batches first: the same sum in another association, equal to rounding. Against one process
+ * with {@code --micro-batches 2} the losses agree to rounding, not bit for bit: one process accumulates micro-batch 2's gradient into Param.grad element by
  * element on top of micro-batch 1's ({@code bias.grad += dy[n]} row by row, the embedding's scatter-add), while
  * the 2 ranks each compute a whole gradient and add the two once, a different association of the same sum. That
  * is the only difference: one process that sums whole micro-batch gradients ({@link #stash}, the trainer's test
@@ -60,8 +60,9 @@ import java.util.function.Consumer;
  *
  * <p><b>Rank 0 speaks.</b> Only rank 0 prints, writes the log and the checkpoints; a checkpoint holds the
  * optimizer state gathered from all shards ({@link ShardedAdamW#gatherState}), so it resumes on any number of
- * ranks and loads in a single process. All ranks keep identical weights; {@link #checkWeights} compares their
- * hashes at each evaluation and stops the run if they differ.
+ * ranks and loads in a single process; under ZeRO-3 the weights are gathered for the save too. All ranks keep
+ * identical weights; {@link #checkWeights} compares their hashes at each evaluation and stops the run if they
+ * differ (not under ZeRO-3: no rank holds a replica to compare).
  *
  * <p>Not thread-safe: one per process, used by the training thread. Every method that communicates is a collective
  * (all ranks call it in the same order), as in {@link ShardedAdamW}.
