@@ -6,6 +6,7 @@ import dev.sixpd.mpi.Mpi;
 import dev.sixpd.mpi.MpiRun;
 import dev.sixpd.nn.Gpt;
 import dev.sixpd.nn.GptConfig;
+import dev.sixpd.nn.train.ZeroLayers;
 import dev.sixpd.optim.AdamW;
 import dev.sixpd.optim.Grads;
 import dev.sixpd.optim.Param;
@@ -31,7 +32,8 @@ import picocli.CommandLine.Option;
  * {@code --steps} timed steps, median). Each rank ({@link #rankMain}) builds the preset with batch B/N on its own
  * seeded random tokens, warms up the same way for at least {@code --warmup} steps and {@code --warmup-seconds}, then
  * times {@code --steps} steps — zero, forward, backward, {@link ShardedAdamW#reduceGradients}, step — and the
- * reduction inside each; rank 0 prints the medians as one JSON line. The reduction's time includes waiting for
+ * reduction inside each (ZeRO-2 and 3: the layers' reduce-scatters inside backward, and ZeRO-3's weight all-gathers
+ * inside forward and backward, through {@link ZeroLayers}); rank 0 prints the medians as one JSON line. The reduction's time includes waiting for
  * the slower rank (imbalance), which on a loaded machine is most of it.
  */
 @Command(name = "dp", mixinStandardHelpOptions = true,
@@ -50,7 +52,7 @@ final class DataParallelCommand implements Callable<Integer> {
             + " (default ${DEFAULT-VALUE})")
     int ranks;
 
-    @Option(names = "--zero", defaultValue = "0", description = "ZeRO stage 0, 1 or 2 (default ${DEFAULT-VALUE})")
+    @Option(names = "--zero", defaultValue = "0", description = "ZeRO stage 0, 1, 2 or 3 (default ${DEFAULT-VALUE})")
     int zero;
 
     @Option(names = "--steps", defaultValue = "10", description = "timed steps (default ${DEFAULT-VALUE})")
@@ -140,7 +142,14 @@ final class DataParallelCommand implements Callable<Integer> {
                 x[i] = rng.nextInt(TrainingStep.VOCAB);
                 y[i] = rng.nextInt(TrainingStep.VOCAB);
             }
-            try (ShardedAdamW opt = new ShardedAdamW(mpi, zero, new AdamW(0.9f, 0.95f, 1e-8f, 0.1f), params)) {
+            AdamW hyper = new AdamW(0.9f, 0.95f, 1e-8f, 0.1f);
+            try (ShardedAdamW opt = zero <= 1 ? new ShardedAdamW(mpi, zero, hyper, params)
+                    : ShardedAdamW.grouped(mpi, zero, hyper, model.paramGroups())) {
+                // ZeRO-2/3: the gradients reduce-scattered (and ZeRO-3's weights gathered) layer by layer
+                ZeroLayers layers = zero >= 2 ? new ZeroLayers(opt, model, g -> { }) : null;
+                if (layers != null) {
+                    model.setLayerHook(layers);
+                }
                 // warm-up as StepCommand.warmUp: at least `warmup` steps and `warmupSeconds`, and until the best
                 // step time has not improved by 5 % for 3 steps (cap 60 s); every rank goes on while any wants to
                 long start = System.nanoTime();
@@ -163,7 +172,10 @@ final class DataParallelCommand implements Callable<Integer> {
                 double[] redMs = new double[steps];
                 for (int i = 0; i < steps; i++) {
                     long t0 = System.nanoTime();
-                    redMs[i] = step(model, params, opt, x, y, b, T) / 1e6;
+                    long inLayers = layers != null ? layers.reduceNanos() + layers.gatherNanos() : 0;
+                    long red = step(model, params, opt, x, y, b, T);
+                    inLayers = layers != null ? layers.reduceNanos() + layers.gatherNanos() - inLayers : 0;
+                    redMs[i] = (red + inLayers) / 1e6;
                     stepMs[i] = (System.nanoTime() - t0) / 1e6;
                 }
                 if (mpi.rank() == 0) {
@@ -178,6 +190,7 @@ final class DataParallelCommand implements Callable<Integer> {
     /** One data-parallel step; returns the nanoseconds spent in the gradient reduction. */
     private static long step(Gpt model, List<Param> params, ShardedAdamW opt, int[] x, int[] y, int b, int T) {
         Grads.zero(params);
+        opt.beginStep();
         model.forward(x, y, b, T);
         model.backward(1f);
         long t0 = System.nanoTime();

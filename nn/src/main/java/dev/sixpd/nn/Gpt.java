@@ -40,7 +40,8 @@ import java.util.Map;
  *
  * <p>Numerics are passed in: a {@link StepContext} says which dtype activations are stored in and how the weight
  * matmuls accumulate; forward and backward read each {@link Param#working()} copy and accumulate gradients into
- * {@link Param#grad}. Ledger: forward charges {@link Ledger.Phase#FORWARD}, backward {@link Ledger.Phase#BACKWARD}.
+ * {@link Param#grad}. A {@link LayerHook} may run around each layer (ZeRO-2/3: gathering a layer's weights, handing
+ * its finished gradient to the reduce-scatter); none by default. Ledger: forward charges {@link Ledger.Phase#FORWARD}, backward {@link Ledger.Phase#BACKWARD}.
  * <p>Generation: {@link #decode} runs one token at one position against a {@link KvCache} (or a sequence of a
  * {@link PagedKvCache}), {@link #decodeBatch} the newest tokens of several paged sequences at once; both use the
  * first rows of the same buffers and the layers' {@code decode} methods (see {@link CachedGenerator}).
@@ -73,6 +74,9 @@ public final class Gpt {
     private final float[] dres;      // [B, T, C]  scratch: gradient of the residual stream
     private final float[] dlnf;      // [B, T, C]  scratch: gradient of the final norm's output
     private final float[] dlogits;   // [B, T, V]  scratch
+
+    /** What runs around each layer (ZeRO-2/3), see {@link LayerHook}. */
+    private LayerHook hook = LayerHook.NONE;
 
     // the batch of the last forward, for backward
     private int lastB;
@@ -242,6 +246,27 @@ public final class Gpt {
         return null;
     }
 
+    /**
+     * The parameters by layer, the units in which ZeRO-2/3 shard and communicate: group 0 the tensors outside the
+     * blocks (embeddings, final norm, an untied head), group {@code l + 1} block l's, each in {@link #params()} order.
+     */
+    public List<List<Param>> paramGroups() {
+        List<List<Param>> groups = new ArrayList<>();
+        for (int g = 0; g <= config.layers(); g++) {
+            groups.add(new ArrayList<>());
+        }
+        List<ParamSpec> specs = spec.params();
+        for (int i = 0; i < specs.size(); i++) {
+            groups.get(specs.get(i).layer() + 1).add(params.get(i));
+        }
+        return groups;
+    }
+
+    /** Sets what runs around each layer's forward and backward ({@link LayerHook#NONE} by default). */
+    public void setLayerHook(LayerHook h) {
+        hook = java.util.Objects.requireNonNull(h, "hook");
+    }
+
     /** Number of parameter values P (a tied LM head is the token embedding, counted once). */
     public long parameterCount() {
         return spec.parameters();
@@ -267,14 +292,18 @@ public final class Gpt {
             int C = config.dModel();
             int V = config.vocab();
             // x = wte[tokens] (+ wpe[t])
+            hook.beforeForward(0);
             embedding.forward(ctx, encoded, tokens, B, T);
             for (int l = 0; l < blocks.length; l++) {
+                hook.beforeForward(l + 1);
                 blocks[l].forward(ctx, blockInput(l), B, T);
+                hook.afterForward(l + 1);
             }
             // final norm, then logits = lnf · Wᵀ (W: the token embedding when tied)
             normF.forward(lnf, blocks[blocks.length - 1].out, N);
             ctx.act(lnf, N * C);
             head.forward(ctx, logits, lnf, N);
+            hook.afterForward(0);
             lastB = B;
             lastT = T;
             lastTokens = tokens;
@@ -314,12 +343,14 @@ public final class Gpt {
             CrossEntropy.backward(dlogits, probs, lastTargets, lossScale / N, N, V);
             ctx.act(dlogits, N * V);
             // LM head: dlnf = dlogits · W, dW += dlogitsᵀ · lnf
+            hook.beforeBackward(0);
             head.backward(ctx, dlnf, dlogits, lnf, N);
             // final norm: dres = gradient of the last block's output
             Arrays.fill(dres, 0, N * C, 0f);
             normF.backward(dres, dlnf, blocks[blocks.length - 1].out, N);
             ctx.act(dres, N * C);
             for (int l = blocks.length - 1; l >= 0; l--) {
+                hook.beforeBackward(l + 1);
                 if (recompute) {
                     // refill block l's buffers from its kept input (bit-identical to the first forward)
                     Ledger.setPhase(Ledger.Phase.RECOMPUTE);
@@ -327,9 +358,11 @@ public final class Gpt {
                     Ledger.setPhase(Ledger.Phase.BACKWARD);
                 }
                 blocks[l].backward(ctx, dres, blockInput(l), B, T);
+                hook.afterBackward(l + 1);
             }
             // embeddings: dwte[tokens[b,t]] += dres[b,t] (and dwpe[t] += dres[b,t])
             embedding.backward(dres, lastTokens, B, T);
+            hook.afterBackward(0);
         } finally {
             Ledger.setPhase(old);
         }

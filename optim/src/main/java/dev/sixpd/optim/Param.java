@@ -18,6 +18,11 @@ import java.util.Objects;
  * <p>{@link #grad} is FP32; backward kernels accumulate (+=) into it, so call {@link #zeroGrad()} before each
  * step's first backward. Layout is row-major over {@link #shape}; linear weights are {@code [out, in]}.
  *
+ * <p>Under ZeRO-2 and ZeRO-3 ({@link ShardedAdamW}) a rank does not keep every tensor whole: {@link #grad} is a
+ * zero-length array except while its layer's backward runs ({@link #holdGrad}), and under ZeRO-3 so are {@link #data}
+ * and the working copy except while its layer runs ({@link #holdGathered}); the FP32 masters then live in the
+ * optimizer's shard. {@link #size()} is the tensor's size either way.
+ *
  * <p>Not thread-safe.
  */
 public final class Param {
@@ -25,13 +30,17 @@ public final class Param {
     public final String name;
     /** The tensor's shape; the product is {@link #size()}. */
     private final int[] shape;
-    /** FP32 master values, row-major, length {@link #size()}. */
-    public final float[] data;
-    /** FP32 gradient, same layout as {@link #data}; backward accumulates into it. */
-    public final float[] grad;
+    /** A released tensor's arrays (ZeRO-2, ZeRO-3). */
+    private static final float[] RELEASED = new float[0];
+
+    /** FP32 master values, row-major, length {@link #size()} (0 while released under ZeRO-3). */
+    public float[] data;
+    /** FP32 gradient, same layout as {@link #data}; backward accumulates into it (0 long while released). */
+    public float[] grad;
     /** Whether the optimizer applies weight decay to this tensor. */
     public final boolean decay;
 
+    private final int size;
     private DType workingDtype = DType.FP32;
     private float[] working;
 
@@ -55,8 +64,9 @@ public final class Param {
             throw new IllegalArgumentException("parameter " + name + " of shape " + Arrays.toString(shape)
                     + " has " + n + " elements, more than a Java array holds");
         }
-        this.data = new float[(int) n];
-        this.grad = new float[(int) n];
+        this.size = (int) n;
+        this.data = new float[size];
+        this.grad = new float[size];
         this.decay = decay;
         this.working = data;
     }
@@ -86,7 +96,7 @@ public final class Param {
 
     /** Number of elements. */
     public int size() {
-        return data.length;
+        return size;
     }
 
     /** The dtype the model computes with. */
@@ -101,7 +111,7 @@ public final class Param {
     public void setWorkingDtype(DType dtype) {
         Objects.requireNonNull(dtype, "dtype");
         workingDtype = dtype;
-        working = dtype == DType.FP32 ? data : new float[data.length];
+        working = dtype == DType.FP32 || data.length == 0 ? data : new float[data.length];
         syncWorking();
     }
 
@@ -115,13 +125,61 @@ public final class Param {
 
     /** Re-rounds the working copy from the masters (no-op for FP32). Call after each optimizer step. */
     public void syncWorking() {
-        if (workingDtype == DType.FP32) {
+        if (workingDtype == DType.FP32 || working == data) {
             return;
         }
         // round each master to the nearest bf16/fp16 (ties to even; fp16 gives ±Inf above 65504) and widen back:
         // exact; the bulk Vector API conversion, bit-identical to Half's scalar one (HalfTest)
         System.arraycopy(data, 0, working, 0, data.length);
         Half.roundTo(workingDtype, working, 0, data.length, false);
+    }
+
+    /**
+     * ZeRO-2/3: backward's gradient is {@code g} (length {@link #size()}, the caller zeroes it), or with
+     * {@code g.length == 0} released.
+     */
+    public void holdGrad(float[] g) {
+        if (g.length != 0 && g.length != size) {
+            throw new IllegalArgumentException(name + ": a gradient of " + g.length + " elements for " + size);
+        }
+        grad = g;
+    }
+
+    /** ZeRO-2/3: releases the gradient (a zero-length array until {@link #holdGrad}). */
+    public void releaseGrad() {
+        grad = RELEASED;
+    }
+
+    /**
+     * ZeRO-3: the model computes with {@code values} (all-gathered from the ranks' shards, already rounded to the
+     * working dtype): {@link #data} and {@link #working()} are both that array until {@link #releaseValues}. The
+     * FP32 masters are the optimizer's shard meanwhile.
+     */
+    public void holdGathered(float[] values) {
+        if (values.length != size) {
+            throw new IllegalArgumentException(name + ": " + values.length + " gathered values for " + size);
+        }
+        data = values;
+        working = values;
+    }
+
+    /**
+     * ZeRO-3 before a checkpoint or a sample: {@link #data} becomes {@code masters} (the FP32 masters gathered whole)
+     * and the working copy is rounded from them as usual.
+     */
+    public void holdMasters(float[] masters) {
+        if (masters.length != size) {
+            throw new IllegalArgumentException(name + ": " + masters.length + " gathered masters for " + size);
+        }
+        data = masters;
+        working = data;
+        setWorkingDtype(workingDtype);
+    }
+
+    /** ZeRO-3: releases the weights (zero-length arrays until {@link #holdGathered} or {@link #holdMasters}). */
+    public void releaseValues() {
+        data = RELEASED;
+        working = RELEASED;
     }
 
     /** Sets every gradient element to zero. */

@@ -1,14 +1,17 @@
 package dev.sixpd.optim;
 
 import dev.sixpd.mpi.Mpi;
+import dev.sixpd.tensor.Half;
 import dev.sixpd.tensor.Ledger;
 import dev.sixpd.tensor.Parallel;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -17,48 +20,45 @@ import java.util.Set;
 
 /**
  * Data-parallel AdamW over the ranks of an {@link Mpi} world, with ZeRO's sharding (Rajbhandari et al. 2020)
- * of the optimizer state (stage 1) and of the gradients (stage 2); stage 0 is plain data parallelism.
+ * of the optimizer state (stage 1), of the gradients (stage 2) and of the weights themselves (stage 3); stage 0 is
+ * plain data parallelism.
  *
- * <p><b>Layout.</b> The parameters, in list order, are laid end to end in one flat index space of Ψ elements
- * (parameter k starts at the sum of the sizes before it), padded with zeros to L = N·S, S = ⌈Ψ/N⌉. Rank r owns the
- * shard {@code [r·S, (r+1)·S)}: it keeps the FP32 masters, the AdamW moments m and v and the mean gradient of those
- * S elements only; the other shards' state is never allocated. (Stage 0: one shard of L = Ψ, on every rank.)
+ * <p><b>Layout.</b> The parameters come in groups (a model's layers: {@code Gpt.paramGroups()}; stages 0 and 1 join
+ * them into one). Each group of Ψ_g elements (its parameters end to end) is padded with zeros to N·S_g,
+ * S_g = ⌈Ψ_g/N⌉, and rank r owns its slice {@code [r·S_g, (r+1)·S_g)}; this rank's shard is its slices of every
+ * group end to end, S = Σ S_g elements. Of those it keeps the FP32 masters, the AdamW moments m and v and the mean
+ * gradient; the other ranks' state is never allocated. (Stage 0: one group, one "shard" of Ψ, on every rank.)
+ * A group is the unit of communication: one reduce-scatter of its gradients, one all-gather of its weights, through
+ * a staging buffer of the largest group's N·S_g floats — the bucket.
  *
- * <p><b>One step</b> (every rank, after backward filled {@link Param#grad} with its own gradient):
+ * <p><b>One step</b> (every rank):
  * <pre>
- *   reduceGradients()      stage 0: all-reduce(sum) of the flat gradient, every rank keeps all of it
- *                          stage 1: copy all of Param.grad into a flat buffer [L]; reduce-scatter(sum): rank r
- *                                   receives its shard [S]
- *                          stage 2: the same, bucket by bucket through a buffer of N·c elements: bucket k sends
- *                                   elements [q·S + k·c, q·S + (k+1)·c) of every shard q and receives its own
- *                          then g = sum · (1/N), the mean over ranks (exact for N a power of two)
- *   scaleGradients(s)      g *= s on the shard (1/micro-batches), optional
- *   unscaleAndCheck(ls)    g *= 1/scale, then allFinite(): all-reduce(MAX) of "this shard has Inf/NaN", so any
- *                          rank's overflow skips the step on all ranks; the loss scaler is updated alike everywhere
- *   clipGlobalNorm(max)    all ranks' shards' Σg² (each in double, fixed blocks), all-gathered and added in rank
- *                          order; scale g by max/norm when norm &gt; max
- *   step(lr)               AdamW on the shard: masters, m, v; then all-gather the updated masters into every
- *                          Param.data (stage 1: one call; stage 2: bucket by bucket) and refresh working copies
+ *   stage 0, 1: backward fills every Param.grad; reduceGradients() all-reduces (0) or reduce-scatters (1) the
+ *               one group
+ *   stage 2, 3: backward holds one layer's gradient at a time: acquireGradients(g) before the layer's backward,
+ *               reduceGroup(g) after it reduce-scatters the group into the shard (adds, from the second
+ *               micro-batch on) and releases the layer's gradient; reduceGradients() then finishes
+ *   stage 3:    also gatherGroup(g) before the layer's forward and again before its backward (the weights of
+ *               all ranks' slices, rounded to the working dtype), releaseGroup(g) after
+ *   then        g = sum · (1/N), the mean over ranks (exact for N a power of two); unscale, overflow check (any
+ *               rank's overflow skips the step on all), global-norm clipping (the shards' Σg², all-gathered)
+ *   step(lr)    AdamW on the shard; stages 1, 2: all-gather every group's updated masters into Param.data
+ *               (stage 3 does not: the next forward gathers them)
  * </pre>
  * Since the update is elementwise and every rank applies {@link AdamW#update} to its shard with the same
  * hyperparameters, the weights equal those of one {@link AdamW} fed the mean gradient, bit for bit, whenever the
- * mean is: with 2 ranks a sum is one addition (order-free); for N &gt; 2 Open MPI chooses the association of the N
- * terms (fixed for a given N and size, but maybe not left to right, and stage 2's smaller messages may choose
- * another algorithm than stage 1's). The global norm is the single-process {@link Grads#globalNorm}'s up to the
- * association of the double sum (about 1e-16 relative); the float clip factor {@code (float) (max/norm)} is then
- * the same except when the two norms straddle a float rounding boundary (odds ~1e-9 per step).
- *
- * <p><b>Where stage 2 saves memory.</b> Stage 1 holds the whole flat gradient (4·L bytes) for the reduce-scatter
- * and reuses it to all-gather the weights; stage 2 holds one bucket (4·N·c bytes) instead, plus the shard of the
- * mean gradient (4·S) in both. sixpd's {@link Param} still owns a full-size {@code grad} that backward accumulates
- * into (4·Ψ, reported as model gradients): the rest of ZeRO-2's saving needs backward to hand each layer's gradient
- * to the reduce-scatter as soon as it is complete and reuse that memory, which is the model's side (issue 13).
- * Stage 3 (sharding the working weights themselves, all-gathered per layer before its forward and backward) is not
- * implemented: it too needs the model's cooperation.
+ * mean is: with 2 ranks a sum is one addition (order-free), in any layout; for N &gt; 2 Open MPI chooses the
+ * association of the N terms (fixed for a given N and size, but maybe not left to right, and different message
+ * sizes may choose different algorithms). With several micro-batches, stages 2 and 3 sum each micro-batch's
+ * reduced gradient into the shard (the ranks' sum first), stages 0 and 1 each rank's micro-batches first: the same
+ * sum in another association, equal to rounding. The global norm is the single-process {@link Grads#globalNorm}'s
+ * up to the association of the double sum (about 1e-16 relative).
  *
  * <p><b>Memory and traffic.</b> {@link #memory()} measures each rank's bytes per category beside the ZeRO paper's
- * formulas; {@link #lastStepBytesSent()} is what this rank sent in the last step under the ring model of
- * {@link Mpi#bytesSent()}, beside {@link #trafficFormulaBytes}: 2·(N−1)/N·4Ψ for stages 0–2, 3·(N−1)/N·4Ψ for 3.
+ * formulas: the layers' gradients (stages 2, 3) and gathered weights (stage 3) come from pools of arrays that only
+ * grow, so their size is the peak held at once; {@link #lastStepBytesSent()} is what this rank sent in the last
+ * step under the ring model of {@link Mpi#bytesSent()}, beside {@link #trafficFormulaBytes}: 2·(N−1)/N·4Ψ for
+ * stages 0–2, 3·(N−1)/N·4Ψ for 3.
  *
  * <p>Ledger: FLOPs are charged to {@code Ledger.Phase.OPTIMIZER} (set and restored), kind {@code ELEMENTWISE}, for
  * the shard's elements only: the mean 1 FLOP per element, the norm 2, AdamW 14 (+2 with weight decay). Not
@@ -66,107 +66,152 @@ import java.util.Set;
  * the update as {@link AdamW}; results do not depend on the thread count.
  */
 public final class ShardedAdamW implements AutoCloseable {
-    /** Default bucket of stage 2: elements per rank per reduce-scatter / all-gather call (1 MiB of floats). */
-    public static final int DEFAULT_BUCKET = 1 << 18;
-
     private final Mpi mpi;
     private final int stage;
     private final AdamW hyper;
+    /** Every parameter, group after group. */
     private final List<Param> params;
-    /** offsets[k] = flat index of params[k]'s first element; offsets[params.size()] = Ψ. */
-    private final long[] offsets;
     private final long psi;
     private final int ranks;
-    /** S: elements per shard (padding included). */
+    /** 1 for stage 0, N otherwise. */
+    private final int shards;
+    private final int rank;
+
+    // the groups: members (indices into params), Ψ_g, S_g, offset of this rank's slice in the shard
+    private final int[][] members;
+    private final long[] groupSize;
+    private final int[] groupShard;
+    private final int[] groupAt;
+    /** Offset of params[k] inside its group. */
+    private final long[] paramOffset;
+    /** S: elements of this rank's shard (padding included). */
     private final int shard;
-    /** Flat index of this rank's shard. */
-    private final long lo;
-    /** Stage 2: elements per rank per bucket. */
+    /** The bucket: the largest S_g. */
     private final int bucket;
 
-    // this rank's shard, [S] each; elements at or beyond Ψ are padding and stay 0
+    // this rank's shard, [S] each; padding elements stay 0
     private final float[] master;
     private final float[] m;
     private final float[] v;
     private final float[] grad;
 
-    // the pieces of parameters inside the shard: param index, first element in the param, shard offset, length
+    // the parameters' pieces inside the shard: param index, first element in the param, shard offset, length
     private final int[] pieceParam;
     private final int[] pieceFrom;
     private final int[] pieceAt;
     private final int[] pieceLen;
 
     private final Arena arena = Arena.ofShared();
-    /** Stages 0, 1: the flat buffer [L]; stage 2: one bucket [N·c]. */
+    /** The staging buffer: N·bucket floats (stage 0: the one group, Ψ). */
     private final MemorySegment flat;
-    /** Stages 1, 2: what the reduce-scatter receives ([S] or [c]); stage 0: unused (0 bytes). */
+    /** What a reduce-scatter receives: [bucket]; stage 0: unused. */
     private final MemorySegment recv;
+    /** Stages 2, 3: the layers' gradient arrays; stage 3: their gathered weights. */
+    private final ArrayPool gradPool = new ArrayPool();
+    private final ArrayPool weightPool = new ArrayPool();
 
     private long steps;
     private boolean reduced;
-    private long sentAtReduce;
+    /** Groups reduced into the shard since the last reduceGradients() (the next one adds). */
+    private final boolean[] groupReduced;
+    private boolean stepOpen;
+    private long sentAtStart;
     private long lastStepBytes;
 
-    /** Stage 0, 1 or 2 with the default bucket; see {@link #ShardedAdamW(Mpi, int, AdamW, List, int)}. */
+    /** All of {@code params} as one group (a model without layer structure). */
     public ShardedAdamW(Mpi mpi, int stage, AdamW hyper, List<Param> params) {
-        this(mpi, stage, hyper, params, DEFAULT_BUCKET);
+        this(stage, mpi, hyper, List.of(params));
     }
 
     /**
-     * A collective: every rank builds it with the same parameter list (names, shapes, order). Broadcasts rank 0's
-     * weights to every rank (so all start identical) and copies this rank's shard of them into its masters.
+     * A collective: every rank builds it with the same groups (names, shapes, order). Broadcasts rank 0's weights to
+     * every rank (so all start identical) and copies this rank's shard of them into its masters; stages 2 and 3
+     * then release every Param.grad, stage 3 every Param.data too (see {@link Param#holdGathered}).
      *
      * @param hyper  the AdamW (or Adam with L2) whose hyperparameters are used; its own state is not touched
-     * @param bucket stage 2's elements per rank per collective call (≥ 1); ignored by stages 0 and 1
+     * @param groups the parameters in groups, the units of communication of stages 2 and 3 (one per layer);
+     *               stages 0 and 1 join them into one
      */
-    public ShardedAdamW(Mpi mpi, int stage, AdamW hyper, List<Param> params, int bucket) {
-        if (stage == 3) {
-            throw new IllegalArgumentException("ZeRO stage 3 (sharded working weights) is not implemented yet:"
-                    + " use --zero 0, 1 or 2");
-        }
+    public static ShardedAdamW grouped(Mpi mpi, int stage, AdamW hyper, List<List<Param>> groups) {
+        return new ShardedAdamW(stage, mpi, hyper, groups);
+    }
+
+    private ShardedAdamW(int stage, Mpi mpi, AdamW hyper, List<List<Param>> groupsIn) {
         if (stage < 0 || stage > 3) {
-            throw new IllegalArgumentException("ZeRO stage must be 0, 1 or 2, got " + stage);
-        }
-        if (bucket < 1) {
-            throw new IllegalArgumentException("bucket must be >= 1 element, got " + bucket);
+            throw new IllegalArgumentException("ZeRO stage must be 0, 1, 2 or 3, got " + stage);
         }
         this.mpi = mpi;
         this.stage = stage;
         this.hyper = hyper;
-        this.params = List.copyOf(params);
+        List<List<Param>> groups = groupsIn;
+        if (stage <= 1) {
+            List<Param> all = new ArrayList<>();
+            groupsIn.forEach(all::addAll);
+            groups = List.of(all);
+        }
+        List<Param> ps = new ArrayList<>();
+        groups.forEach(ps::addAll);
+        this.params = List.copyOf(ps);
         Set<String> names = new HashSet<>();
-        this.offsets = new long[this.params.size() + 1];
-        for (int k = 0; k < this.params.size(); k++) {
-            Param p = this.params.get(k);
+        for (Param p : params) {
             if (!names.add(p.name)) {
                 throw new IllegalArgumentException("two parameters are named " + p.name + ": names must be unique");
             }
-            offsets[k + 1] = offsets[k] + p.size();
         }
-        this.psi = offsets[this.params.size()];
         this.ranks = mpi.size();
-        int shards = stage == 0 ? 1 : ranks;
-        long s = (psi + shards - 1) / shards;
-        if (s * shards > Integer.MAX_VALUE - 16) {
-            throw new IllegalArgumentException(psi + " parameters in " + shards + " shards: a shard of " + s
-                    + " elements is more than a Java array holds; use more ranks");
+        this.rank = mpi.rank();
+        this.shards = stage == 0 ? 1 : ranks;
+        int G = groups.size();
+        members = new int[G][];
+        groupSize = new long[G];
+        groupShard = new int[G];
+        groupAt = new int[G];
+        paramOffset = new long[params.size()];
+        long total = 0;
+        long at = 0;
+        int maxS = 1;
+        int k = 0;
+        for (int g = 0; g < G; g++) {
+            List<Param> gp = groups.get(g);
+            members[g] = new int[gp.size()];
+            long off = 0;
+            for (int i = 0; i < gp.size(); i++, k++) {
+                members[g][i] = k;
+                paramOffset[k] = off;
+                off += gp.get(i).size();
+            }
+            groupSize[g] = off;
+            long sg = (off + shards - 1) / shards;
+            if (sg * shards > Integer.MAX_VALUE - 16 || at + sg > Integer.MAX_VALUE - 16) {
+                throw new IllegalArgumentException("a group of " + off + " parameters in " + shards + " shards"
+                        + " needs more elements than a Java array holds; use more ranks");
+            }
+            groupShard[g] = (int) sg;
+            groupAt[g] = (int) at;
+            at += sg;
+            total += off;
+            maxS = (int) Math.max(maxS, sg);
         }
-        this.shard = (int) s;
-        this.lo = stage == 0 ? 0 : (long) mpi.rank() * shard;
-        this.bucket = Math.min(bucket, Math.max(1, shard));
+        this.psi = total;
+        this.shard = (int) at;
+        this.bucket = maxS;
+        this.groupReduced = new boolean[G];
         this.master = new float[shard];
         this.m = new float[shard];
         this.v = new float[shard];
         this.grad = new float[shard];
 
-        // the parameters' pieces inside [lo, lo + S)
+        // the parameters' pieces inside this rank's slice of each group
         List<int[]> pieces = new ArrayList<>();
-        long hi = Math.min(psi, lo + shard);
-        for (int k = 0; k < this.params.size(); k++) {
-            long a = Math.max(lo, offsets[k]);
-            long b = Math.min(hi, offsets[k + 1]);
-            if (a < b) {
-                pieces.add(new int[] {k, (int) (a - offsets[k]), (int) (a - lo), (int) (b - a)});
+        for (int g = 0; g < G; g++) {
+            long lo = (long) (stage == 0 ? 0 : rank) * groupShard[g];
+            long hi = Math.min(groupSize[g], lo + groupShard[g]);
+            for (int q : members[g]) {
+                long a = Math.max(lo, paramOffset[q]);
+                long b = Math.min(hi, paramOffset[q] + params.get(q).size());
+                if (a < b) {
+                    pieces.add(new int[] {q, (int) (a - paramOffset[q]), (int) (groupAt[g] + a - lo), (int) (b - a)});
+                }
             }
         }
         pieceParam = new int[pieces.size()];
@@ -180,18 +225,34 @@ public final class ShardedAdamW implements AutoCloseable {
             pieceLen[i] = pieces.get(i)[3];
         }
 
-        long flatElems = stage == 2 ? (long) ranks * this.bucket : (long) shards * shard;
-        flat = arena.allocate(4 * Math.max(1, flatElems), 64);
-        recv = stage == 0 ? MemorySegment.NULL : arena.allocate(4L * (stage == 2 ? this.bucket : shard), 64);
+        flat = arena.allocate(4L * shards * bucket, 64);
+        recv = stage == 0 ? MemorySegment.NULL : arena.allocate(4L * bucket, 64);
 
-        for (Param p : this.params) {
+        for (Param p : params) {
+            if (p.data.length != p.size()) {
+                throw new IllegalArgumentException(p.name + "'s weights are released (a ZeRO-3 optimizer's): gather"
+                        + " them (gatherAllWeights) before building another optimizer over them");
+            }
+            if (stage < 2 && p.grad.length != p.size()) {
+                p.holdGrad(new float[p.size()]); // released by a ZeRO-2/3 optimizer before
+            }
             mpi.broadcast(p.data, 0, p.size(), 0);
             p.syncWorking();
         }
         copyWeightsToMasters();
+        if (stage >= 2) {
+            for (Param p : params) {
+                p.releaseGrad();
+            }
+        }
+        if (stage == 3) {
+            for (Param p : params) {
+                p.releaseValues();
+            }
+        }
     }
 
-    /** The ZeRO stage: 0 (plain data parallelism), 1 (optimizer state sharded) or 2 (gradients too). */
+    /** The ZeRO stage: 0 (plain data parallelism), 1 (optimizer state sharded), 2 (gradients too), 3 (weights too). */
     public int stage() {
         return stage;
     }
@@ -206,9 +267,14 @@ public final class ShardedAdamW implements AutoCloseable {
         return shard;
     }
 
-    /** Flat index of this rank's first shard element. */
-    public long shardStart() {
-        return lo;
+    /** The groups (one per layer for stages 2 and 3; one for stages 0 and 1). */
+    public int groups() {
+        return members.length;
+    }
+
+    /** Bucket: elements per rank of the largest group's reduce-scatter / all-gather (max S_g). */
+    public int bucketElements() {
+        return bucket;
     }
 
     /** Steps taken (Adam's t after the last step). */
@@ -219,7 +285,7 @@ public final class ShardedAdamW implements AutoCloseable {
     /**
      * FLOPs of one {@link #step}'s AdamW update on this rank's shard, as charged to the ledger:
      * {@link AdamW#FLOPS_PER_ELEMENT} per element, plus {@link AdamW#DECAY_FLOPS_PER_ELEMENT} where weight decay
-     * applies; summed over the ranks of stages 1 and 2 it is one unsharded AdamW step's (the shards partition it).
+     * applies; summed over the ranks of stages 1–3 it is one unsharded AdamW step's (the shards partition it).
      */
     public long updateFlops() {
         long f = 0;
@@ -236,35 +302,164 @@ public final class ShardedAdamW implements AutoCloseable {
     }
 
     // ---------------------------------------------------------------------------------------------------------
+    // one layer at a time (stages 2 and 3)
+
+    /** Starts a step's traffic count (the step's first collective starts it otherwise). Local. */
+    public void beginStep() {
+        stepOpen = true;
+        sentAtStart = mpi.bytesSent();
+    }
+
+    private void touch() {
+        if (!stepOpen) {
+            beginStep();
+        }
+    }
+
+    /** Stages 2, 3, local: group {@code g}'s parameters get zeroed gradient arrays (from the pool). */
+    public void acquireGradients(int g) {
+        requireStage(2, "acquireGradients");
+        for (int q : members[g]) {
+            Param p = params.get(q);
+            p.holdGrad(gradPool.takeZeroed(p.size()));
+        }
+    }
+
+    /**
+     * Collective: sums every rank's gradient of group {@code g} and keeps this rank's slice in the shard (stage 0:
+     * all of it): into it the first time in a step, added to it after (micro-batches). Stages 2, 3 then release the
+     * group's gradient arrays. Param.grad is read, not changed.
+     */
+    public void reduceGroup(int g) {
+        touch();
+        int sg = groupShard[g];
+        packGradients(g, (long) shards * sg);
+        if (stage == 0) {
+            mpi.allReduce(null, flat, groupSize[g], Mpi.Datatype.FLOAT, Mpi.Op.SUM);
+            intoShard(flat, g);
+        } else {
+            mpi.reduceScatterBlock(flat, recv, sg, Mpi.Datatype.FLOAT, Mpi.Op.SUM);
+            intoShard(recv, g);
+        }
+        groupReduced[g] = true;
+        if (stage >= 2) {
+            for (int q : members[g]) {
+                Param p = params.get(q);
+                gradPool.give(p.grad);
+                p.releaseGrad();
+            }
+        }
+    }
+
+    /** shard[groupAt[g] + i] (+)= seg[i] for i &lt; S_g: set the first time in a step, added later. */
+    private void intoShard(MemorySegment seg, int g) {
+        int sg = groupShard[g];
+        int at = groupAt[g];
+        if (!groupReduced[g]) {
+            MemorySegment.copy(seg, ValueLayout.JAVA_FLOAT, 0, grad, at, sg);
+            return;
+        }
+        Ledger.Phase old = Ledger.setPhase(Ledger.Phase.OPTIMIZER);
+        try {
+            Ledger.add(Ledger.Kind.ELEMENTWISE, sg, 12L * sg);
+        } finally {
+            Ledger.setPhase(old);
+        }
+        for (int i = 0; i < sg; i++) {
+            grad[at + i] += seg.getAtIndex(ValueLayout.JAVA_FLOAT, i);
+        }
+    }
+
+    /**
+     * Stage 3, collective: every rank's slice of group {@code g}'s masters all-gathered into arrays from the pool,
+     * rounded to each parameter's working dtype, which the parameters then compute with ({@link Param#holdGathered}).
+     */
+    public void gatherGroup(int g) {
+        requireStage(3, "gatherGroup");
+        touch();
+        gatherMasters(g);
+        for (int q : members[g]) {
+            Param p = params.get(q);
+            float[] a = weightPool.take(p.size());
+            MemorySegment.copy(flat, ValueLayout.JAVA_FLOAT, 4 * paramOffset[q], a, 0, p.size());
+            Half.roundTo(p.workingDtype(), a, 0, a.length, false);
+            p.holdGathered(a);
+        }
+    }
+
+    /** Stage 3, local: group {@code g}'s gathered weights go back to the pool. */
+    public void releaseGroup(int g) {
+        requireStage(3, "releaseGroup");
+        for (int q : members[g]) {
+            Param p = params.get(q);
+            weightPool.give(p.data);
+            p.releaseValues();
+        }
+    }
+
+    /**
+     * Stage 3, collective: every parameter holds its whole FP32 masters (fresh arrays outside the pools) and the
+     * working copies rounded from them, for a checkpoint, an evaluation or a sample; {@link #releaseAllWeights}
+     * undoes it. Other stages: nothing to do (the weights are whole).
+     */
+    public void gatherAllWeights() {
+        if (stage != 3) {
+            return;
+        }
+        for (int g = 0; g < members.length; g++) {
+            gatherMasters(g);
+            for (int q : members[g]) {
+                Param p = params.get(q);
+                float[] a = new float[p.size()];
+                MemorySegment.copy(flat, ValueLayout.JAVA_FLOAT, 4 * paramOffset[q], a, 0, p.size());
+                p.holdMasters(a);
+            }
+        }
+    }
+
+    /** Stage 3, local: releases what {@link #gatherAllWeights} gathered. Other stages: nothing. */
+    public void releaseAllWeights() {
+        if (stage != 3) {
+            return;
+        }
+        for (Param p : params) {
+            p.releaseValues();
+        }
+    }
+
+    /** flat[0, N·S_g) = group g's masters, all ranks' slices in rank order (an all-gather). */
+    private void gatherMasters(int g) {
+        int sg = groupShard[g];
+        MemorySegment.copy(master, groupAt[g], flat, ValueLayout.JAVA_FLOAT, 4L * rank * sg, sg);
+        mpi.allGather(null, flat, sg, Mpi.Datatype.FLOAT);
+    }
+
+    private void requireStage(int min, String what) {
+        if (stage < min) {
+            throw new IllegalStateException(what + " is for ZeRO stage " + min + " and up, this is stage " + stage);
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------------------------
     // gradients
 
     /**
-     * Collective: reduces every rank's {@link Param#grad} to this rank's shard of the mean gradient (see the class
-     * comment for each stage). Param.grad is read, not changed.
+     * Collective: reduces every group not yet reduced in this step ({@link #reduceGroup}; stages 0 and 1: the one
+     * group, from every Param.grad), then {@code g = Σ · (1/N)}: this rank's shard of the mean gradient.
      */
     public void reduceGradients() {
-        sentAtReduce = mpi.bytesSent();
-        if (stage == 0) {
-            // flat [Ψ] = Σ over ranks, every rank keeps all of it
-            gradsToSegment(0, psi, flat, 0);
-            mpi.allReduce(null, flat, psi, Mpi.Datatype.FLOAT, Mpi.Op.SUM);
-            MemorySegment.copy(flat, ValueLayout.JAVA_FLOAT, 0, grad, 0, shard);
-        } else if (stage == 1) {
-            // flat [N·S] = every shard of this rank's gradient; rank r receives Σ over ranks of shard r
-            gradsToSegment(0, (long) ranks * shard, flat, 0);
-            mpi.reduceScatterBlock(flat, recv, shard, Mpi.Datatype.FLOAT, Mpi.Op.SUM);
-            MemorySegment.copy(recv, ValueLayout.JAVA_FLOAT, 0, grad, 0, shard);
-        } else {
-            // bucket k: [N, cb] = elements [q·S + k0, q·S + k0 + cb) of every shard q
-            for (int k0 = 0; k0 < shard; k0 += bucket) {
-                int cb = Math.min(bucket, shard - k0);
-                for (int q = 0; q < ranks; q++) {
-                    gradsToSegment((long) q * shard + k0, (long) q * shard + k0 + cb, flat, (long) q * cb);
+        touch();
+        for (int g = 0; g < members.length; g++) {
+            if (!groupReduced[g]) {
+                if (stage >= 2 && params.get(members[g].length > 0 ? members[g][0] : 0).grad.length == 0
+                        && groupSize[g] > 0) {
+                    throw new IllegalStateException("group " + g + " has no gradient: call acquireGradients("
+                            + g + ") before its backward");
                 }
-                mpi.reduceScatterBlock(flat, recv, cb, Mpi.Datatype.FLOAT, Mpi.Op.SUM);
-                MemorySegment.copy(recv, ValueLayout.JAVA_FLOAT, 0, grad, k0, cb);
+                reduceGroup(g);
             }
         }
+        Arrays.fill(groupReduced, false);
         // the mean over ranks: g = Σ · (1/N)
         if (ranks > 1) {
             scaleGradients(1f / ranks);
@@ -422,29 +617,30 @@ public final class ShardedAdamW implements AutoCloseable {
         }
         gatherWeights();
         reduced = false;
-        lastStepBytes = mpi.bytesSent() - sentAtReduce;
+        lastStepBytes = mpi.bytesSent() - sentAtStart;
+        stepOpen = false;
     }
 
-    /** Collective: every Param.data = the owners' masters (all-gather), then the working copies are refreshed. */
+    /**
+     * Collective: every Param.data = the owners' masters, then the working copies are refreshed. Stage 0: this
+     * rank's masters are all of them; stages 1, 2: group by group, an all-gather; stage 3: nothing (the next forward
+     * gathers each layer).
+     */
     private void gatherWeights() {
+        if (stage == 3) {
+            return;
+        }
         if (stage == 0) {
             // every rank updated everything identically: the masters are the weights
             for (int i = 0; i < pieceParam.length; i++) {
                 System.arraycopy(master, pieceAt[i], params.get(pieceParam[i]).data, pieceFrom[i], pieceLen[i]);
             }
-        } else if (stage == 1) {
-            MemorySegment.copy(master, 0, flat, ValueLayout.JAVA_FLOAT, 4L * lo, shard);
-            mpi.allGather(null, flat, shard, Mpi.Datatype.FLOAT);
-            segmentToWeights(flat, 0, 0, psi);
         } else {
-            int rank = mpi.rank();
-            for (int k0 = 0; k0 < shard; k0 += bucket) {
-                int cb = Math.min(bucket, shard - k0);
-                MemorySegment.copy(master, k0, flat, ValueLayout.JAVA_FLOAT, 4L * rank * cb, cb);
-                mpi.allGather(null, flat, cb, Mpi.Datatype.FLOAT);
-                for (int q = 0; q < ranks; q++) {
-                    long a = (long) q * shard + k0;
-                    segmentToWeights(flat, (long) q * cb, a, Math.min(psi, a + cb));
+            for (int g = 0; g < members.length; g++) {
+                gatherMasters(g);
+                for (int q : members[g]) {
+                    Param p = params.get(q);
+                    MemorySegment.copy(flat, ValueLayout.JAVA_FLOAT, 4 * paramOffset[q], p.data, 0, p.size());
                 }
             }
         }
@@ -453,45 +649,15 @@ public final class ShardedAdamW implements AutoCloseable {
         }
     }
 
-    /** Copies flat gradient elements {@code [a, b)} into {@code seg} from element {@code at}; zeros past Ψ. */
-    private void gradsToSegment(long a, long b, MemorySegment seg, long at) {
-        long end = Math.min(b, psi);
-        long x = a;
-        for (int k = paramAt(a); x < end; k++) {
-            long pe = offsets[k + 1];
-            if (pe <= x) {
-                continue;
-            }
-            int n = (int) (Math.min(end, pe) - x);
-            MemorySegment.copy(params.get(k).grad, (int) (x - offsets[k]), seg, ValueLayout.JAVA_FLOAT,
-                    4 * (at + x - a), n);
-            x += n;
+    /** flat[0, n) = group g's gradients end to end (n ≥ Ψ_g), zeros past Ψ_g. */
+    private void packGradients(int g, long n) {
+        for (int q : members[g]) {
+            Param p = params.get(q);
+            MemorySegment.copy(p.grad, 0, flat, ValueLayout.JAVA_FLOAT, 4 * paramOffset[q], p.size());
         }
-        if (b > end) {
-            seg.asSlice(4 * (at + Math.max(0, end - a)), 4 * (b - Math.max(a, end))).fill((byte) 0);
+        if (n > groupSize[g]) {
+            flat.asSlice(4 * groupSize[g], 4 * (n - groupSize[g])).fill((byte) 0);
         }
-    }
-
-    /** Copies {@code seg} from element {@code at} into Param.data for flat elements {@code [a, b)}, b ≤ Ψ. */
-    private void segmentToWeights(MemorySegment seg, long at, long a, long b) {
-        long x = a;
-        for (int k = paramAt(a); x < b; k++) {
-            long pe = offsets[k + 1];
-            if (pe <= x) {
-                continue;
-            }
-            int n = (int) (Math.min(b, pe) - x);
-            MemorySegment.copy(seg, ValueLayout.JAVA_FLOAT, 4 * (at + x - a), params.get(k).data,
-                    (int) (x - offsets[k]), n);
-            x += n;
-        }
-    }
-
-    /** The index of the parameter holding flat element {@code x} (the last one when x ≥ Ψ). */
-    private int paramAt(long x) {
-        int i = Arrays.binarySearch(offsets, x);
-        int k = i >= 0 ? i : -i - 2;
-        return Math.max(0, Math.min(k, params.size() - 1));
     }
 
     private void copyWeightsToMasters() {
@@ -514,8 +680,14 @@ public final class ShardedAdamW implements AutoCloseable {
         return h;
     }
 
-    /** Collective: whether every rank's {@link #weightHash()} is the same. */
+    /**
+     * Collective: whether every rank's {@link #weightHash()} is the same. Stage 3 keeps no replica to compare (each
+     * weight lives on one rank, and every rank computes with the same gathered values): true without communicating.
+     */
     public boolean weightsIdenticalOnAllRanks() {
+        if (stage == 3) {
+            return true;
+        }
         long[] all = new long[ranks];
         mpi.allGather(new long[] {weightHash()}, 0, all, 0, 1);
         for (long h : all) {
@@ -534,11 +706,21 @@ public final class ShardedAdamW implements AutoCloseable {
         float[] allM = gatherShards(m);
         float[] allV = gatherShards(v);
         LinkedHashMap<String, float[]> out = new LinkedHashMap<>();
-        for (int k = 0; k < params.size(); k++) {
-            int from = (int) offsets[k];
-            int to = (int) offsets[k + 1];
-            out.put(params.get(k).name + ".m", Arrays.copyOfRange(allM, from, to));
-            out.put(params.get(k).name + ".v", Arrays.copyOfRange(allV, from, to));
+        for (int g = 0; g < members.length; g++) {
+            for (int q : members[g]) {
+                Param p = params.get(q);
+                float[] pm = new float[p.size()];
+                float[] pv = new float[p.size()];
+                // element e of the group lives on rank e / S_g at its slice's e % S_g
+                for (int i = 0; i < p.size(); i++) {
+                    long e = paramOffset[q] + i;
+                    long at = (e / groupShard[g]) * shard + groupAt[g] + e % groupShard[g];
+                    pm[i] = allM[(int) at];
+                    pv[i] = allV[(int) at];
+                }
+                out.put(p.name + ".m", pm);
+                out.put(p.name + ".v", pv);
+            }
         }
         return Collections.unmodifiableMap(out);
     }
@@ -579,13 +761,16 @@ public final class ShardedAdamW implements AutoCloseable {
             System.arraycopy(state.get(name + ".m"), pieceFrom[i], m, pieceAt[i], pieceLen[i]);
             System.arraycopy(state.get(name + ".v"), pieceFrom[i], v, pieceAt[i], pieceLen[i]);
         }
-        copyWeightsToMasters();
+        if (stage != 3) {
+            copyWeightsToMasters(); // stage 3's weights are released: the masters read at construction stand
+        }
         steps = stepCount;
     }
 
     /**
-     * Bytes this rank sent during the last step (from {@link #reduceGradients()} to the end of {@link #step}), under
-     * {@link Mpi#bytesSent()}'s ring model; includes the overflow flag and the norm's all-gather when they ran.
+     * Bytes this rank sent during the last step (from {@link #beginStep()}, or the step's first collective here, to
+     * the end of {@link #step}), under {@link Mpi#bytesSent()}'s ring model; includes the loss's all-reduce, the
+     * overflow flag and the norm's all-gather when they ran between.
      */
     public long lastStepBytesSent() {
         return lastStepBytes;
@@ -604,15 +789,18 @@ public final class ShardedAdamW implements AutoCloseable {
     /**
      * What this rank holds, in bytes, by category. Measured from the arrays and buffers actually allocated.
      *
-     * @param weightBytes      the full weights every rank keeps in stages 0–2: Param.data + 16-bit working copies
-     * @param modelGradBytes   the full Param.grad arrays backward writes (model-owned, see the class comment)
-     * @param gradBufferBytes  the optimizer's gradient memory: the flat buffer or bucket, the receive buffer and
-     *                         the shard of the mean gradient
+     * @param weightBytes      stages 0–2: the full weights every rank keeps (Param.data + 16-bit working copies);
+     *                         stage 3: the most gathered layer weights held at once (the pool's arrays)
+     * @param modelGradBytes   stages 0, 1: the full Param.grad arrays backward writes; stages 2, 3: the most
+     *                         layer gradients held at once during backward (the pool's arrays)
+     * @param gradBufferBytes  the optimizer's gradient memory: the staging bucket, the receive buffer and the shard
+     *                         of the mean gradient
      * @param optimizerBytes   AdamW's m and v for the shard only: 8·S
      * @param masterBytes      FP32 masters for the shard only: 4·S
+     * @param bucketBytes      the staging bucket and receive buffer, part of gradBufferBytes
      */
     public record Memory(int stage, int ranks, long parameters, long shardElements, long weightBytes,
-            long modelGradBytes, long gradBufferBytes, long optimizerBytes, long masterBytes) {
+            long modelGradBytes, long gradBufferBytes, long optimizerBytes, long masterBytes, long bucketBytes) {
 
         /** The sharded part: masters + m + v, 12·S bytes (≈ 12Ψ/N for stages ≥ 1). */
         public long shardedStateBytes() {
@@ -662,14 +850,54 @@ public final class ShardedAdamW implements AutoCloseable {
             weights += p.masterBytes() + p.workingBytesAllocated();
             modelGrads += p.gradBytes();
         }
-        long buffers = flat.byteSize() + recv.byteSize() + 4L * grad.length;
-        return new Memory(stage, ranks, psi, shard, weights, modelGrads, buffers, 4L * (m.length + v.length),
-                4L * master.length);
+        if (stage == 3) {
+            weights = weightPool.allocatedBytes();
+        }
+        if (stage >= 2) {
+            modelGrads = gradPool.allocatedBytes();
+        }
+        long staging = flat.byteSize() + recv.byteSize();
+        return new Memory(stage, ranks, psi, shard, weights, modelGrads, staging + 4L * grad.length,
+                4L * (m.length + v.length), 4L * master.length, staging);
     }
 
     /** Frees the off-heap buffers. Local; the optimizer cannot be used afterwards. */
     @Override
     public void close() {
         arena.close();
+    }
+
+    /**
+     * Arrays by length, handed out and taken back, never freed: one layer's arrays serve the next layer of the same
+     * shapes, so the pool's size is the most held at once. Not thread-safe.
+     */
+    private static final class ArrayPool {
+        private final Map<Integer, ArrayDeque<float[]>> free = new HashMap<>();
+        private long allocated;
+
+        float[] take(int n) {
+            ArrayDeque<float[]> q = free.get(n);
+            if (q != null && !q.isEmpty()) {
+                return q.pop();
+            }
+            allocated += 4L * n;
+            return new float[n];
+        }
+
+        float[] takeZeroed(int n) {
+            float[] a = take(n);
+            Arrays.fill(a, 0f);
+            return a;
+        }
+
+        void give(float[] a) {
+            if (a.length > 0) {
+                free.computeIfAbsent(a.length, k -> new ArrayDeque<>()).push(a);
+            }
+        }
+
+        long allocatedBytes() {
+            return allocated;
+        }
     }
 }

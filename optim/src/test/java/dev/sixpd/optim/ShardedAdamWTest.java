@@ -13,7 +13,7 @@ import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 
 /**
- * ZeRO stages 0, 1, 2 on real ranks: {@code mpirun -np N} starts {@link ShardedAdamWCheckMain}, which compares
+ * ZeRO stages 0 to 3 on real ranks: {@code mpirun -np N} starts {@link ShardedAdamWCheckMain}, which compares
  * every step with the unsharded {@link AdamW}; this test asserts on the exit code and each rank's output. Skipped,
  * with a message, when Open MPI is not installed (CI installs it: .ci/run). Plus the formulas, locally.
  */
@@ -37,15 +37,15 @@ class ShardedAdamWTest {
     }
 
     @Test
-    void zero012OnTwoRanksEqualUnshardedAdamWBitForBit() throws Exception {
+    void zero0123OnTwoRanksEqualUnshardedAdamWBitForBit() throws Exception {
         MpiRun.Result r = run(2);
-        for (int stage = 0; stage <= 2; stage++) {
+        for (int stage = 0; stage <= 3; stage++) {
             assertTrue(r.output().contains("stage " + stage + ", N=2"), r.output());
         }
     }
 
     @Test
-    void zero012OnThreeRanksWithPadding() throws Exception {
+    void zero0123OnThreeRanksWithPadding() throws Exception {
         run(3);
     }
 
@@ -65,10 +65,10 @@ class ShardedAdamWTest {
     }
 
     @Test
-    void stage3IsRefusedWithAMessage() {
+    void unknownStagesAreRefusedWithAMessage() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> new ShardedAdamW(null, 3, AdamW.gptDefaults(), List.of()));
-        assertTrue(e.getMessage().contains("stage 3") && e.getMessage().contains("0, 1 or 2"), e.getMessage());
-        assertThrows(IllegalArgumentException.class, () -> new ShardedAdamW(null, 4, AdamW.gptDefaults(), List.of()));
+                () -> new ShardedAdamW(null, 4, AdamW.gptDefaults(), List.of()));
+        assertTrue(e.getMessage().contains("0, 1, 2 or 3") && e.getMessage().contains("got 4"), e.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> new ShardedAdamW(null, -1, AdamW.gptDefaults(), List.of()));
     }
 }

@@ -114,8 +114,10 @@ public final class TrainCommand implements Callable<Integer> {
             + "in N processes with Open MPI's mpirun, each taking batch/N sequences of every step (for several "
             + "machines run mpirun --hostfile FILE -np N sixpd train ... instead)")
     Integer ranks;
-    @Option(names = "--zero", paramLabel = "0|1|2", description = "with several ranks, the ZeRO stage: 0 = plain data"
-            + " parallelism, 1 = AdamW state sharded over the ranks, 2 = gradients too (default: 0)")
+    @Option(names = "--zero", paramLabel = "0|1|2|3", description = "with several ranks, the ZeRO stage: 0 = plain"
+            + " data parallelism, 1 = AdamW state sharded over the ranks, 2 = gradients too (reduce-scattered layer by"
+            + " layer in backward), 3 = weights too (all-gathered layer by layer in forward and backward)"
+            + " (default: 0)")
     Integer zero;
     @Spec
     CommandSpec spec;

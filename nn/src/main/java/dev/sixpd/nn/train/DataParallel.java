@@ -2,6 +2,7 @@ package dev.sixpd.nn.train;
 
 import dev.sixpd.mpi.Mpi;
 import dev.sixpd.mpi.MpiRun;
+import dev.sixpd.nn.Gpt;
 import dev.sixpd.nn.UserException;
 import dev.sixpd.optim.AdamW;
 import dev.sixpd.optim.LossScaler;
@@ -16,6 +17,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.function.Consumer;
 
 /**
  * Data parallelism for {@link Trainer}: what one rank of {@code mpirun -np N sixpd train ...} does differently
@@ -31,9 +33,22 @@ import java.util.Locale;
  * skips the step on every rank ({@link ShardedAdamW#unscaleAndCheck}), so the schedule, clipping and scaling are
  * the single-process run's.
  *
- * <p><b>What is equal to what.</b> ZeRO stages 0, 1 and 2 give the same bits on 2 ranks (the mean gradient is the
- * same one addition, the update elementwise; tested). Against one process with {@code --micro-batches 2} the losses
- * agree to rounding, not bit for bit: one process accumulates micro-batch 2's gradient into Param.grad element by
+ * <p><b>Stages 2 and 3, layer by layer.</b> With {@code --zero 2} the model's {@link ZeroLayers} hook gives each layer
+ * ({@link Gpt#paramGroups()}) a gradient only while its backward runs: right after it, the trainer's finishing
+ * (16-bit rounding and statistics, the gradient scale) and the layer's reduce-scatter into this rank's shard run,
+ * and the layer's gradient arrays go to the next layer. So during backward a rank holds its shard (4Ψ/N), the
+ * outside group's gradient (embeddings, final norm, head: the tied head's and the embedding's gradients land at
+ * the two ends of backward) and one block's. With {@code --zero 3} the same hook also all-gathers a layer's weights
+ * before its forward and before its backward and releases them after; no rank holds the whole model between
+ * layers. With several micro-batches each micro-batch's layer gradients are reduce-scattered and added into the
+ * shard. Evaluation runs the same gathers (every rank evaluates); checkpoints and the final sample gather the
+ * whole model first ({@link #gatherAllWeights}).
+ *
+ * <p><b>What is equal to what.</b> ZeRO stages 0 to 3 give the same bits on 2 ranks with one micro-batch per rank
+ * (the mean gradient is the same one addition, the update elementwise, the gathered weights the masters rounded
+ * alike; tested). With several micro-batches stages 2 and 3 add the ranks' sums of each micro-batch, stages 0 and 1
+ * each rank's micro-batches first: the same sum in another association, equal to rounding. Against one process
+ * with {@code --micro-batches 2} the losses agree to rounding, not bit for bit: one process accumulates micro-batch 2's gradient into Param.grad element by
  * element on top of micro-batch 1's ({@code bias.grad += dy[n]} row by row, the embedding's scatter-add), while
  * the 2 ranks each compute a whole gradient and add the two once, a different association of the same sum. That
  * is the only difference: one process that sums whole micro-batch gradients ({@link #stash}, the trainer's test
@@ -45,8 +60,9 @@ import java.util.Locale;
  *
  * <p><b>Rank 0 speaks.</b> Only rank 0 prints, writes the log and the checkpoints; a checkpoint holds the
  * optimizer state gathered from all shards ({@link ShardedAdamW#gatherState}), so it resumes on any number of
- * ranks and loads in a single process. All ranks keep identical weights; {@link #checkWeights} compares their
- * hashes at each evaluation and stops the run if they differ.
+ * ranks and loads in a single process; under ZeRO-3 the weights are gathered for the save too. All ranks keep
+ * identical weights; {@link #checkWeights} compares their hashes at each evaluation and stops the run if they
+ * differ (not under ZeRO-3: no rank holds a replica to compare).
  *
  * <p>Not thread-safe: one per process, used by the training thread. Every method that communicates is a collective
  * (all ranks call it in the same order), as in {@link ShardedAdamW}.
@@ -67,6 +83,13 @@ public final class DataParallel implements AutoCloseable {
     private long smallNanos;
     /** Wall time in {@link #step}: the shard's AdamW update and the weights' all-gather, ns. */
     private long stepNanos;
+    /** Stages 2, 3: the model's layer hook. */
+    private ZeroLayers layers;
+    /** Stages 2, 3: its all-gather and reduce-scatter time in training steps (not evaluations), and at beginStep. */
+    private long layerGatherNanos;
+    private long layerReduceNanos;
+    private long gatherMark;
+    private long reduceMark;
 
     private DataParallel(Mpi mpi, TrainSettings s) {
         this.mpi = mpi;
@@ -125,18 +148,52 @@ public final class DataParallel implements AutoCloseable {
                 microBatches, microBatches == 1 ? "" : "es", microBatchSize());
     }
 
+    /** The ZeRO stage. */
+    int zero() {
+        return zero;
+    }
+
     /**
-     * Collective: builds the sharded optimizer over {@code params} with {@code hyper}'s hyperparameters (rank 0's
-     * weights are broadcast to all) and takes this rank's shard of {@code hyper}'s state when it has one (a resumed
-     * run). Returns an AdamW with the same hyperparameters and no state, for the caller to keep instead of
-     * {@code hyper} (the full state is not kept on any rank).
+     * Collective: builds the sharded optimizer over {@code model}'s parameters with {@code hyper}'s hyperparameters
+     * (rank 0's weights are broadcast to all; stages 2 and 3 release the gradients, 3 the weights too, and give the
+     * model its {@link LayerHook}, which hands each layer's gradient to {@code finish} before its reduce-scatter) and
+     * takes this rank's shard of {@code hyper}'s state when it has one (a resumed run). Returns an AdamW with the
+     * same hyperparameters and no state, for the caller to keep instead of {@code hyper} (the full state is not
+     * kept on any rank).
      */
-    AdamW attach(List<Param> params, AdamW hyper) {
-        opt = new ShardedAdamW(mpi, zero, hyper, params);
+    AdamW attach(Gpt model, AdamW hyper, Consumer<List<Param>> finish) {
+        opt = zero <= 1 ? new ShardedAdamW(mpi, zero, hyper, model.params())
+                : ShardedAdamW.grouped(mpi, zero, hyper, model.paramGroups());
+        if (zero >= 2) {
+            layers = new ZeroLayers(opt, model, finish);
+            model.setLayerHook(layers);
+        }
         if (!hyper.state().isEmpty()) {
             opt.loadState(hyper.state(), hyper.stepCount());
         }
         return new AdamW(hyper.beta1(), hyper.beta2(), hyper.eps(), hyper.weightDecay());
+    }
+
+    /** Local: the start of a step (its traffic is counted from here). */
+    void beginStep() {
+        opt.beginStep();
+        if (layers != null) {
+            gatherMark = layers.gatherNanos();
+            reduceMark = layers.reduceNanos();
+        }
+    }
+
+    /**
+     * Collective, stage 3: every rank holds the whole weights (FP32 masters and working copies), for a checkpoint or
+     * the final sample; {@link #releaseAllWeights} undoes it. Other stages: nothing to do.
+     */
+    void gatherAllWeights() {
+        opt.gatherAllWeights();
+    }
+
+    /** Stage 3: releases what {@link #gatherAllWeights} gathered. Other stages: nothing. */
+    void releaseAllWeights() {
+        opt.releaseAllWeights();
     }
 
     /** The sharded optimizer (after {@link #attach}). */
@@ -158,7 +215,10 @@ public final class DataParallel implements AutoCloseable {
         return l[0] / ranks;
     }
 
-    /** Collective: every rank's Param.grad reduced to this rank's shard of the mean gradient. */
+    /**
+     * Collective: every rank's Param.grad reduced to this rank's shard of the mean gradient (stages 2, 3: the layers
+     * were reduced during backward; this finishes the mean).
+     */
     void reduceGradients() {
         long t = System.nanoTime();
         opt.reduceGradients();
@@ -186,6 +246,10 @@ public final class DataParallel implements AutoCloseable {
         long t = System.nanoTime();
         opt.step(lr);
         stepNanos += System.nanoTime() - t;
+        if (layers != null) {
+            layerGatherNanos += layers.gatherNanos() - gatherMark;
+            layerReduceNanos += layers.reduceNanos() - reduceMark;
+        }
     }
 
     /**
@@ -194,13 +258,18 @@ public final class DataParallel implements AutoCloseable {
      * slowest rank, so on a loaded machine they measure imbalance as well as communication.
      */
     String timeSummary(double trainSeconds) {
-        double red = reduceNanos / 1e9;
+        double red = (reduceNanos + layerReduceNanos) / 1e9;
         double small = smallNanos / 1e9;
         double step = stepNanos / 1e9;
+        double gather = layerGatherNanos / 1e9;
         return String.format(Locale.ROOT, "parallel:  rank %d: %.2f s of %.2f s training in the gradient %s (%.1f%%),"
-                        + " %.2f s in the loss/norm/overflow collectives (%.1f%%), %.2f s in the AdamW update%s (%.1f%%)",
-                rank, red, trainSeconds, zero == 0 ? "all-reduce" : "reduce-scatter", 100 * red / trainSeconds, small,
-                100 * small / trainSeconds, step, zero == 0 ? "" : " and the weights' all-gather",
+                        + "%s %.2f s in the loss/norm/overflow collectives (%.1f%%), %.2f s in the AdamW update%s"
+                        + " (%.1f%%)",
+                rank, red, trainSeconds, zero == 0 ? "all-reduce" : zero == 1 ? "reduce-scatter"
+                        : "reduce-scatters (layer by layer, in backward)", 100 * red / trainSeconds,
+                zero == 3 ? String.format(Locale.ROOT, " %.2f s in the layers' weight all-gathers (%.1f%%),", gather,
+                        100 * gather / trainSeconds) : "", small,
+                100 * small / trainSeconds, step, zero == 1 || zero == 2 ? " and the weights' all-gather" : "",
                 100 * step / trainSeconds);
     }
 

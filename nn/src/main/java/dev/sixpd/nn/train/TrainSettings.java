@@ -50,7 +50,8 @@ import java.nio.file.Path;
  * @param precision       working dtype of weights, activations and gradients (FP32 masters and Adam state always)
  * @param lossScale       {@code none}, {@code dynamic} or a fixed number (see {@code LossScaler.parse})
  * @param zero            ZeRO stage of a data-parallel run (under mpirun; see {@link DataParallel}): 0 plain data
- *                        parallelism, 1 optimizer state sharded, 2 gradients too; ignored in one process
+ *                        parallelism, 1 optimizer state sharded, 2 gradients too, 3 weights too; ignored in one
+ *                        process
  */
 public record TrainSettings(ModelChoice model, DataSpec data, String tokenizer, int vocab, double valFraction,
                             int steps, int stopAfter, int batch, int microBatches, double lr, double minLrRatio,
@@ -275,12 +276,8 @@ public record TrainSettings(ModelChoice model, DataSpec data, String tokenizer, 
             throw new IllegalArgumentException("--batch " + batch + " must be a multiple of --micro-batches "
                     + microBatches);
         }
-        if (zero == 3) {
-            throw new IllegalArgumentException("--zero 3 (sharding the working weights, all-gathered layer by layer"
-                    + " in forward and backward) is not implemented: use --zero 0, 1 or 2");
-        }
         if (zero < 0 || zero > 3) {
-            throw new IllegalArgumentException("--zero must be 0, 1 or 2 (the ZeRO stage), got " + zero);
+            throw new IllegalArgumentException("--zero must be 0, 1, 2 or 3 (the ZeRO stage), got " + zero);
         }
         if (!(lr > 0) || !Double.isFinite(lr)) {
             throw new IllegalArgumentException("--lr must be a positive number, got " + lr);

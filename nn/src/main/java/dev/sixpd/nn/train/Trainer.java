@@ -236,9 +236,14 @@ public final class Trainer {
         for (Param p : params) {
             p.setWorkingDtype(dtype);
         }
+        GradStats gradStats = new GradStats(dtype);
         if (dp != null) {
-            opt = dp.attach(params, opt);
+            // ZeRO-2/3: each layer's gradient is finished here, then reduce-scattered, as soon as its backward ends
+            opt = dp.attach(model, opt, group -> finishGradients(group, dtype, gradStats));
         }
+        // ZeRO-2/3: the gradients exist only layer by layer inside backward, so the whole-gradient steps below are
+        // done by the layer hook (finishing) or not at all (the observer and the FP32 reference, single-process aids)
+        boolean layered = dp != null && dp.zero() >= 2;
         // the step's numerics, passed to every forward and backward: activations stored in the working dtype, the
         // weight matmuls accumulated in FP32 (or rounded to the working dtype with --round-accumulator)
         StepContext ctx = new StepContext(dtype, accumulatorBlock > 0 && dtype != DType.FP32
@@ -249,7 +254,6 @@ public final class Trainer {
             scaler.restore((float) ls.path("scale").asDouble(), ls.path("clean_steps").asInt(),
                     ls.path("skipped_steps").asLong());
         }
-        GradStats gradStats = new GradStats(dtype);
         long end = s.stopAfter() > 0 ? Math.min(s.steps(), s.stopAfter()) : s.steps();
         Limits.checkResume(start, end, s.steps());
 
@@ -290,6 +294,12 @@ public final class Trainer {
                 Dataset.Batch batch = data.randomBatch(Dataset.Split.TRAIN, s.batch(), new Rng(mix(s.seed(), step)));
                 // 2. gradients of the mean loss over the batch, micro-batch by micro-batch
                 Grads.zero(params);
+                if (dp != null) {
+                    dp.beginStep();
+                }
+                if (layered) {
+                    gradStats.reset();
+                }
                 loss = 0;
                 int[] x = new int[microB * T];
                 int[] y = new int[microB * T];
@@ -301,7 +311,11 @@ public final class Trainer {
                     loss += l / s.microBatches();
                     if (!Double.isFinite(l) || poison.test(step + 1)) {
                         loss = Double.NaN;
-                        break;
+                        if (!layered) {
+                            break;
+                        }
+                        // ZeRO-2/3: backward communicates layer by layer, so every rank runs it; the mean loss
+                        // below is NaN on every rank and stops the run everywhere
                     }
                     if (earlier != null && m > 0) {
                         earlier = DataParallel.stash(params, earlier);
@@ -314,13 +328,13 @@ public final class Trainer {
                 if (dp != null) {
                     loss = dp.meanLoss(loss);
                 }
-                if (Double.isFinite(loss)) {
+                if (Double.isFinite(loss) && !layered) {
                     observer.gradients(step + 1, params, scaler.scale() * gradScale);
                 }
                 // 3. 16-bit gradients: what storing them in the working dtype flushes, then store them so;
                 //    unscale into FP32 and check for Inf/NaN (a scaled run skips such a step, shrinking the scale)
                 boolean skipped = false;
-                if (Double.isFinite(loss) && dtype != DType.FP32) {
+                if (Double.isFinite(loss) && dtype != DType.FP32 && !layered) {
                     gradStats.reset();
                     for (Param p : params) {
                         gradStats.add(p.grad, 0, p.size());
@@ -328,13 +342,13 @@ public final class Trainer {
                     }
                 }
                 double refFlushed = Double.NaN;
-                if (fp32Reference && Double.isFinite(loss) && dtype != DType.FP32) {
+                if (fp32Reference && Double.isFinite(loss) && dtype != DType.FP32 && !layered) {
                     long[] c = referenceFlushes(model, params, batch, microB, T,
                             scaler.scale() * gradScale / s.microBatches());
                     refFlushed = c[0] == 0 ? 0 : (double) c[1] / c[0];
                     observer.reference(step + 1, c[0], c[1]);
                 }
-                if (Double.isFinite(loss) && gradScale != 1f) {
+                if (Double.isFinite(loss) && gradScale != 1f && !layered) {
                     Grads.scale(params, 1f / gradScale);
                 }
                 if (dp != null && Double.isFinite(loss)) {
@@ -388,8 +402,14 @@ public final class Trainer {
                 }
                 if (last || (s.checkpointEvery() > 0 && done % s.checkpointEvery() == 0)) {
                     AdamW state = dp != null ? dp.gatheredOptimizer(opt, params) : opt;
+                    if (dp != null) {
+                        dp.gatherAllWeights(); // ZeRO-3: one whole checkpoint, as from any other run
+                    }
                     if (dp == null || dp.isRoot()) {
                         save(model, tok, state, done, corpus, tokens.length, loss, val, scaler);
+                    }
+                    if (dp != null) {
+                        dp.releaseAllWeights();
                     }
                     lastCheckpoint = done;
                 }
@@ -401,6 +421,11 @@ public final class Trainer {
             }
         }
         Ledger.Snapshot ledgerRun = Ledger.snapshot().minus(ledgerStart);
+        if (layered) {
+            // the weights whole on every rank again (ZeRO-3), no more layer hook: rank 0 samples alone
+            dp.gatherAllWeights();
+            model.setLayerHook(dev.sixpd.nn.LayerHook.NONE);
+        }
         if (start == end) {
             out.println("nothing to do: the checkpoint is already at step " + start + " of " + s.steps()
                     + " (pass a larger --steps to continue)");
@@ -420,7 +445,7 @@ public final class Trainer {
                 ledgerReport(cfg, model, opt, microB, T, stepsDone, ledgerRun);
             }
             if (dp != null && s.ledger()) {
-                ParallelReport.of(dp).print(out);
+                ParallelReport.of(dp, dtype != DType.FP32).print(out);
             }
         }
         if (dp != null) {
@@ -534,6 +559,24 @@ public final class Trainer {
             }
             Files.writeString(f, r.json() + "\n");
             out.println("ledger JSON: " + s.ledgerJson());
+        }
+    }
+
+    /**
+     * What happens to a step's gradients between backward and the reduction, per tensor: in a 16-bit run their
+     * statistics are taken and they are stored in the working dtype; with a gradient scale they are divided by it
+     * again. One process and ZeRO-0/1 do it for all parameters after backward; ZeRO-2/3 for each layer right after
+     * its backward (the same operations on each element, so the same bits).
+     */
+    private void finishGradients(List<Param> group, DType dtype, GradStats gradStats) {
+        if (dtype != DType.FP32) {
+            for (Param p : group) {
+                gradStats.add(p.grad, 0, p.size());
+                Half.roundTo(dtype, p.grad, 0, p.size(), false);
+            }
+        }
+        if (gradScale != 1f) {
+            Grads.scale(group, 1f / gradScale);
         }
     }
 

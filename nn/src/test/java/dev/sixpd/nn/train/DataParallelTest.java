@@ -26,8 +26,9 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * {@code sixpd train} on 2 ranks of {@code mpirun} (the command line run by {@link Main} in each rank) against one
  * process: the same losses as {@code --micro-batches 2} up to rounding (why not to the bit: {@link DataParallel}),
- * ZeRO-1 and ZeRO-2 to the bit the losses of ZeRO-0, a checkpoint written by 2 ranks resumed in one process, and
- * the errors. The multi-rank tests are skipped, with a message, when Open MPI is not installed (CI installs it).
+ * ZeRO-1, 2 and 3 to the bit the losses of ZeRO-0 (also in BF16 with recomputation), a ZeRO-3 checkpoint (one
+ * gathered checkpoint) resumed on 2 ranks to the bit and in one process, the per-rank memory and traffic the
+ * ledger reports for ZeRO-2 and 3, and the errors. The multi-rank tests are skipped, with a message, when Open MPI is not installed (CI installs it).
  * The tiny preset on the synthetic Markov source, 6 steps: a few seconds per run.
  */
 class DataParallelTest {
@@ -111,7 +112,7 @@ class DataParallelTest {
     }
 
     @Test
-    void twoRanksTrainAsOneProcessAndZero12AsZero0() throws Exception {
+    void twoRanksTrainAsOneProcessAndZero123AsZero0() throws Exception {
         assumeMpi();
         // one process, the global batch of 8 in 2 micro-batches of 4: what each rank computes, in one place;
         // once as the trainer does it (backward accumulates micro-batch 2 into micro-batch 1's gradient), once
@@ -125,8 +126,14 @@ class DataParallelTest {
         // ZeRO-1 stops after step 3 (a checkpoint with the gathered AdamW state), ZeRO-2 runs through
         MpiRun.Result z1 = ranks(2, "z1", "--zero", "1", "--stop-after", "3");
         assertEquals(0, z1.exitCode(), z1.output());
-        MpiRun.Result z2 = ranks(2, "z2", "--zero", "2");
+        MpiRun.Result z2 = ranks(2, "z2", "--zero", "2", "--ledger");
         assertEquals(0, z2.exitCode(), z2.output());
+        // ZeRO-3 stops after step 3 (a gathered checkpoint), then resumes on 2 ranks, still ZeRO-3
+        MpiRun.Result z3 = ranks(2, "z3", "--zero", "3", "--stop-after", "3");
+        assertEquals(0, z3.exitCode(), z3.output());
+        MpiRun.Result z3b = MpiRun.run(2, RANK_FLAGS, Main.class.getName(), List.of("train", "--resume",
+                dir.resolve("z3").toString(), "--log", dir.resolve("z3.jsonl").toString(), "--ledger"), TIMEOUT);
+        assertEquals(0, z3b.exitCode(), z3b.output());
 
         List<double[]> one = log("one");
         List<double[]> r0 = log("z0");
@@ -141,6 +148,27 @@ class DataParallelTest {
         // ZeRO-1 and ZeRO-2: the same mean gradient (one addition) and an elementwise update: the same bits
         assertSameBits(r0, log("z1"), 3, "ZeRO-1 vs ZeRO-0");
         assertSameBits(r0, log("z2"), 6, "ZeRO-2 vs ZeRO-0");
+        // ZeRO-3: each layer's weights all-gathered from the masters' shards (the same values), the same bits; also
+        // across its checkpoint, resumed on 2 ranks
+        assertSameBits(r0, log("z3"), 6, "ZeRO-3 (stopped at 3, resumed) vs ZeRO-0");
+
+        // the ledger: ZeRO-2 releases the model's whole gradient (only the layers in flight remain), ZeRO-3 the
+        // weights too; each sends its formula's bytes plus a few (the loss, the norm)
+        long psi = 105_216; // the tiny preset on the synthetic source
+        long[] row2 = rankRow(z2.output(), "ZeRO-2");
+        long[] row3 = rankRow(z3b.output(), "ZeRO-3");
+        assertEquals(4 * psi, row2[0], "ZeRO-2 keeps the whole FP32 weights");
+        assertTrue(row2[1] < 4 * psi * 3 / 5, "ZeRO-2's layer gradients in flight " + row2[1] + " vs 4Ψ " + 4 * psi);
+        assertTrue(row3[0] < 4 * psi * 3 / 5, "ZeRO-3's gathered layers " + row3[0] + " vs 4Ψ " + 4 * psi);
+        for (long[] row : List.of(row2, row3)) {
+            assertEquals(4 * psi / 2, row[3] / 2, "AdamW m, v: 8Ψ/N");
+            assertEquals(4 * psi / 2, row[4], "masters: 4Ψ/N");
+        }
+        assertTrue(z2.output().contains("4·S = 210,432 (4Ψ/N = 210,432"), z2.output());
+        assertEquals(2 * psi * 4 / 2, row2[5] - 16, "ZeRO-2 sent 2·(N−1)/N·4Ψ + 16");
+        assertEquals(3 * psi * 4 / 2, row3[5] - 16, "ZeRO-3 sent 3·(N−1)/N·4Ψ + 16");
+        assertTrue(z3b.output().contains("measured sharded 16·S = 841,728") && z3b.output().contains("16Ψ → 841,728"),
+                z3b.output());
 
         // rank 0 alone prints: one header, one val line per eval; and the ledger's per-rank table
         String out = z0.output();
@@ -158,6 +186,41 @@ class DataParallelTest {
         assertEquals(6, resumed.size());
         // steps 4..6 in one process (the checkpoint's 1 micro-batch of 8) against 2 ranks: rounding apart
         assertClose(r0, resumed, 3, 6, 1e-6, "2 ranks, resumed in 1 process");
+
+        // the ZeRO-3 checkpoint is whole too: it loads in one process and continues there
+        Checkpoint.State st3 = Checkpoint.readState(dir.resolve("z3"));
+        assertEquals(6, st3.step());
+        TrainSettings more = Trainer.settingsFromCheckpoint(st3).toBuilder().steps(8).out(dir.resolve("z3one"))
+                .log(dir.resolve("z3one.jsonl")).build();
+        Trainer.Result r = new Trainer(more, st3, quiet()).run();
+        assertEquals(8, r.step());
+        assertTrue(Double.isFinite(r.loss()) && r.loss() < log("z3").get(0)[1], "loss " + r.loss());
+    }
+
+    /** The ledger's row of rank 0: weights, model grads, grad buffers, m v, masters, sent last step. */
+    private static long[] rankRow(String out, String stage) {
+        int at = out.indexOf("data parallel: 2 ranks, " + stage);
+        assertTrue(at >= 0, out);
+        String row = out.substring(at).lines().filter(l -> l.trim().startsWith("0 ")).findFirst().orElseThrow();
+        String[] f = row.trim().split("\\s+");
+        long[] v = new long[6];
+        for (int i = 0; i < 6; i++) {
+            v[i] = Long.parseLong(f[i + 1].replace(",", ""));
+        }
+        return v;
+    }
+
+    @Test
+    void zero3InBf16WithRecomputationGivesZero0sBits() throws Exception {
+        assumeMpi();
+        MpiRun.Result a = ranks(2, "b0", "--zero", "0", "--precision", "bf16", "--loss-scale", "dynamic");
+        assertEquals(0, a.exitCode(), a.output());
+        MpiRun.Result b = ranks(2, "b3", "--zero", "3", "--precision", "bf16", "--loss-scale", "dynamic",
+                "--recompute");
+        assertEquals(0, b.exitCode(), b.output());
+        // the gathered weights are the masters rounded to BF16 as every rank's working copy is; each layer's
+        // gradient is rounded to BF16 before its reduce-scatter as the whole gradient is after backward
+        assertSameBits(log("b0"), log("b3"), 6, "ZeRO-3 BF16 with recomputation vs ZeRO-0 BF16");
     }
 
     @Test
@@ -186,13 +249,13 @@ class DataParallelTest {
     }
 
     @Test
-    void zeroStage3AndUnknownStagesAreRefused() {
+    void unknownZeroStagesAreRefused() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> TrainSettings.builder().zero(3).build().validate());
-        assertTrue(e.getMessage().contains("--zero 3") && e.getMessage().contains("0, 1 or 2"), e.getMessage());
+                () -> TrainSettings.builder().zero(4).build().validate());
+        assertTrue(e.getMessage().contains("--zero") && e.getMessage().contains("0, 1, 2 or 3"), e.getMessage());
         assertThrows(IllegalArgumentException.class, () -> TrainSettings.builder().zero(-1).build().validate());
         // the stage round-trips through the checkpoint JSON
-        TrainSettings s = TrainSettings.builder().zero(2).build();
-        assertEquals(2, TrainSettings.fromJson(s.toJson(), s.modelConfig(16), dir).zero());
+        TrainSettings s = TrainSettings.builder().zero(3).build();
+        assertEquals(3, TrainSettings.fromJson(s.toJson(), s.modelConfig(16), dir).zero());
     }
 }
