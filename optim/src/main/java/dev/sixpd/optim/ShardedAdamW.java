@@ -133,7 +133,8 @@ public final class ShardedAdamW implements AutoCloseable {
         this.mpi = mpi;
         this.stage = stage;
         this.hyper = hyper;
-        this.params = List.copyOf(params);
+        // frozen parameters have no gradient and no state: the flat space holds the trainable ones only
+        this.params = List.copyOf(Param.trainable(params));
         Set<String> names = new HashSet<>();
         this.offsets = new long[this.params.size() + 1];
         for (int k = 0; k < this.params.size(); k++) {

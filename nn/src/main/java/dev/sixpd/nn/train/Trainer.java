@@ -323,8 +323,8 @@ public final class Trainer {
                 if (Double.isFinite(loss) && dtype != DType.FP32) {
                     gradStats.reset();
                     for (Param p : params) {
-                        gradStats.add(p.grad, 0, p.size());
-                        Half.roundTo(dtype, p.grad, 0, p.size(), false);
+                        gradStats.add(p.grad, 0, p.grad.length);
+                        Half.roundTo(dtype, p.grad, 0, p.grad.length, false);
                     }
                 }
                 double refFlushed = Double.NaN;
