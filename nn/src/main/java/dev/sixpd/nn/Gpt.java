@@ -206,8 +206,8 @@ public final class Gpt {
     private Linear linear(Map<String, Param> byName, ModelSpec.Names n, String weight, int layer, long N) {
         int[] shape = spec.param(weight).shape();
         Param a = byName.get(ModelSpec.loraA(weight));
-        LoraAdapter adapter = a == null ? null : new LoraAdapter(a, byName.get(ModelSpec.loraB(weight)), lora.scale(),
-                (float) lora.dropout(), weight.substring(0, weight.length() - ".weight".length()), ++adapters,
+        LoraAdapter adapter = a == null ? null : new LoraAdapter(a, byName.get(ModelSpec.loraB(weight)),
+                spec.param(a.name).shape()[0], shape[1], shape[0], lora.scale(), (float) lora.dropout(), weight.substring(0, weight.length() - ".weight".length()), ++adapters,
                 () -> dropoutSeed, acts, layer, N);
         return new Linear(byName.get(weight), param(byName, n.biasOf(weight)), shape[1], shape[0], adapter);
     }

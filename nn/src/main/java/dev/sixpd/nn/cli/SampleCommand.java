@@ -11,6 +11,7 @@ import dev.sixpd.nn.Limits;
 import dev.sixpd.nn.Sampler;
 import dev.sixpd.nn.UserException;
 import dev.sixpd.nn.io.Checkpoint;
+import dev.sixpd.nn.train.FineTune;
 import dev.sixpd.nn.layers.StepContext;
 import dev.sixpd.tensor.Ledger;
 import dev.sixpd.tensor.Parallel;
@@ -36,6 +37,9 @@ import java.util.concurrent.Callable;
 public final class SampleCommand implements Callable<Integer> {
     @Option(names = "--checkpoint", paramLabel = "DIR", required = true, description = "a train run's --out directory")
     Path checkpoint;
+    @Option(names = "--adapters", paramLabel = "DIR", description = "LoRA adapters (sixpd export --adapters, PEFT's"
+            + " layout) to load onto the --checkpoint model, their base")
+    Path adapters;
     @Option(names = "--prompt", paramLabel = "TEXT", defaultValue = "\n",
             description = "text to continue (default: a newline)")
     String prompt;
@@ -85,8 +89,8 @@ public final class SampleCommand implements Callable<Integer> {
         }
         Checkpoint.State st = Checkpoint.readState(checkpoint);
         Limits.checkInference(st.config(), 1, Parallel.threads());
-        Gpt model = new Gpt(st.config(), 1);
-        Checkpoint.loadModel(st, model);
+        // a checkpoint of train or finetune (LoRA adapters on their base), and adapters from --adapters on top
+        Gpt model = adapters != null ? FineTune.withAdapters(st, adapters, 1) : FineTune.restore(st, 1);
         int[] p;
         try {
             p = st.tokenizer().encode(prompt);

@@ -45,23 +45,18 @@ public final class LoraAdapter {
     private float[] uRow;       // [r] decode
 
     /**
+     * @param a      A {@code [r, in]}, @param b B {@code [out, r]} (the shapes passed: a dry model's tensors are empty)
      * @param name   the adapted module ({@code h.0.attn.c_attn}), naming its buffers
      * @param salt   a number distinct per adapter, mixed into the dropout seed
      * @param seeds  the model's dropout seed of the current forward, or {@link #NO_DROPOUT}
      */
-    public LoraAdapter(Param a, Param b, float scale, float dropout, String name, long salt, LongSupplier seeds,
-                       Activations acts, int layer, long N) {
-        int[] as = a.shape();
-        int[] bs = b.shape();
-        if (as[0] != bs[1]) {
-            throw new IllegalArgumentException("LoRA adapter " + name + ": A " + java.util.Arrays.toString(as)
-                    + " and B " + java.util.Arrays.toString(bs) + " disagree on the rank");
-        }
+    public LoraAdapter(Param a, Param b, int r, int in, int out, float scale, float dropout, String name, long salt,
+                       LongSupplier seeds, Activations acts, int layer, long N) {
         this.a = a;
         this.b = b;
-        this.r = as[0];
-        this.in = as[1];
-        this.out = bs[0];
+        this.r = r;
+        this.in = in;
+        this.out = out;
         this.scale = scale;
         this.dropout = dropout;
         this.salt = salt;
