@@ -531,8 +531,11 @@ public final class LedgerReport {
             line(sb, "  backward  2·N + 2·Nt + 4·Na + 4·L·C·(T+1) = %s (dW only for the Nt trainable); measured %s"
                     + " (%s)", g(bwdTok), f1(perToken(flops(Phase.BACKWARD))), rest(flops(Phase.BACKWARD),
                     (double) bwdTok * D));
-            line(sb, "  LoRA      forward + backward ≈ 4·P + 6·Na = %s per token against full fine-tuning's 6·P = %s"
-                    + " (%s of it)", g(4 * P + 6 * Na), g(6 * P), pct(4 * P + 6 * Na, 6 * P));
+            // the base's P (without the adapters): full fine-tuning would cost 6·Pb, LoRA 4·Pb + 6·Na
+            long Pb = P - Na;
+            line(sb, "  LoRA      forward + backward ≈ 4·Pb + 6·Na = %s per token (Pb = P − Na = %s, the base) against"
+                    + " full fine-tuning's 6·Pb = %s (%s of it)", g(4 * Pb + 6 * Na), g(Pb), g(6 * Pb),
+                    pct(4 * Pb + 6 * Na, 6 * Pb));
         } else {
             line(sb, "  backward  2 × forward = 2 × %s = %s; measured %s (%s)", g(fwdTok), g(2 * fwdTok),
                     f1(perToken(flops(Phase.BACKWARD))), rest(flops(Phase.BACKWARD), 2.0 * fwdTok * D));
