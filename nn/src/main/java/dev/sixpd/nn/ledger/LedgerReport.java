@@ -655,6 +655,9 @@ public final class LedgerReport {
         root.put("run", r);
         root.put("parameters", parameters());
         root.put("matmul_parameters", an.matmulParameters());
+        root.put("trainable_parameters", an.spec.trainableParameters());
+        root.put("frozen_parameters", parameters() - an.spec.trainableParameters());
+        root.put("adapter_parameters", an.adapterParameters());
         root.put("tokens", tokens);
 
         Map<String, Object> phases = new LinkedHashMap<>();

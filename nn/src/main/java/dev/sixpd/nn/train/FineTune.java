@@ -228,7 +228,8 @@ public final class FineTune {
      * a plain checkpoint's tensors.
      */
     public static Gpt restore(Checkpoint.State st, int maxBatch) {
-        FineTune ft = of(st);
+        // a plain checkpoint (train, finetune --full, a merged export) is whole: its base is not needed
+        FineTune ft = Checkpoint.lora(st) == null ? null : of(st);
         if (ft == null || ft.lora == null) {
             Gpt m = new Gpt(st.config(), maxBatch);
             Checkpoint.loadModel(st, m);
