@@ -7,6 +7,7 @@ import dev.sixpd.nn.layers.Embedding;
 import dev.sixpd.nn.layers.GeluMlp;
 import dev.sixpd.nn.layers.Linear;
 import dev.sixpd.nn.layers.LmHead;
+import dev.sixpd.nn.layers.LoraAdapter;
 import dev.sixpd.nn.layers.Mlp;
 import dev.sixpd.nn.layers.Norm;
 import dev.sixpd.nn.layers.SelfAttention;
@@ -56,6 +57,11 @@ public final class Gpt {
     public final boolean recompute;
 
     private final ModelSpec spec;
+    /** LoRA's settings, null without adapters. */
+    private final Lora lora;
+    /** The dropout seed of the next forwards ({@link LoraAdapter#NO_DROPOUT}: no dropout). */
+    private long dropoutSeed = LoraAdapter.NO_DROPOUT;
+    private int adapters;
     private final List<Param> params;
     private final Activations acts;
 
@@ -102,10 +108,20 @@ public final class Gpt {
 
     /** A model with all parameters zero, with or without per-block recomputation. */
     public Gpt(GptConfig config, int maxBatch, boolean recompute) {
-        this(config, maxBatch, recompute, false);
+        this(ModelSpec.of(config), maxBatch, recompute, false);
+    }
+
+    /** A model of {@code spec}'s tensors (LoRA adapters, frozen tensors), all zero, to be loaded or initialised. */
+    public Gpt(ModelSpec spec, int maxBatch, boolean recompute) {
+        this(spec, maxBatch, recompute, false);
     }
 
     private Gpt(GptConfig config, int maxBatch, boolean recompute, boolean dry) {
+        this(ModelSpec.of(config), maxBatch, recompute, dry);
+    }
+
+    private Gpt(ModelSpec spec, int maxBatch, boolean recompute, boolean dry) {
+        GptConfig config = spec.config;
         if (maxBatch < 1) {
             throw new IllegalArgumentException("batch must be >= 1, got " + maxBatch);
         }
@@ -121,11 +137,12 @@ public final class Gpt {
         this.config = config;
         this.maxBatch = maxBatch;
         this.recompute = recompute;
-        this.spec = ModelSpec.of(config);
+        this.spec = spec;
+        this.lora = spec.lora;
         List<Param> ps = new ArrayList<>();
         Map<String, Param> byName = new LinkedHashMap<>();
         for (ParamSpec s : spec.params()) {
-            Param p = dry ? new Param(s.name(), new int[]{0}, s.decay()) : new Param(s.name(), s.shape(), s.decay());
+            Param p = new Param(s.name(), dry ? new int[]{0} : s.shape(), s.decay(), s.trainable());
             ps.add(p);
             byName.put(s.name(), p);
         }
@@ -171,16 +188,17 @@ public final class Gpt {
         List<String> qkvNames = n.qkv(l);
         Linear[] qkv = new Linear[qkvNames.size()];
         for (int i = 0; i < qkv.length; i++) {
-            qkv[i] = linear(byName, n, qkvNames.get(i));
+            qkv[i] = linear(byName, n, qkvNames.get(i), l, N);
         }
-        SelfAttention attn = new SelfAttention(config, qkv, linear(byName, n, n.attnProj(l)), rope, acts, l, B, T);
+        SelfAttention attn = new SelfAttention(config, qkv, linear(byName, n, n.attnProj(l), l, N), rope, acts, l, B,
+                T);
         Norm norm2 = config.block() == GptConfig.Block.PARALLEL ? null
                 : Norm.create(config, byName.get(n.norm2(l)), param(byName, n.normBiasOf(n.norm2(l))), "ln_2",
                 saved, (int) N);
         Mlp mlp = config.mlp() == GptConfig.Mlp.GELU
-                ? new GeluMlp(linear(byName, n, n.mlpUp(l)), linear(byName, n, n.mlpDown(l)), acts, l, N)
-                : new SwiGluMlp(linear(byName, n, n.mlpGate(l)), linear(byName, n, n.mlpUp(l)),
-                linear(byName, n, n.mlpDown(l)), acts, l, N);
+                ? new GeluMlp(linear(byName, n, n.mlpUp(l), l, N), linear(byName, n, n.mlpDown(l), l, N), acts, l, N)
+                : new SwiGluMlp(linear(byName, n, n.mlpGate(l), l, N), linear(byName, n, n.mlpUp(l), l, N),
+                linear(byName, n, n.mlpDown(l), l, N), acts, l, N);
         return new Block(config, norm1, attn, norm2, mlp, acts, l, N);
     }
 
@@ -188,10 +206,31 @@ public final class Gpt {
         return name == null ? null : byName.get(name);
     }
 
-    /** The linear layer whose weight is {@code weight} (spec shape {@code [out, in]}), with its bias if any. */
-    private Linear linear(Map<String, Param> byName, ModelSpec.Names n, String weight) {
+    /**
+     * The linear layer whose weight is {@code weight} (spec shape {@code [out, in]}), with its bias if any and its
+     * LoRA adapter if the spec has one.
+     */
+    private Linear linear(Map<String, Param> byName, ModelSpec.Names n, String weight, int layer, long N) {
         int[] shape = spec.param(weight).shape();
-        return new Linear(byName.get(weight), param(byName, n.biasOf(weight)), shape[1], shape[0]);
+        Param a = byName.get(ModelSpec.loraA(weight));
+        LoraAdapter adapter = a == null ? null : new LoraAdapter(a, byName.get(ModelSpec.loraB(weight)),
+                spec.param(a.name).shape()[0], shape[1], shape[0], lora.scale(), (float) lora.dropout(), weight.substring(0, weight.length() - ".weight".length()), ++adapters,
+                () -> dropoutSeed, acts, layer, N);
+        return new Linear(byName.get(weight), param(byName, n.biasOf(weight)), shape[1], shape[0], adapter);
+    }
+
+    /** LoRA's settings, or null without adapters. */
+    public Lora lora() {
+        return lora;
+    }
+
+    /**
+     * Dropout on the adapters' inputs for the forwards that follow, its mask a function of {@code seed} (call once
+     * per micro-batch: the backward of a forward uses that forward's mask); {@link LoraAdapter#NO_DROPOUT} turns it
+     * off (evaluation, generation). The default is off. No effect without adapters or with dropout 0.
+     */
+    public void setDropoutSeed(long seed) {
+        dropoutSeed = seed;
     }
 
     /**
@@ -200,6 +239,11 @@ public final class Gpt {
      */
     public static ActivationLayout layout(GptConfig config, int B, boolean recompute) {
         return new Gpt(config, B, recompute, true).layout();
+    }
+
+    /** As {@link #layout(GptConfig, int, boolean)} for the tensors of {@code spec} (LoRA adapters' buffers too). */
+    public static ActivationLayout layout(ModelSpec spec, int B, boolean recompute) {
+        return new Gpt(spec, B, recompute, true).layout();
     }
 
     /**
@@ -221,6 +265,11 @@ public final class Gpt {
                 case ZEROS -> Arrays.fill(p.data, 0f);
                 case NORMAL -> rng.fillNormal(p.data, 0, 0.02);
                 case NORMAL_RESIDUAL -> rng.fillNormal(p.data, 0, residualStd);
+                case KAIMING_UNIFORM -> {
+                    // PEFT's kaiming_uniform_(a=√5) on [r, in]: U(−1/√in, 1/√in)
+                    double bound = 1.0 / Math.sqrt(p.shape()[1]);
+                    rng.fillUniform(p.data, -bound, bound);
+                }
             }
             p.syncWorking();
         }

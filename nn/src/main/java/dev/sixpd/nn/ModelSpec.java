@@ -36,15 +36,30 @@ import java.util.Map;
  */
 public final class ModelSpec {
     public final GptConfig config;
+    /** The LoRA settings the adapters were added with (their scale α/r and dropout), or null without adapters. */
+    public final Lora lora;
     private final List<ParamSpec> params;
 
-    private ModelSpec(GptConfig config, List<ParamSpec> params) {
+    private ModelSpec(GptConfig config, Lora lora, List<ParamSpec> params) {
         this.config = config;
+        this.lora = lora;
         this.params = Collections.unmodifiableList(params);
     }
 
-    /** The tensors of {@code c}. */
+    /** The tensors of {@code c}, all trainable. */
     public static ModelSpec of(GptConfig c) {
+        return of(c, null);
+    }
+
+    /**
+     * The tensors of {@code c} with LoRA adapters on the linear layers {@code lora} targets (null: none). Each
+     * adapted layer's weight is followed by its {@code <module>.lora_A.weight [r, in]} (Kaiming-uniform) and
+     * {@code <module>.lora_B.weight [out, r]} (zero), trainable, not decayed; with adapters every base tensor is
+     * frozen.
+     */
+    public static ModelSpec of(GptConfig c, Lora lora) {
+        java.util.Set<String> parts = lora == null ? java.util.Set.of() : lora.parts(c);
+        int r = lora == null ? 0 : lora.rank();
         Names n = new Names(c);
         int V = c.vocab(), T = c.context(), C = c.dModel(), H = c.mlpHidden(), HS = c.headSize();
         int KV = c.kvHeads() * HS;
@@ -62,33 +77,48 @@ public final class ModelSpec {
             // attention: q, k, v projections (fused for GPT-2), then the output projection
             if (c.family() == Family.GPT2) {
                 boolean mha = c.kvHeads() == c.heads();
-                linear(ps, n.qkv(l).get(0), l, b, c.qkvWidth(), C, Init.NORMAL,
+                linear(ps, parts, r, "qkv", n.qkv(l).get(0), l, b, c.qkvWidth(), C, Init.NORMAL,
                         mha ? Poly.of(3, "C", "C") : Poly.of(1, "C", "C").plus(Poly.of(2, "C", "HS", "KVH")),
                         mha ? Poly.of(3, "C") : Poly.of(1, "C").plus(Poly.of(2, "HS", "KVH")));
             } else {
-                linear(ps, n.qkv(l).get(0), l, b, C, C, Init.NORMAL, Poly.of(1, "C", "C"), Poly.of(1, "C"));
+                linear(ps, parts, r, "q", n.qkv(l).get(0), l, b, C, C, Init.NORMAL, Poly.of(1, "C", "C"),
+                        Poly.of(1, "C"));
                 boolean mha = c.kvHeads() == c.heads();
                 Poly kvW = mha ? Poly.of(1, "C", "C") : Poly.of(1, "C", "HS", "KVH");
                 Poly kvB = mha ? Poly.of(1, "C") : Poly.of(1, "HS", "KVH");
-                linear(ps, n.qkv(l).get(1), l, b, KV, C, Init.NORMAL, kvW, kvB);
-                linear(ps, n.qkv(l).get(2), l, b, KV, C, Init.NORMAL, kvW, kvB);
+                linear(ps, parts, r, "k", n.qkv(l).get(1), l, b, KV, C, Init.NORMAL, kvW, kvB);
+                linear(ps, parts, r, "v", n.qkv(l).get(2), l, b, KV, C, Init.NORMAL, kvW, kvB);
             }
-            linear(ps, n.attnProj(l), l, b, C, C, Init.NORMAL_RESIDUAL, Poly.of(1, "C", "C"), Poly.of(1, "C"));
+            linear(ps, parts, r, "o", n.attnProj(l), l, b, C, C, Init.NORMAL_RESIDUAL, Poly.of(1, "C", "C"),
+                    Poly.of(1, "C"));
             if (c.block() == Block.SEQUENTIAL) {
                 norm(ps, c, n.norm2(l), l);
             }
             // MLP: GELU has fc (C → H) and proj (H → C); SwiGLU has gate and up (C → H) and down (H → C)
-            if (c.mlp() == Mlp.SWIGLU) {
-                linear(ps, n.mlpGate(l), l, b, H, C, Init.NORMAL, cH, pH);
+            boolean swiglu = c.mlp() == Mlp.SWIGLU;
+            if (swiglu) {
+                linear(ps, parts, r, "gate", n.mlpGate(l), l, b, H, C, Init.NORMAL, cH, pH);
             }
-            linear(ps, n.mlpUp(l), l, b, H, C, Init.NORMAL, cH, pH);
-            linear(ps, n.mlpDown(l), l, b, C, H, Init.NORMAL_RESIDUAL, cH, Poly.of(1, "C"));
+            linear(ps, parts, r, swiglu ? "up" : "fc", n.mlpUp(l), l, b, H, C, Init.NORMAL, cH, pH);
+            linear(ps, parts, r, swiglu ? "down" : "proj", n.mlpDown(l), l, b, C, H, Init.NORMAL_RESIDUAL, cH,
+                    Poly.of(1, "C"));
         }
         norm(ps, c, n.normF(), -1);
         if (!c.tieHead()) {
             add(ps, n.head(), Init.NORMAL, true, Role.HEAD, -1, Poly.of(1, "V", "C"), V, C);
         }
-        return new ModelSpec(c, ps);
+        if (lora != null) {
+            // the base model is frozen: only the adapters train
+            ps.replaceAll(p -> p.role() == Role.ADAPTER ? p : p.withTrainable(false));
+        }
+        return new ModelSpec(c, lora, ps);
+    }
+
+    /** This spec with the tensors {@code frozen} selects made frozen (no gradient, no optimizer state). */
+    public ModelSpec freeze(java.util.function.Predicate<ParamSpec> frozen) {
+        List<ParamSpec> ps = new ArrayList<>(params);
+        ps.replaceAll(p -> frozen.test(p) ? p.withTrainable(false) : p);
+        return new ModelSpec(config, lora, ps);
     }
 
     private static void add(List<ParamSpec> ps, String name, Init init, boolean decay, Role role, int layer, Poly size,
@@ -96,13 +126,33 @@ public final class ModelSpec {
         ps.add(new ParamSpec(name, shape, size, init, decay, true, role, layer));
     }
 
-    /** A linear layer {@code [out, in]} (decayed) and, with biases, its bias {@code [out]} (not decayed). */
-    private static void linear(List<ParamSpec> ps, String weight, int layer, boolean bias, int out, int in, Init init,
-                               Poly weightSize, Poly biasSize) {
+    /**
+     * A linear layer {@code [out, in]} (decayed) and, with biases, its bias {@code [out]} (not decayed); when
+     * {@code parts} holds its {@code part}, its LoRA adapter A {@code [r, in]} and B {@code [out, r]}.
+     */
+    private static void linear(List<ParamSpec> ps, java.util.Set<String> parts, int r, String part, String weight,
+                               int layer, boolean bias, int out, int in, Init init, Poly weightSize, Poly biasSize) {
         add(ps, weight, init, true, Role.WEIGHT, layer, weightSize, out, in);
         if (bias) {
             add(ps, biasName(weight), Init.ZEROS, false, Role.BIAS, layer, biasSize, out);
         }
+        if (parts.contains(part)) {
+            // the bias's size is the layer's output width; the input width is C, or the MLP's H for its down projection
+            Poly inSize = part.equals("proj") || part.equals("down")
+                    ? (weightSize.equals(Poly.of(4, "C", "C")) ? Poly.of(4, "C") : Poly.of(1, "H")) : Poly.of(1, "C");
+            add(ps, loraA(weight), Init.KAIMING_UNIFORM, false, Role.ADAPTER, layer, inSize.times(1, "r"), r, in);
+            add(ps, loraB(weight), Init.ZEROS, false, Role.ADAPTER, layer, biasSize.times(1, "r"), out, r);
+        }
+    }
+
+    /** {@code x.weight → x.lora_A.weight}: the adapter's down projection A {@code [r, in]}, named as PEFT names it. */
+    public static String loraA(String weight) {
+        return weight.substring(0, weight.length() - ".weight".length()) + ".lora_A.weight";
+    }
+
+    /** {@code x.weight → x.lora_B.weight}: the adapter's up projection B {@code [out, r]}. */
+    public static String loraB(String weight) {
+        return weight.substring(0, weight.length() - ".weight".length()) + ".lora_B.weight";
     }
 
     /** A norm's gain {@code [C]}, and its bias for LayerNorm with biases. */
@@ -176,6 +226,54 @@ public final class ModelSpec {
         long s = 0;
         for (ParamSpec p : params) {
             if (p.decay()) {
+                s += p.elements();
+            }
+        }
+        return s;
+    }
+
+    /** The LoRA adapters' elements (0 without adapters): their share of the matmul FLOPs is 2 forward, 4 backward. */
+    public long adapterParameters() {
+        long s = 0;
+        for (ParamSpec p : params) {
+            if (p.role() == Role.ADAPTER) {
+                s += p.elements();
+            }
+        }
+        return s;
+    }
+
+    /** One block's adapter elements (its share of the adapters; the same for every block). */
+    public long blockAdapterParameters() {
+        long s = 0;
+        for (ParamSpec p : params) {
+            if (p.role() == Role.ADAPTER && p.layer() == 0) {
+                s += p.elements();
+            }
+        }
+        return s;
+    }
+
+    /**
+     * The part of N whose dW backward computes: trainable linear weights and head (a tied head trains with the token
+     * embedding). Without frozen tensors this is N.
+     */
+    public long trainableMatmulParameters() {
+        long s = 0;
+        for (ParamSpec p : params) {
+            if ((p.role() == Role.WEIGHT || p.role() == Role.HEAD) && p.trainable()) {
+                s += p.elements();
+            }
+        }
+        ParamSpec wte = params.get(0);
+        return config.tieHead() && wte.trainable() ? s + (long) config.vocab() * config.dModel() : s;
+    }
+
+    /** Decayed elements the optimizer updates (frozen ones are not decayed: they are not updated at all). */
+    public long trainableDecayedParameters() {
+        long s = 0;
+        for (ParamSpec p : params) {
+            if (p.decay() && p.trainable()) {
                 s += p.elements();
             }
         }
@@ -267,6 +365,16 @@ public final class ModelSpec {
         return block.toString();
     }
 
+    /** The LoRA rank r of the adapters (0 without). */
+    public long rank() {
+        for (ParamSpec p : params) {
+            if (p.role() == Role.ADAPTER) {
+                return p.shape()[0];
+            }
+        }
+        return 0;
+    }
+
     /** The values of the size symbols for this config (for {@link Poly#eval} and printing). */
     public Map<String, Long> symbols() {
         Map<String, Long> m = new LinkedHashMap<>();
@@ -278,6 +386,7 @@ public final class ModelSpec {
         m.put("NH", (long) config.heads());
         m.put("KVH", (long) config.kvHeads());
         m.put("HS", (long) config.headSize());
+        m.put("r", rank());
         return m;
     }
 

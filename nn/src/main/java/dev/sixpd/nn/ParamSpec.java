@@ -28,7 +28,12 @@ public record ParamSpec(String name, int[] shape, Poly size, Init init, boolean 
         /** normal(0, 0.02): weights and embeddings. */
         NORMAL,
         /** normal(0, 0.02/√(2L)): the projections that write into the residual stream. */
-        NORMAL_RESIDUAL
+        NORMAL_RESIDUAL,
+        /**
+         * uniform(−1/√in, 1/√in): LoRA's A {@code [r, in]}, as PEFT draws it ({@code kaiming_uniform_(a=√5)}: gain
+         * √(2/(1+5)), bound gain·√(3/in) = 1/√in).
+         */
+        KAIMING_UNIFORM
     }
 
     /** What the tensor is, for the counts: {@link #WEIGHT} and {@link #HEAD} are the matmul parameters N. */
@@ -44,11 +49,18 @@ public record ParamSpec(String name, int[] shape, Poly size, Init init, boolean 
         /** a norm's gain or bias */
         NORM,
         /** the untied LM head */
-        HEAD
+        HEAD,
+        /** a LoRA adapter's A or B: multiplied once per token forward, beside the base weight it adapts */
+        ADAPTER
     }
 
     public ParamSpec {
         shape = shape.clone();
+    }
+
+    /** This tensor, trainable or frozen. */
+    public ParamSpec withTrainable(boolean t) {
+        return new ParamSpec(name, shape, size, init, decay, t, role, layer);
     }
 
     /** Elements. */

@@ -12,8 +12,10 @@ import java.util.TreeMap;
  * Immutable.
  */
 public final class Poly {
-    /** Symbols in print order: vocabulary, context, layers, width, MLP width, heads, K/V heads, head size. */
-    static final List<String> SYMBOLS = List.of("V", "T", "L", "C", "H", "NH", "KVH", "HS");
+    /**
+     * Symbols in print order: vocabulary, context, layers, width, MLP width, heads, K/V heads, head size, LoRA rank.
+     */
+    static final List<String> SYMBOLS = List.of("V", "T", "L", "C", "H", "NH", "KVH", "HS", "r");
 
     /** monomial (exponent of each symbol, in SYMBOLS order, as a string key) → coefficient. */
     private final TreeMap<String, Long> terms;

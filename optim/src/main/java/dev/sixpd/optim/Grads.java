@@ -11,7 +11,8 @@ import jdk.incubator.vector.VectorSpecies;
  * Whole-model gradient helpers: zeroing, scaling (gradient accumulation, loss-scale removal), the global L2 norm
  * and global-norm clipping. Work is charged to {@code Ledger.Phase.OPTIMIZER} (the phase is set and restored),
  * kind {@code ELEMENTWISE}. Not thread-safe; large tensors are processed by all threads, with results independent
- * of the thread count.
+ * of the thread count. A frozen parameter's gradient is empty: every helper here skips it (it adds nothing to the
+ * norm and nothing to the ledger).
  *
  * <p>Gradient accumulation over {@code k} micro-batches: zero the grads once, run forward+backward on each
  * micro-batch (backward accumulates), then {@link #averageMicrobatches}{@code (params, k)} so the gradient is that
@@ -31,11 +32,12 @@ public final class Grads {
         }
     }
 
-    /** Total number of elements. */
+    /** Total number of gradient elements: the trainable parameters' sizes (frozen ones have none; a gradient
+     *  released by ZeRO-2/3 still counts). */
     public static long count(List<Param> params) {
         long n = 0;
         for (Param p : params) {
-            n += p.size();
+            n += p.trainable ? p.size() : 0;
         }
         return n;
     }
@@ -100,7 +102,7 @@ public final class Grads {
             double ss = 0;
             long n = 0;
             for (Param p : params) {
-                n += p.size();
+                n += p.grad.length;
             }
             Ledger.add(Ledger.Kind.ELEMENTWISE, 2 * n + 1, 4 * n);
             for (Param p : params) {

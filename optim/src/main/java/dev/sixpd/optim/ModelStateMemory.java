@@ -12,6 +12,7 @@ import java.util.Locale;
  * textbook's (2 + 2 + 12)·P bytes counts working weights and gradients nominally.
  *
  * @param parameters           number of parameter elements P
+ * @param trainable            of those, the elements the optimizer updates (P without the frozen ones)
  * @param masterBytes          FP32 master weights, 4·P
  * @param gradBytes            FP32 gradients as allocated, 4·P
  * @param gradBytesNominal     gradients stored in the working dtype: 2·P for BF16/FP16, 4·P for FP32
@@ -20,12 +21,13 @@ import java.util.Locale;
  * @param workingBytes         separate working copies as allocated: 0 for FP32 (the master is used), 4 per element else
  * @param workingBytesNominal  working weights in their own dtype: 2·P for BF16/FP16, 0 for FP32 (no copy needed)
  */
-public record ModelStateMemory(long parameters, long masterBytes, long gradBytes, long gradBytesNominal,
+public record ModelStateMemory(long parameters, long trainable, long masterBytes, long gradBytes, long gradBytesNominal,
         long optimizerBytes, long optimizerBytesNominal, long workingBytes, long workingBytesNominal) {
 
     /** Measures {@code params} and {@code optimizer} (which may be null: no optimizer state). */
     public static ModelStateMemory of(List<Param> params, Optimizer optimizer) {
         long n = 0;
+        long t = 0;
         long master = 0;
         long grad = 0;
         long gradNominal = 0;
@@ -33,15 +35,21 @@ public record ModelStateMemory(long parameters, long masterBytes, long gradBytes
         long workingNominal = 0;
         for (Param p : params) {
             n += p.size();
+            t += p.trainable ? p.size() : 0;
             master += p.masterBytes();
             grad += p.gradBytes();
-            gradNominal += (long) p.workingDtype().bytes * p.size();
+            gradNominal += p.trainable ? (long) p.workingDtype().bytes * p.size() : 0;
             working += p.workingBytesAllocated();
             workingNominal += p.workingBytesAllocated() == 0 ? 0 : p.workingBytesNominal();
         }
         long opt = optimizer == null ? 0 : optimizer.stateBytes();
-        long optNominal = optimizer == null ? 0 : (long) optimizer.stateBytesPerElement() * n;
-        return new ModelStateMemory(n, master, grad, gradNominal, opt, optNominal, working, workingNominal);
+        long optNominal = optimizer == null ? 0 : (long) optimizer.stateBytesPerElement() * t;
+        return new ModelStateMemory(n, t, master, grad, gradNominal, opt, optNominal, working, workingNominal);
+    }
+
+    /** Frozen parameter elements: weights only, no gradient, no optimizer state. */
+    public long frozen() {
+        return parameters - trainable;
     }
 
     /** Everything allocated: masters + grads + optimizer state + working copies. */
@@ -65,9 +73,9 @@ public record ModelStateMemory(long parameters, long masterBytes, long gradBytes
     @Override
     public String toString() {
         return String.format(Locale.ROOT,
-                "P=%,d: master %,d B, grads %,d B (nominal %,d), optimizer %,d B (nominal %,d), working %,d B"
+                "P=%,d (trainable %,d): master %,d B, grads %,d B (nominal %,d), optimizer %,d B (nominal %,d), working %,d B"
                         + " (nominal %,d), total %,d B (nominal %,d = %.1f B/param)",
-                parameters, masterBytes, gradBytes, gradBytesNominal, optimizerBytes, optimizerBytesNominal,
+                parameters, trainable, masterBytes, gradBytes, gradBytesNominal, optimizerBytes, optimizerBytesNominal,
                 workingBytes, workingBytesNominal, totalBytes(), totalBytesNominal(), bytesPerParameterNominal());
     }
 }

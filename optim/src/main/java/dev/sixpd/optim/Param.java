@@ -16,7 +16,9 @@ import java.util.Objects;
  * step. The rounded values are kept as floats so the FP32 kernels can read them unchanged.
  *
  * <p>{@link #grad} is FP32; backward kernels accumulate (+=) into it, so call {@link #zeroGrad()} before each
- * step's first backward. Layout is row-major over {@link #shape}; linear weights are {@code [out, in]}.
+ * step's first backward. A <b>frozen</b> parameter ({@code trainable == false}, the base model under LoRA) has no
+ * gradient: {@link #grad} is empty, the optimizers keep no state for it, and the layer using it skips its dW matmul
+ * (its input gradient dX still flows). Layout is row-major over {@link #shape}; linear weights are {@code [out, in]}.
  *
  * <p>Under ZeRO-2 and ZeRO-3 ({@link ShardedAdamW}) a rank does not keep every tensor whole: {@link #grad} is a
  * zero-length array except while its layer's backward runs ({@link #holdGrad}), and under ZeRO-3 so are {@link #data}
@@ -30,15 +32,17 @@ public final class Param {
     public final String name;
     /** The tensor's shape; the product is {@link #size()}. */
     private final int[] shape;
-    /** A released tensor's arrays (ZeRO-2, ZeRO-3). */
+    /** A released tensor's arrays (ZeRO-2, ZeRO-3), and a frozen tensor's gradient. */
     private static final float[] RELEASED = new float[0];
 
     /** FP32 master values, row-major, length {@link #size()} (0 while released under ZeRO-3). */
     public float[] data;
-    /** FP32 gradient, same layout as {@link #data}; backward accumulates into it (0 long while released). */
+    /** FP32 gradient, same layout as {@link #data}; backward accumulates into it (0 long while released, and when frozen). */
     public float[] grad;
     /** Whether the optimizer applies weight decay to this tensor. */
     public final boolean decay;
+    /** Whether the optimizer updates it; a frozen parameter has no gradient buffer and no optimizer state. */
+    public final boolean trainable;
 
     private final int size;
     private DType workingDtype = DType.FP32;
@@ -50,6 +54,15 @@ public final class Param {
      * @param decay whether weight decay applies; {@link #defaultDecay} gives the usual GPT-2 choice
      */
     public Param(String name, int[] shape, boolean decay) {
+        this(name, shape, decay, true);
+    }
+
+    /**
+     * A zero-valued parameter, trainable or frozen (no gradient buffer: {@link #grad} is empty).
+     *
+     * @param decay whether weight decay applies (moot when frozen)
+     */
+    public Param(String name, int[] shape, boolean decay, boolean trainable) {
         this.name = Objects.requireNonNull(name, "name");
         this.shape = shape.clone();
         long n = 1;
@@ -66,8 +79,9 @@ public final class Param {
         }
         this.size = (int) n;
         this.data = new float[size];
-        this.grad = new float[size];
+        this.grad = trainable ? new float[size] : RELEASED;
         this.decay = decay;
+        this.trainable = trainable;
         this.working = data;
     }
 
@@ -192,7 +206,18 @@ public final class Param {
         return 4L * data.length;
     }
 
-    /** Bytes of FP32 gradient actually allocated. */
+    /** The trainable parameters of {@code params}, in order: what the optimizer, clipping and scaling see. */
+    public static java.util.List<Param> trainable(java.util.List<Param> params) {
+        java.util.List<Param> t = new java.util.ArrayList<>();
+        for (Param p : params) {
+            if (p.trainable) {
+                t.add(p);
+            }
+        }
+        return java.util.Collections.unmodifiableList(t);
+    }
+
+    /** Bytes of FP32 gradient actually allocated (0 when frozen). */
     public long gradBytes() {
         return 4L * grad.length;
     }
@@ -209,6 +234,7 @@ public final class Param {
 
     @Override
     public String toString() {
-        return name + Arrays.toString(shape) + (decay ? " decay" : "") + " " + workingDtype;
+        return name + Arrays.toString(shape) + (decay ? " decay" : "") + (trainable ? "" : " frozen") + " "
+                + workingDtype;
     }
 }

@@ -143,10 +143,17 @@ public final class ShardedAdamW implements AutoCloseable {
         this.mpi = mpi;
         this.stage = stage;
         this.hyper = hyper;
-        List<List<Param>> groups = groupsIn;
+        // frozen parameters have no gradient and no state: the flat space holds the trainable ones only
+        List<List<Param>> groups = new ArrayList<>();
+        for (List<Param> g : groupsIn) {
+            List<Param> t = Param.trainable(g);
+            if (!t.isEmpty()) {
+                groups.add(t);
+            }
+        }
         if (stage <= 1) {
             List<Param> all = new ArrayList<>();
-            groupsIn.forEach(all::addAll);
+            groups.forEach(all::addAll);
             groups = List.of(all);
         }
         List<Param> ps = new ArrayList<>();

@@ -13,7 +13,8 @@ import java.util.TreeSet;
 
 /**
  * Shared bookkeeping of the optimizers: per-parameter FP32 state arrays by slot, the step count, checkpoint
- * save/load with checks, and the Ledger phase around a step.
+ * save/load with checks, and the Ledger phase around a step. Frozen parameters ({@link Param#trainable} false) are
+ * skipped everywhere: no state, no update, no checkpoint entry.
  */
 abstract class SlotOptimizer implements Optimizer {
     /** Parameters at least this large are updated by all threads; smaller ones by the caller alone. */
@@ -39,7 +40,9 @@ abstract class SlotOptimizer implements Optimizer {
         try {
             steps++;
             for (Param p : params) {
-                update(p, stateFor(p), lr, steps);
+                if (p.trainable) {
+                    update(p, stateFor(p), lr, steps);
+                }
             }
         } finally {
             Ledger.setPhase(old);
@@ -68,7 +71,9 @@ abstract class SlotOptimizer implements Optimizer {
     @Override
     public final void init(List<Param> params) {
         for (Param p : params) {
-            stateFor(p);
+            if (p.trainable) {
+                stateFor(p);
+            }
         }
     }
 
@@ -102,7 +107,7 @@ abstract class SlotOptimizer implements Optimizer {
         if (!(state.isEmpty() && stepCount == 0) && !slots.isEmpty()) {
             Set<String> used = new HashSet<>();
             Set<String> names = new HashSet<>();
-            for (Param p : params) {
+            for (Param p : Param.trainable(params)) {
                 if (!names.add(p.name)) {
                     throw new IllegalArgumentException("two parameters are named " + p.name + ": names must be unique");
                 }

@@ -26,8 +26,8 @@ import java.util.Set;
  */
 @Command(name = "sixpd", mixinStandardHelpOptions = true, version = "sixpd 0.1.0",
         description = "Train tiny GPTs on the CPU and count every FLOP.",
-        subcommands = {TrainCommand.class, SampleCommand.class, PrecisionCommand.class, FormatsCommand.class,
-                PlanCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {TrainCommand.class, FinetuneCommand.class, ExportCommand.class, SampleCommand.class,
+                PrecisionCommand.class, FormatsCommand.class, PlanCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
     /** Exit code for errors the user can fix. */
     public static final int USAGE = 2;

@@ -12,6 +12,7 @@ import dev.sixpd.nn.Sampler;
 import dev.sixpd.nn.UserException;
 import dev.sixpd.nn.data.Tokenizer;
 import dev.sixpd.nn.io.ModelDir;
+import dev.sixpd.nn.train.FineTune;
 import dev.sixpd.nn.layers.StepContext;
 import dev.sixpd.tensor.Ledger;
 import dev.sixpd.tensor.Parallel;
@@ -39,6 +40,9 @@ public final class SampleCommand implements Callable<Integer> {
             + "directory, or a Hugging Face GPT-2 or LLaMA directory (config.json, model.safetensors, tokenizer.json "
             + "or vocab.json + merges.txt)")
     Path checkpoint;
+    @Option(names = "--adapters", paramLabel = "DIR", description = "LoRA adapters (sixpd export --adapters, PEFT's"
+            + " layout) to load onto the --checkpoint model, their base")
+    Path adapters;
     @Option(names = "--prompt", paramLabel = "TEXT", defaultValue = "\n",
             description = "text to continue (default: a newline)")
     String prompt;
@@ -88,8 +92,17 @@ public final class SampleCommand implements Callable<Integer> {
         }
         ModelDir md = ModelDir.open(checkpoint);
         Limits.checkInference(md.config(), 1, Parallel.threads());
-        Gpt model = new Gpt(md.config(), 1);
-        md.load(model);
+        // a checkpoint of train or finetune (LoRA adapters on their base) or a Hugging Face directory, and
+        // adapters from --adapters on top
+        Gpt model;
+        if (adapters != null) {
+            model = FineTune.withAdapters(md, adapters, 1);
+        } else if (md.isHuggingFace()) {
+            model = new Gpt(md.config(), 1);
+            md.load(model);
+        } else {
+            model = FineTune.restore(md.state(), 1);
+        }
         Tokenizer tok = md.tokenizer();
         int[] p;
         try {

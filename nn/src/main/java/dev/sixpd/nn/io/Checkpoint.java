@@ -303,7 +303,7 @@ public final class Checkpoint {
             meta.put("format", "pt");
             meta.put("sixpd.step", Long.toString(step));
             List<SafeTensors.Entry> ps = new ArrayList<>();
-            for (Param p : model.params()) {
+            for (Param p : savedParams(model)) {
                 ps.add(new SafeTensors.Entry(p.name, DType.FP32, p.shape(), p.data));
             }
             SafeTensors.writeDurably(tmp.resolve(MODEL), ps, meta);
@@ -439,6 +439,10 @@ public final class Checkpoint {
             root.set("tokenizer", JSON.readTree(tokenizer.toJson()));
         } catch (JsonProcessingException e) {
             throw new IllegalStateException("tokenizer produced invalid JSON", e);
+        }
+        if (model.lora() != null) {
+            // a LoRA run's checkpoint holds the adapters alone; state.json says how to rebuild them on their base
+            root.set("lora", loraJson(model.lora()));
         }
         ObjectNode opt = optimizerInfo == null ? JSON.createObjectNode() : optimizerInfo.deepCopy();
         if (optimizer != null) {
@@ -629,6 +633,41 @@ public final class Checkpoint {
         }
     }
 
+    /**
+     * The tensors a checkpoint of {@code model} holds: all of them, or with LoRA adapters the adapters alone (the
+     * frozen base is the base checkpoint's, which {@code state.json}'s {@code train.finetune} names).
+     */
+    public static List<Param> savedParams(Gpt model) {
+        return model.lora() == null ? model.params() : Param.trainable(model.params());
+    }
+
+    /** LoRA's settings as {@code state.json} keeps them: {@code {"r", "lora_alpha", "target_modules", "lora_dropout"}}. */
+    public static ObjectNode loraJson(dev.sixpd.nn.Lora lora) {
+        ObjectNode o = JSON.createObjectNode();
+        o.put("r", lora.rank());
+        o.put("lora_alpha", lora.alpha());
+        ArrayNode t = o.putArray("target_modules");
+        lora.targets().forEach(t::add);
+        o.put("lora_dropout", lora.dropout());
+        return o;
+    }
+
+    /** The LoRA settings of a checkpoint's {@code state.json} (null when it has none). */
+    public static dev.sixpd.nn.Lora lora(State state) {
+        JsonNode o = state.json().get("lora");
+        if (o == null) {
+            return null;
+        }
+        List<String> targets = new ArrayList<>();
+        o.path("target_modules").forEach(n -> targets.add(n.asText()));
+        try {
+            return new dev.sixpd.nn.Lora(o.path("r").asInt(), o.path("lora_alpha").asDouble(), targets,
+                    o.path("lora_dropout").asDouble());
+        } catch (dev.sixpd.nn.UserException e) {
+            throw new CheckpointException(state.files().resolve(STATE) + " is corrupt: lora: " + e.getMessage());
+        }
+    }
+
     /** The name a file may use for {@code param} besides its own (see {@link #LEGACY_NAMES}), or null. */
     static String alias(String param) {
         String a = LEGACY_NAMES.get(param);
@@ -650,6 +689,14 @@ public final class Checkpoint {
      * first mismatch.
      */
     public static void loadModel(State state, Gpt model) {
+        loadParams(state, model.params());
+    }
+
+    /**
+     * As {@link #loadModel} for the tensors {@code params} alone: the file must hold exactly these (a base model's
+     * tensors into a LoRA model's frozen ones, a LoRA checkpoint's adapters into its trainable ones).
+     */
+    public static void loadParams(State state, List<Param> params) {
         Path f = state.files().resolve(MODEL);
         if (!Files.exists(f)) {
             throw new CheckpointException(state.files() + " has no " + MODEL + ": the checkpoint is incomplete");
@@ -657,7 +704,7 @@ public final class Checkpoint {
         SafeTensors.Contents c = SafeTensors.read(f);
         checkStep(f, c, state.step());
         Map<String, SafeTensors.Entry> t = new LinkedHashMap<>(c.tensors());
-        for (Param p : model.params()) {
+        for (Param p : params) {
             SafeTensors.Entry e = t.remove(p.name);
             String a = alias(p.name);
             if (e == null && a != null) {

@@ -218,12 +218,19 @@ public final class HfModel {
      * {@link CheckpointException} naming the first mismatch.
      */
     public static void load(Path dir, Gpt model) {
+        load(dir, model.config, model.params());
+    }
+
+    /**
+     * As {@link #load(Path, Gpt)} into {@code params}, the tensors of a model of {@code cfg} (a fine-tuning's base
+     * tensors: its LoRA adapters are not in the directory).
+     */
+    public static void load(Path dir, GptConfig cfg, List<Param> params) {
         Path f = weightsFile(dir);
-        GptConfig cfg = model.config;
         Map<String, SafeTensors.Entry> t = new LinkedHashMap<>(SafeTensors.read(f).tensors());
         boolean gpt2 = cfg.family() == Family.GPT2;
         String prefix = gpt2 && t.containsKey("transformer.wte.weight") ? "transformer." : "";
-        for (Param p : model.params()) {
+        for (Param p : params) {
             String name = p.name.equals("lm_head.weight") ? p.name : prefix + p.name;
             SafeTensors.Entry e = t.remove(name);
             if (e == null) {

@@ -29,9 +29,22 @@ public final class Embedding {
         ctx.act(out, B * T * C);
     }
 
-    /** ACCUMULATES the rows of {@code dout} into the gradients of the looked-up rows (and of the positions). */
+    /**
+     * ACCUMULATES the rows of {@code dout} into the gradients of the looked-up rows (and of the positions); a frozen
+     * table gets nothing (the embedding is the first layer: no input gradient is needed).
+     */
     public void backward(float[] dout, int[] ids, int B, int T) {
-        if (positions != null) {
+        boolean tokensFrozen = !tokens.trainable;
+        if (tokensFrozen && (positions == null || !positions.trainable)) {
+            return;
+        }
+        if (tokensFrozen || (positions != null && !positions.trainable)) {
+            // one table frozen: the other's gradient alone, through a scratch table for the frozen one
+            Param frozen = tokensFrozen ? tokens : positions;
+            float[] sink = new float[frozen.size()];
+            Encoder.backward(tokensFrozen ? sink : tokens.grad, tokensFrozen ? positions.grad : sink, dout, ids, B,
+                    T, C);
+        } else if (positions != null) {
             Encoder.backward(tokens.grad, positions.grad, dout, ids, B, T, C);
         } else {
             Encoder.lookupBackward(tokens.grad, dout, ids, B * T, C);

@@ -13,7 +13,8 @@ public final class LayerNorm implements Norm {
     private final float[] mean;   // [N]
     private final float[] rstd;   // [N]
     private final float[] zeros;  // [C] the missing bias
-    private final float[] sink;   // [C] where the missing bias's gradient goes
+    private final float[] sink;   // [C] where the missing (or frozen) bias's gradient goes
+    private final float[] gainSink; // [C] where a frozen gain's gradient goes
     private final int C;
 
     public LayerNorm(Param gain, Param bias, float[] mean, float[] rstd, int C) {
@@ -23,7 +24,8 @@ public final class LayerNorm implements Norm {
         this.rstd = rstd;
         this.C = C;
         this.zeros = bias == null ? new float[C] : null;
-        this.sink = bias == null ? new float[C] : null;
+        this.sink = bias == null || !bias.trainable ? new float[C] : null;
+        this.gainSink = gain.trainable ? null : new float[C];
     }
 
     @Override
@@ -34,7 +36,11 @@ public final class LayerNorm implements Norm {
 
     @Override
     public void backward(float[] dx, float[] dout, float[] x, int N) {
-        float[] dbias = bias != null ? bias.grad : sink;
-        dev.sixpd.tensor.LayerNorm.backward(dx, gain.grad, dbias, dout, x, gain.working(), mean, rstd, N, C);
+        float[] dbias = bias != null && bias.trainable ? bias.grad : sink;
+        float[] dgain = gain.trainable ? gain.grad : gainSink;
+        if (gainSink != null) {
+            java.util.Arrays.fill(gainSink, 0f);
+        }
+        dev.sixpd.tensor.LayerNorm.backward(dx, dgain, dbias, dout, x, gain.working(), mean, rstd, N, C);
     }
 }

@@ -12,7 +12,8 @@ import dev.sixpd.tensor.Reduce;
  * fused qkv buffer): row {@code n} of y starts at {@code yOff + n·ldy}.
  *
  * <p>Ledger: the matmuls are kind MATMUL ({@code 2·N·in·out} forward, twice that backward: dX and dW), the bias
- * add and bias gradient ELEMENTWISE. Holds no buffers; not thread-safe (the kernels thread themselves).
+ * add and bias gradient ELEMENTWISE. A frozen weight (or bias) skips its gradient: backward is dX alone,
+ * {@code 2·N·in·out}. Holds no buffers; not thread-safe (the kernels thread themselves).
  */
 public final class Linear {
     public final Param weight;
@@ -20,12 +21,20 @@ public final class Linear {
     public final Param bias;
     public final int in;
     public final int out;
+    /** A LoRA adapter added to the output, or null. */
+    public final LoraAdapter adapter;
 
     public Linear(Param weight, Param bias, int in, int out) {
+        this(weight, bias, in, out, null);
+    }
+
+    /** With a LoRA adapter ({@code y = x·Wᵀ + b + s·drop(x)·Aᵀ·Bᵀ}), or none when {@code adapter} is null. */
+    public Linear(Param weight, Param bias, int in, int out, LoraAdapter adapter) {
         this.weight = weight;
         this.bias = bias;
         this.in = in;
         this.out = out;
+        this.adapter = adapter;
     }
 
     /** {@code y[n, yOff : yOff+out] = x[n, :] · Wᵀ + b} for {@code n < N}, x {@code [N, in]}; overwrites. */
@@ -34,6 +43,9 @@ public final class Linear {
         ctx.gemm(false, true, N, out, in, 1f, x, 0, in, weight.working(), 0, in, 0f, y, yOff, ldy);
         if (bias != null) {
             Elementwise.addBias(y, yOff, ldy, bias.working(), N, out);
+        }
+        if (adapter != null) {
+            adapter.forward(ctx, y, yOff, ldy, x, N);
         }
     }
 
@@ -44,10 +56,15 @@ public final class Linear {
     public void backward(StepContext ctx, float[] dx, float[] dy, int dyOff, int lddy, float[] x, int N) {
         // dx [N, in] += dy [N, out] · W [out, in]  (NN)
         ctx.gemm(false, false, N, in, out, 1f, dy, dyOff, lddy, weight.working(), 0, in, 1f, dx, 0, in);
-        // dW [out, in] += dyᵀ [out, N] · x [N, in]  (TN)
-        ctx.gemm(true, false, out, in, N, 1f, dy, dyOff, lddy, x, 0, in, 1f, weight.grad, 0, in);
-        if (bias != null) {
+        // dW [out, in] += dyᵀ [out, N] · x [N, in]  (TN), unless W is frozen
+        if (weight.trainable) {
+            ctx.gemm(true, false, out, in, N, 1f, dy, dyOff, lddy, x, 0, in, 1f, weight.grad, 0, in);
+        }
+        if (bias != null && bias.trainable) {
             Reduce.sumRows(bias.grad, dy, dyOff, lddy, N, out);
+        }
+        if (adapter != null) {
+            adapter.backward(ctx, dx, dy, dyOff, lddy, x, N);
         }
     }
 
@@ -65,6 +82,9 @@ public final class Linear {
         Gemv.nt(y, yOff, x, 0, weight.working(), 0, in, out, in);
         if (bias != null) {
             Elementwise.addBias(y, yOff, out, bias.working(), 1, out);
+        }
+        if (adapter != null) {
+            adapter.decode(ctx, y, yOff, x);
         }
     }
 }

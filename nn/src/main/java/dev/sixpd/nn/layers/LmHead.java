@@ -25,10 +25,12 @@ public final class LmHead {
         ctx.act(logits, N * V);
     }
 
-    /** OVERWRITES {@code dx [N, C] = dlogits · W}; ACCUMULATES {@code dW += dlogitsᵀ · x}. */
+    /** OVERWRITES {@code dx [N, C] = dlogits · W}; ACCUMULATES {@code dW += dlogitsᵀ · x} (not when W is frozen). */
     public void backward(StepContext ctx, float[] dx, float[] dlogits, float[] x, int N) {
         ctx.gemm(false, false, N, C, V, 1f, dlogits, 0, V, weight.working(), 0, C, 0f, dx, 0, C);
-        ctx.gemm(true, false, V, C, N, 1f, dlogits, 0, V, x, 0, C, 1f, weight.grad, 0, C);
+        if (weight.trainable) {
+            ctx.gemm(true, false, V, C, N, 1f, dlogits, 0, V, x, 0, C, 1f, weight.grad, 0, C);
+        }
         ctx.act(dx, N * C);
     }
 

@@ -9,6 +9,7 @@ import dev.sixpd.optim.Param;
  */
 public final class RmsNorm implements Norm {
     private final Param gain;
+    private final float[] gainSink;  // [C] where a frozen gain's gradient goes
     private final float[] rstd;  // [N]
     private final int C;
 
@@ -16,6 +17,7 @@ public final class RmsNorm implements Norm {
         this.gain = gain;
         this.rstd = rstd;
         this.C = C;
+        this.gainSink = gain.trainable ? null : new float[C];
     }
 
     @Override
@@ -25,6 +27,8 @@ public final class RmsNorm implements Norm {
 
     @Override
     public void backward(float[] dx, float[] dout, float[] x, int N) {
-        dev.sixpd.tensor.RmsNorm.backward(dx, gain.grad, dout, x, gain.working(), rstd, N, C);
+        // a frozen gain's gradient goes to a scratch row, dropped (the kernel computes dx and dgain in one pass)
+        float[] dgain = gain.trainable ? gain.grad : gainSink;
+        dev.sixpd.tensor.RmsNorm.backward(dx, dgain, dout, x, gain.working(), rstd, N, C);
     }
 }

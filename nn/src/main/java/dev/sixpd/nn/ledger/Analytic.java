@@ -47,6 +47,15 @@ public final class Analytic {
 
     /** The formulas for {@code config} run on batches of {@code batch} sequences of {@code seqLen} tokens. */
     public Analytic(GptConfig config, int batch, int seqLen) {
+        this(ModelSpec.of(config), batch, seqLen);
+    }
+
+    /**
+     * The formulas for the tensors of {@code spec} (frozen tensors skip their dW, LoRA adapters add their
+     * {@code 2·Na} forward and {@code 4·Na} backward per token).
+     */
+    public Analytic(ModelSpec spec, int batch, int seqLen) {
+        GptConfig config = spec.config;
         if (batch < 1) {
             throw new IllegalArgumentException("batch must be >= 1, got " + batch);
         }
@@ -57,7 +66,7 @@ public final class Analytic {
         this.config = config;
         this.batch = batch;
         this.seqLen = seqLen;
-        spec = ModelSpec.of(config);
+        this.spec = spec;
         L = config.layers();
         C = config.dModel();
     }
@@ -91,9 +100,27 @@ public final class Analytic {
 
     // ---------------------------------------------------------------------------------------------------- FLOPs
 
-    /** 2·N: forward matmul FLOPs (kind MATMUL) per token. */
+    /** Na: the LoRA adapters' elements (0 without), each multiplied once per token forward. */
+    public long adapterParameters() {
+        return spec.adapterParameters();
+    }
+
+    /** Nt: the part of N that trains (N unless tensors are frozen): backward computes dW for these only. */
+    public long trainableMatmulParameters() {
+        return spec.trainableMatmulParameters();
+    }
+
+    /** 2·(N + Na): forward matmul FLOPs (kind MATMUL) per token. */
     public long forwardMatmulFlopsPerToken() {
-        return 2 * matmulParameters();
+        return 2 * (matmulParameters() + adapterParameters());
+    }
+
+    /**
+     * {@code 2·N + 2·Nt + 4·Na}: backward matmul FLOPs per token — dX of every matmul (2·N), dW of the trainable
+     * ones (2·Nt), and the adapters' dA, dB, du and dX (4·Na). Plain training: 4·N; LoRA: 2·N + 4·Na.
+     */
+    public long backwardMatmulFlopsPerToken() {
+        return 2 * matmulParameters() + 2 * trainableMatmulParameters() + 4 * adapterParameters();
     }
 
     /** 2·N·B·T: forward matmul FLOPs (kind MATMUL) of one forward pass. */
@@ -119,9 +146,9 @@ public final class Analytic {
         return 4 * L * seqLen * C;
     }
 
-    /** 4·N·B·T: backward matmul FLOPs of one pass (dX and dW of every linear layer and of the LM head). */
+    /** {@code (2·N + 2·Nt + 4·Na)·B·T}: backward matmul FLOPs of one pass; 4·N·B·T with nothing frozen. */
     public long backwardMatmulFlopsPerPass() {
-        return 2 * forwardMatmulFlopsPerPass();
+        return Math.multiplyExact(backwardMatmulFlopsPerToken(), tokensPerPass());
     }
 
     /** 2 × forward: backward attention matmul FLOPs of one pass (dA, dV, dQ, dK over the causal pairs). */
@@ -134,7 +161,8 @@ public final class Analytic {
      * linear layers {@code 2·Nb·B·T} each; no LM head.
      */
     public long recomputeMatmulFlopsPerPass(int blocks) {
-        return Math.multiplyExact(2L * blocks * blockMatmulParameters(), tokensPerPass());
+        return Math.multiplyExact(2L * blocks * (blockMatmulParameters() + spec.blockAdapterParameters()),
+                tokensPerPass());
     }
 
     /** Attention matmul FLOPs of re-running {@code blocks} blocks' forward once: {@code blocks·2·B·C·T·(T+1)}. */
@@ -143,12 +171,13 @@ public final class Analytic {
     }
 
     /**
-     * AdamW FLOPs of one optimizer step: {@code 14·P + 2·L·12C²} with weight decay, {@code 14·P} without
+     * AdamW FLOPs of one optimizer step: {@code 14·P + 2·L·12C²} with weight decay, {@code 14·P} without (P and
+     * the decayed elements counting trainable tensors only)
      * ({@link AdamW#FLOPS_PER_ELEMENT}, {@link AdamW#DECAY_FLOPS_PER_ELEMENT}).
      */
     public long adamwFlopsPerStep(boolean weightDecay) {
-        return AdamW.FLOPS_PER_ELEMENT * parameters()
-                + (weightDecay ? AdamW.DECAY_FLOPS_PER_ELEMENT * decayedParameters() : 0);
+        return AdamW.FLOPS_PER_ELEMENT * spec.trainableParameters()
+                + (weightDecay ? AdamW.DECAY_FLOPS_PER_ELEMENT * spec.trainableDecayedParameters() : 0);
     }
 
     /** 6·P·D: the textbook training cost (2 forward + 4 backward FLOPs per parameter per token). */

@@ -77,7 +77,7 @@ public final class LedgerReport {
 
     private LedgerReport(LedgerRun run, Ledger.Snapshot ledger, MemoryByCategory memory) {
         this.run = run;
-        this.an = new Analytic(run.config(), run.batch(), run.seqLen());
+        this.an = new Analytic(run.spec(), run.batch(), run.seqLen());
         this.ledger = ledger;
         this.memory = memory;
         this.tokens = run.tokens();
@@ -214,8 +214,7 @@ public final class LedgerReport {
 
     /** The activation layout sixpd allocates for this run (with or without recomputation). */
     public ActivationLayout activationLayout() {
-        GptConfig c = run.config();
-        return Gpt.layout(c, run.batch(), run.recomputedBlocks() > 0);
+        return Gpt.layout(run.spec(), run.batch(), run.recomputedBlocks() > 0);
     }
 
     // ------------------------------------------------------------------------------------------------ building
@@ -229,22 +228,30 @@ public final class LedgerReport {
         long Lr = run.recomputedBlocks();
         long D = tokens;
         List<MatmulCheck> l = new ArrayList<>();
+        long Na = an.adapterParameters();
+        long Nt = an.trainableMatmulParameters();
+        boolean frozen = Na > 0 || Nt != N;
         l.add(new MatmulCheck(Phase.FORWARD, Kind.MATMUL, ledger.flops(Phase.FORWARD, Kind.MATMUL),
-                Math.multiplyExact(passes, an.forwardMatmulFlopsPerPass()),
-                "2·N·D = 2 × " + g(N) + " × " + g(D)));
+                Math.multiplyExact(passes, an.forwardMatmulFlopsPerPass()), Na == 0
+                ? "2·N·D = 2 × " + g(N) + " × " + g(D)
+                : "2·(N + Na)·D = 2 × (" + g(N) + " + " + g(Na) + " adapters) × " + g(D)));
         l.add(new MatmulCheck(Phase.FORWARD, Kind.ATTENTION_MATMUL, ledger.flops(Phase.FORWARD, Kind.ATTENTION_MATMUL),
                 Math.multiplyExact(passes, an.forwardAttentionFlopsPerPass()),
                 "2·L·C·(T+1)·D = 2 × " + L + " × " + C + " × " + (T + 1) + " × " + g(D)));
         l.add(new MatmulCheck(Phase.BACKWARD, Kind.MATMUL, ledger.flops(Phase.BACKWARD, Kind.MATMUL),
-                Math.multiplyExact(passes, an.backwardMatmulFlopsPerPass()),
-                "4·N·D = 4 × " + g(N) + " × " + g(D)));
+                Math.multiplyExact(passes, an.backwardMatmulFlopsPerPass()), !frozen
+                ? "4·N·D = 4 × " + g(N) + " × " + g(D)
+                : "(2·N + 2·Nt + 4·Na)·D: dX of all, dW of the trainable Nt = " + g(Nt) + ", adapters Na = " + g(Na)
+                + "; = (2 × " + g(N) + " + 2 × " + g(Nt) + " + 4 × " + g(Na) + ") × " + g(D)));
         l.add(new MatmulCheck(Phase.BACKWARD, Kind.ATTENTION_MATMUL, ledger.flops(Phase.BACKWARD, Kind.ATTENTION_MATMUL),
                 Math.multiplyExact(passes, an.backwardAttentionFlopsPerPass()),
                 "4·L·C·(T+1)·D = 4 × " + L + " × " + C + " × " + (T + 1) + " × " + g(D)));
         l.add(new MatmulCheck(Phase.RECOMPUTE, Kind.MATMUL, ledger.flops(Phase.RECOMPUTE, Kind.MATMUL),
                 Math.multiplyExact(passes, an.recomputeMatmulFlopsPerPass((int) Lr)),
-                "2·Nb·Lr·D, Nb = " + an.spec.blockFormula() + " (a block's linear weights) = 2 × "
-                        + g(an.blockMatmulParameters()) + " × " + Lr + " × " + g(D)));
+                "2·Nb·Lr·D, Nb = " + an.spec.blockFormula() + " (a block's linear weights"
+                        + (Na > 0 ? " and adapters" : "") + ") = 2 × "
+                        + g(an.blockMatmulParameters() + an.spec.blockAdapterParameters()) + " × " + Lr + " × "
+                        + g(D)));
         l.add(new MatmulCheck(Phase.RECOMPUTE, Kind.ATTENTION_MATMUL, ledger.flops(Phase.RECOMPUTE,
                 Kind.ATTENTION_MATMUL), Math.multiplyExact(passes, an.recomputeAttentionFlopsPerPass((int) Lr)),
                 "2·Lr·C·(T+1)·D = 2 × " + Lr + " × " + C + " × " + (T + 1) + " × " + g(D)));
@@ -253,6 +260,26 @@ public final class LedgerReport {
         l.add(new MatmulCheck(Phase.OTHER, Kind.MATMUL, matmulFlops(Phase.OTHER), 0,
                 "none: every matmul of a training step is charged to a training phase"));
         return l;
+    }
+
+    /**
+     * The gradient, optimizer and model-state lines when tensors are frozen: gradients {@code 4·Pt}, AdamW
+     * {@code 8·Pt}, model states {@code 4·P + 12·Pt} in FP32 ({@code 8·P + 12·Pt} with sixpd's float[] working copy;
+     * a real mixed-precision run: {@code 2·P + 16·Pt}, frozen weights in 16 bits alone).
+     */
+    private static void frozenStates(List<MemoryLine> l, MemoryByCategory m, long P, long Pt, boolean mixed) {
+        String pt = g(Pt);
+        l.add(new MemoryLine("grads", "gradients (FP32), trainable only", m == null ? -1 : m.grads(), 4 * Pt,
+                "4·Pt = 4 × " + pt + " = " + g(4 * Pt), "frozen tensors have no gradient"));
+        l.add(new MemoryLine("optimizer_state", "optimizer state (AdamW m, v)", m == null ? -1 : m.optimizerState(),
+                8 * Pt, "8·Pt = 8 × " + pt + " = " + g(8 * Pt),
+                m != null && m.optimizerState() == 0 ? "not allocated yet: measure after the first step" : ""));
+        long states = (mixed ? 8 : 4) * P + 12 * Pt;
+        String text = (mixed ? "8·P + 12·Pt = (4 master + 4 working)·P" : "4·P + 12·Pt = 4 weights·P")
+                + " + (4 grad + 8 m,v)·Pt = " + (mixed ? 8 : 4) + " × " + g(P) + " + 12 × " + pt + " = " + g(states);
+        l.add(new MemoryLine("model_states", "model states (P = " + g(P) + ", trainable Pt = " + pt + ")",
+                m == null ? -1 : m.modelStates(), states, text, "16·P = " + g(16 * P) + " if everything trained;"
+                + " mixed precision with 16-bit frozen weights: 2·(P − Pt) + 16·Pt = " + g(2 * (P - Pt) + 16 * Pt)));
     }
 
     private List<MemoryLine> buildMemory() {
@@ -280,6 +307,11 @@ public final class LedgerReport {
             l.add(new MemoryLine("working_weights", "working weights", m == null ? -1 : m.workingWeights(), 0,
                     "0", "FP32 training: the forward reads the masters, no copy"));
         }
+        long Pt = an.spec.trainableParameters();
+        if (Pt != P) {
+            // frozen tensors: weights only; gradients and AdamW state for the Pt trainable elements
+            frozenStates(l, m, P, Pt, mixed);
+        } else {
         l.add(new MemoryLine("grads", "gradients (FP32)", m == null ? -1 : m.grads(), 4 * P,
                 "4·P = 4 × " + p + " = " + g(4 * P), mixed ? "textbook mixed precision keeps them in 16 bits: 2·P = "
                 + g(2 * P) : ""));
@@ -298,6 +330,7 @@ public final class LedgerReport {
                 + " FP32 gradient copy 20·P = " + g(Analytic.modelStateBytesMixedAdamFp32Grads(P));
         l.add(new MemoryLine("model_states", "model states", m == null ? -1 : m.modelStates(), states, statesText,
                 statesNote));
+        }
 
         ActivationLayout lay = activationLayout();
         long act = lay.savedForBackwardBytes();
@@ -351,7 +384,7 @@ public final class LedgerReport {
                 "only each block's input kept (16-bit: " + g(rec16) + "); one layer's activations are live again"
                         + " while it is recomputed"));
         if (run.recomputedBlocks() > 0) {
-            long without = Gpt.layout(c, (int) b, false).savedForBackwardBytes();
+            long without = Gpt.layout(run.spec(), (int) b, false).savedForBackwardBytes();
             l.add(new MemoryLine("recompute_saves", "saved by recomputation (sixpd layout)", -1, without - act,
                     g(without) + " − " + g(act) + " = " + g(without - act), "activations without minus with"));
         }
@@ -359,7 +392,8 @@ public final class LedgerReport {
         l.add(new MemoryLine("workspace", "workspace (backward scratch)", m == null ? -1 : m.workspace(), ws,
                 (gpt2 ? "4·(14·s·b·h + a·s²·b + s·b·V) = " : "Σ scratch buffers = ") + g(ws),
                 "gradient buffers shared by all layers"));
-        long total = states + act + ws;
+        long total = l.stream().filter(x -> x.key().equals("model_states")).findFirst().orElseThrow().formula() + act
+                + ws;
         l.add(new MemoryLine("total", "total", m == null ? -1 : m.total(), total,
                 "model states + activations + workspace = " + g(total), ""));
         long kvTok = an.kvCacheBytesPerToken();
@@ -446,6 +480,16 @@ public final class LedgerReport {
         line(sb, "    parameters in matmuls: the linear weights, and the LM head%s", c.tieHead()
                 ? " (the token embedding, once for its use as the head)" : "");
         line(sb, "    one block: %s, of which %s in matmuls (Nb)", spec.blockParametersFormula(), spec.blockFormula());
+        long Pt = spec.trainableParameters();
+        long Na = an.adapterParameters();
+        long Nt = an.trainableMatmulParameters();
+        boolean frozen = Pt != P;
+        if (frozen) {
+            line(sb, "Pt = %s trainable (%s of P), %s frozen%s", g(Pt), pct(Pt, P), g(P - Pt), Na > 0
+                    ? "; Na = " + g(Na) + " in LoRA adapters (r = " + spec.rank() + ")" : "");
+            line(sb, "    frozen tensors: no gradient, no AdamW state, no dW matmul (dX still flows); Nt = %s of N"
+                    + " trains", g(Nt));
+        }
         line(sb, "D = steps × micro-batches × B × T = %s × %d × %d × %d = %s tokens", g(run.steps()),
                 run.microbatches(), run.batch(), run.seqLen(), g(D));
         sb.append('\n');
@@ -481,8 +525,21 @@ public final class LedgerReport {
         line(sb, "  forward   2·N + 2·L·C·(T+1) = 2 × %s + 2 × %d × %d × %d = %s matmul FLOPs; measured %s (%s)", g(N),
                 L, C, T + 1, g(fwdTok), f1(perToken(flops(Phase.FORWARD))), rest(flops(Phase.FORWARD),
                         (double) fwdTok * D));
-        line(sb, "  backward  2 × forward = 2 × %s = %s; measured %s (%s)", g(fwdTok), g(2 * fwdTok),
-                f1(perToken(flops(Phase.BACKWARD))), rest(flops(Phase.BACKWARD), 2.0 * fwdTok * D));
+        if (frozen) {
+            long bwdTok = an.backwardMatmulFlopsPerToken() + 2 * an.forwardAttentionFlopsPerToken();
+            line(sb, "  forward   of which adapters 2·Na = %s", g(2 * Na));
+            line(sb, "  backward  2·N + 2·Nt + 4·Na + 4·L·C·(T+1) = %s (dW only for the Nt trainable); measured %s"
+                    + " (%s)", g(bwdTok), f1(perToken(flops(Phase.BACKWARD))), rest(flops(Phase.BACKWARD),
+                    (double) bwdTok * D));
+            // the base's P (without the adapters): full fine-tuning would cost 6·Pb, LoRA 4·Pb + 6·Na
+            long Pb = P - Na;
+            line(sb, "  LoRA      forward + backward ≈ 4·Pb + 6·Na = %s per token (Pb = P − Na = %s, the base) against"
+                    + " full fine-tuning's 6·Pb = %s (%s of it)", g(4 * Pb + 6 * Na), g(Pb), g(6 * Pb),
+                    pct(4 * Pb + 6 * Na, 6 * Pb));
+        } else {
+            line(sb, "  backward  2 × forward = 2 × %s = %s; measured %s (%s)", g(fwdTok), g(2 * fwdTok),
+                    f1(perToken(flops(Phase.BACKWARD))), rest(flops(Phase.BACKWARD), 2.0 * fwdTok * D));
+        }
         if (run.recomputedBlocks() > 0) {
             long Lr = run.recomputedBlocks();
             long recTok = 2 * Lr * an.blockMatmulParameters() + 2 * Lr * C * (T + 1);
@@ -521,9 +578,9 @@ public final class LedgerReport {
         // optimizer
         long opt = flops(Phase.OPTIMIZER);
         long optAn = analyticOptimizerFlops();
-        long dec = run.weightDecay() ? an.decayedParameters() : 0;
-        line(sb, "Optimizer: AdamW = steps × (14·P + 2·decayed) = %s × (14 × %s + 2 × %s) = %s; measured %s",
-                g(run.steps()), g(P), g(dec), g(optAn), g(opt));
+        long dec = run.weightDecay() ? spec.trainableDecayedParameters() : 0;
+        line(sb, "Optimizer: AdamW = steps × (14·%s + 2·decayed) = %s × (14 × %s + 2 × %s) = %s; measured %s",
+                frozen ? "Pt" : "P", g(run.steps()), g(Pt), g(dec), g(optAn), g(opt));
         line(sb, "  the rest, %s (%s per step), is gradient work charged to the optimizer phase: the global norm"
                         + " (2·P + 1), clipping (P when it clips), micro-batch averaging (P), loss-scale unscaling (P)"
                         + " and finiteness check (P), as the trainer enabled them; a step the loss scaler skips runs no"
@@ -598,6 +655,9 @@ public final class LedgerReport {
         root.put("run", r);
         root.put("parameters", parameters());
         root.put("matmul_parameters", an.matmulParameters());
+        root.put("trainable_parameters", an.spec.trainableParameters());
+        root.put("frozen_parameters", parameters() - an.spec.trainableParameters());
+        root.put("adapter_parameters", an.adapterParameters());
         root.put("tokens", tokens);
 
         Map<String, Object> phases = new LinkedHashMap<>();

@@ -1,6 +1,7 @@
 package dev.sixpd.nn.ledger;
 
 import dev.sixpd.nn.GptConfig;
+import dev.sixpd.nn.ModelSpec;
 import dev.sixpd.tensor.DType;
 
 /**
@@ -16,12 +17,21 @@ import dev.sixpd.tensor.DType;
  *                         per-block recomputation of every block)
  * @param weightDecay      whether AdamW applies weight decay (to the L·12C² linear weights)
  * @param weightDtype      the working dtype of the weights (FP32, or BF16/FP16 for mixed precision)
+ * @param spec             the model's tensors: which are frozen, which are LoRA adapters ({@code ModelSpec.of(config)}
+ *                         for plain training)
  */
 public record LedgerRun(GptConfig config, int batch, int seqLen, long steps, int microbatches, int recomputedBlocks,
-                        boolean weightDecay, DType weightDtype) {
+                        boolean weightDecay, DType weightDtype, ModelSpec spec) {
+
+    /** A run of the plain model, every tensor trained. */
+    public LedgerRun(GptConfig config, int batch, int seqLen, long steps, int microbatches, int recomputedBlocks,
+                     boolean weightDecay, DType weightDtype) {
+        this(config, batch, seqLen, steps, microbatches, recomputedBlocks, weightDecay, weightDtype,
+                config == null ? null : ModelSpec.of(config));
+    }
 
     public LedgerRun {
-        if (config == null || weightDtype == null) {
+        if (config == null || weightDtype == null || spec == null || !spec.config.equals(config)) {
             throw new IllegalArgumentException("a ledger run needs a model config and a weight dtype");
         }
         if (batch < 1 || seqLen < 1 || seqLen > config.context()) {
@@ -44,7 +54,7 @@ public record LedgerRun(GptConfig config, int batch, int seqLen, long steps, int
     }
 
     public LedgerRun withMicrobatches(int k) {
-        return new LedgerRun(config, batch, seqLen, steps, k, recomputedBlocks, weightDecay, weightDtype);
+        return new LedgerRun(config, batch, seqLen, steps, k, recomputedBlocks, weightDecay, weightDtype, spec);
     }
 
     /** With per-block recomputation of every block ({@code recompute} true) or none. */
@@ -53,15 +63,21 @@ public record LedgerRun(GptConfig config, int batch, int seqLen, long steps, int
     }
 
     public LedgerRun withRecomputedBlocks(int blocks) {
-        return new LedgerRun(config, batch, seqLen, steps, microbatches, blocks, weightDecay, weightDtype);
+        return new LedgerRun(config, batch, seqLen, steps, microbatches, blocks, weightDecay, weightDtype, spec);
     }
 
     public LedgerRun withWeightDecay(boolean decay) {
-        return new LedgerRun(config, batch, seqLen, steps, microbatches, recomputedBlocks, decay, weightDtype);
+        return new LedgerRun(config, batch, seqLen, steps, microbatches, recomputedBlocks, decay, weightDtype, spec);
     }
 
     public LedgerRun withWeightDtype(DType dtype) {
-        return new LedgerRun(config, batch, seqLen, steps, microbatches, recomputedBlocks, weightDecay, dtype);
+        return new LedgerRun(config, batch, seqLen, steps, microbatches, recomputedBlocks, weightDecay, dtype, spec);
+    }
+
+    /** This run with the model's tensors {@code spec} (frozen tensors, adapters). */
+    public LedgerRun withSpec(ModelSpec spec) {
+        return new LedgerRun(config, batch, seqLen, steps, microbatches, recomputedBlocks, weightDecay, weightDtype,
+                spec);
     }
 
     /** Forward (and backward) passes: steps × micro-batches. */

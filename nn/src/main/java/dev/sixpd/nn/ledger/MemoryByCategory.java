@@ -16,9 +16,17 @@ import dev.sixpd.optim.Optimizer;
  * @param optimizerState optimizer state (AdamW: m and v)
  * @param activations    activations saved for backward, at the peak
  * @param workspace      scratch that is not kept between kernels (the backward pass's gradient buffers)
+ * @param trainable      parameter elements the optimizer updates (gradients and state are theirs alone)
+ * @param frozen         parameter elements frozen: weights only (the base model under LoRA)
  */
 public record MemoryByCategory(long masterWeights, long workingWeights, long grads, long optimizerState,
-                               long activations, long workspace) {
+                               long activations, long workspace, long trainable, long frozen) {
+
+    /** Without the parameter counts (0 trainable, 0 frozen: unknown). */
+    public MemoryByCategory(long masterWeights, long workingWeights, long grads, long optimizerState, long activations,
+                            long workspace) {
+        this(masterWeights, workingWeights, grads, optimizerState, activations, workspace, 0, 0);
+    }
 
     public MemoryByCategory {
         if (masterWeights < 0 || workingWeights < 0 || grads < 0 || optimizerState < 0 || activations < 0
@@ -37,8 +45,9 @@ public record MemoryByCategory(long masterWeights, long workingWeights, long gra
     public static MemoryByCategory measure(Gpt model, Optimizer optimizer) {
         ModelStateMemory ms = ModelStateMemory.of(model.params(), optimizer);
         ActivationLayout lay = model.layout();
+        // frozen tensors hold weights alone: ModelStateMemory counts them apart
         return new MemoryByCategory(ms.masterBytes(), ms.workingBytes(), ms.gradBytes(), ms.optimizerBytes(),
-                lay.savedForBackwardBytes(), lay.workspaceBytes());
+                lay.savedForBackwardBytes(), lay.workspaceBytes(), ms.trainable(), ms.frozen());
     }
 
     /** Model states: master + working weights + gradients + optimizer state. */

@@ -22,6 +22,7 @@ import dev.sixpd.nn.ledger.LedgerReport;
 import dev.sixpd.nn.ledger.LedgerRun;
 import dev.sixpd.nn.ledger.MemoryByCategory;
 import dev.sixpd.nn.ledger.ParallelReport;
+import dev.sixpd.nn.layers.LoraAdapter;
 import dev.sixpd.optim.AdamW;
 import dev.sixpd.optim.Grads;
 import dev.sixpd.optim.LrSchedule;
@@ -78,6 +79,8 @@ public final class Trainer {
 
     private final TrainSettings s;
     private final Checkpoint.State resume;
+    /** The fine-tuning this run does, or null (train from scratch). */
+    private final FineTune ft;
     private PrintStream out;
     private LongPredicate poison = step -> false;
     private Observer observer = new Observer() { };
@@ -163,6 +166,15 @@ public final class Trainer {
      * @param out      where the report goes (the progress bar goes to stderr when it is a terminal)
      */
     public Trainer(TrainSettings settings, Checkpoint.State resume, PrintStream out) {
+        this(settings, resume, null, out);
+    }
+
+    /**
+     * A fine-tuning run: the model is {@code fineTune}'s (its base, LoRA adapters or every tensor trained), the
+     * tokenizer its base's; a resumed run's checkpoint holds what trains (the adapters under LoRA).
+     */
+    public Trainer(TrainSettings settings, Checkpoint.State resume, FineTune fineTune, PrintStream out) {
+        this.ft = fineTune;
         settings.validate();
         Limits.checkTrainValues(settings.clip(), settings.lr());
         Limits.checkWritable(settings.ledgerJson(), "--ledger-json");
@@ -200,13 +212,16 @@ public final class Trainer {
         }
         Corpus corpus = loadCorpus(s.data());
         Tokenizer tok;
-        if (resume != null) {
+        if (ft != null) {
+            tok = ft.base.tokenizer();
+        } else if (resume != null) {
             tok = resume.tokenizer();
         } else {
             tok = Tokenizer.train(s.tokenizer(), corpus.text(), s.vocab());
         }
-        int[] tokens = tok.encode(corpus.text());
-        GptConfig cfg = resume != null ? resume.config() : s.modelConfig(tok.vocabSize());
+        int[] tokens = ft != null ? FineTune.encode(tok, corpus.text(), out) : tok.encode(corpus.text());
+        GptConfig cfg = ft != null ? ft.base.config() : resume != null ? resume.config()
+                : s.modelConfig(tok.vocabSize());
         if (resume != null) {
             long saved = resume.train().path("data_tokens").asLong(-1);
             if (saved != tokens.length) {
@@ -219,13 +234,16 @@ public final class Trainer {
         int T = cfg.context();
         int microB = dp != null ? dp.microBatchSize() : s.microBatchSize();
         Limits.checkTraining(cfg, microB, s.recompute(), s.threads());
-        Gpt model = new Gpt(cfg, microB, s.seed(), s.recompute());
+        // fine-tuning: the base's weights, adapters initialised (A Kaiming-uniform, B zero) or loaded
+        Gpt model = ft != null ? ft.build(microB, s.seed(), s.recompute()) : new Gpt(cfg, microB, s.seed(),
+                s.recompute());
         List<Param> params = model.params();
         AdamW opt = new AdamW(0.9f, 0.95f, 1e-8f, (float) s.weightDecay());
         LrSchedule schedule = new LrSchedule(s.lr(), s.lr() * s.minLrRatio(), s.warmup(), s.steps());
         long start = 0;
         if (resume != null) {
-            Checkpoint.loadModel(resume, model);
+            // what the checkpoint holds: every tensor, or (LoRA) the adapters on the base just loaded
+            Checkpoint.loadParams(resume, Checkpoint.savedParams(model));
             Checkpoint.loadOptimizer(resume, model, opt);
             start = resume.step();
         } else if (dp == null) {
@@ -307,6 +325,8 @@ public final class Trainer {
                 for (int m = 0; m < s.microBatches(); m++) {
                     System.arraycopy(batch.inputs(), (first + m * microB) * T, x, 0, microB * T);
                     System.arraycopy(batch.targets(), (first + m * microB) * T, y, 0, microB * T);
+                    // LoRA dropout: a mask per (step, micro-batch), recomputed by the same seed in backward
+                    model.setDropoutSeed(mix(s.seed() ^ 0x10AAL, step) + m);
                     double l = model.forward(ctx, x, y, microB, T);
                     loss += l / s.microBatches();
                     if (!Double.isFinite(l) || poison.test(step + 1)) {
@@ -325,6 +345,7 @@ public final class Trainer {
                         DataParallel.addStashed(params, earlier);
                     }
                 }
+                model.setDropoutSeed(LoraAdapter.NO_DROPOUT);
                 if (dp != null) {
                     loss = dp.meanLoss(loss);
                 }
@@ -337,8 +358,8 @@ public final class Trainer {
                 if (Double.isFinite(loss) && dtype != DType.FP32 && !layered) {
                     gradStats.reset();
                     for (Param p : params) {
-                        gradStats.add(p.grad, 0, p.size());
-                        Half.roundTo(dtype, p.grad, 0, p.size(), false);
+                        gradStats.add(p.grad, 0, p.grad.length);
+                        Half.roundTo(dtype, p.grad, 0, p.grad.length, false);
                     }
                 }
                 double refFlushed = Double.NaN;
@@ -548,7 +569,7 @@ public final class Trainer {
     private void ledgerReport(GptConfig cfg, Gpt model, AdamW opt, int microB, int T, long steps,
                               Ledger.Snapshot snap) throws IOException {
         LedgerRun run = new LedgerRun(cfg, microB, T, steps, s.microBatches(), s.recompute() ? cfg.layers() : 0,
-                s.weightDecay() > 0, model.params().get(0).workingDtype());
+                s.weightDecay() > 0, model.params().get(0).workingDtype(), model.spec());
         LedgerReport r = LedgerReport.of(run, snap, MemoryByCategory.measure(model, opt));
         out.println();
         out.print(s.ledger() ? r.text() : r.summary());
@@ -634,8 +655,16 @@ public final class Trainer {
                 tok.vocabSize(), data.train().length, data.validation().length);
         ModelSpec spec = model.spec();
         out.printf(Locale.ROOT, "model:     %s%s, %,d parameters = %s with %s%n",
-                resume != null ? "resumed " : s.preset() + " ", cfg, model.parameterCount(),
+                ft != null ? "base " : resume != null ? "resumed " : s.preset() + " ", cfg, model.parameterCount(),
                 spec.parametersFormula(), spec.symbolValues());
+        if (ft != null) {
+            out.printf(Locale.ROOT, "fine-tune: from %s; %s; %,d of %,d parameters trainable (%.2f%%)%n",
+                    ft.base.describe(), ft.lora == null ? "full (every tensor trains)" : "LoRA r = " + ft.lora.rank()
+                            + ", alpha = " + ft.lora.alpha() + " (scale " + ft.lora.scale() + "), targets "
+                            + String.join(",", ft.lora.targets()) + ", dropout " + ft.lora.dropout() + "; the base"
+                            + " frozen", spec.trainableParameters(), spec.parameters(),
+                    100.0 * spec.trainableParameters() / spec.parameters());
+        }
         out.printf(Locale.ROOT, "training:  steps %d..%d of %d, batch %d × %d tokens%s, AdamW(0.9, 0.95, wd %s), "
                         + "clip %s, lr %s, seed %d, %d threads%n", start + 1, end, s.steps(), s.batch(),
                 cfg.context(), s.microBatches() > 1 ? " in " + s.microBatches() + " micro-batches" : "",
@@ -706,6 +735,9 @@ public final class Trainer {
         ObjectNode train = s.toJson();
         train.put("data_description", corpus.description());
         train.put("data_tokens", nTokens);
+        if (ft != null) {
+            train.set("finetune", ft.toJson());
+        }
         ObjectNode ls = train.putObject("loss_scaler");
         ls.put("scale", scaler.scale());
         ls.put("clean_steps", scaler.cleanSteps());
