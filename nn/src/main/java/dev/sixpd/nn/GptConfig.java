@@ -265,6 +265,38 @@ public record GptConfig(Family family, int vocab, int context, int layers, int d
                 bias, t, attention);
     }
 
+    /**
+     * The architecture switches a user gave (null: keep this config's); a new MLP kind resets the MLP width to that
+     * kind's default, so give a width after it ({@link #withMlpHidden}). Used by {@code train}'s options and by the
+     * planner's, so both read a switch the same way.
+     */
+    public GptConfig withSwitches(Norm norm, Pos pos, Mlp mlp, Block block, Boolean bias, Boolean tieHead,
+                                  Attn attention) {
+        GptConfig c = this;
+        if (mlp != null && mlp != c.mlp) {
+            c = c.withMlp(mlp);
+        }
+        if (norm != null) {
+            c = c.withNorm(norm);
+        }
+        if (pos != null) {
+            c = c.withPos(pos);
+        }
+        if (block != null) {
+            c = c.withBlock(block);
+        }
+        if (bias != null) {
+            c = c.withBias(bias);
+        }
+        if (tieHead != null) {
+            c = c.withTieHead(tieHead);
+        }
+        if (attention != null) {
+            c = c.withAttention(attention);
+        }
+        return c;
+    }
+
     // ------------------------------------------------------------------------------------------------ JSON
 
     /**

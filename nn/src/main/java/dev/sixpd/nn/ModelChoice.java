@@ -52,27 +52,7 @@ public record ModelChoice(String preset, int context, int layers, int dModel, in
     /** The config with vocabulary {@code vocab}; an impossible combination names the problem. */
     public GptConfig config(int vocab) {
         GptConfig c = GptConfig.preset(preset, vocab).withSizes(context, layers, dModel, heads);
-        if (mlp != null && mlp != c.mlp()) {
-            c = c.withMlp(mlp);
-        }
-        if (norm != null) {
-            c = c.withNorm(norm);
-        }
-        if (pos != null) {
-            c = c.withPos(pos);
-        }
-        if (block != null) {
-            c = c.withBlock(block);
-        }
-        if (bias != null) {
-            c = c.withBias(bias);
-        }
-        if (tieHead != null) {
-            c = c.withTieHead(tieHead);
-        }
-        if (attention != null) {
-            c = c.withAttention(attention);
-        }
+        c = c.withSwitches(norm, pos, mlp, block, bias, tieHead, attention);
         if (kvHeads > 0) {
             c = c.withKvHeads(kvHeads);
         }

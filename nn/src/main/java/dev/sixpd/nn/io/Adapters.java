@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.sixpd.nn.Gpt;
+import dev.sixpd.nn.GptConfig;
 import dev.sixpd.nn.Lora;
 import dev.sixpd.nn.UserException;
 import dev.sixpd.optim.Param;
@@ -28,8 +29,9 @@ import java.util.Set;
  * {@code base_model.model.<module>.lora_A.weight} {@code [r, in]} and {@code …lora_B.weight} {@code [out, r]}, and
  * {@code adapter_config.json} ({@code peft_type}, {@code r}, {@code lora_alpha}, {@code target_modules},
  * {@code lora_dropout}, ...). {@code <module>} is sixpd's name of the adapted layer: for the LLaMA family that is
- * Hugging Face's ({@code model.layers.0.self_attn.q_proj}); GPT-2's modules lack Hugging Face's {@code transformer.}
- * prefix ({@code h.0.attn.c_attn}). sixpd also records its own target names ({@code sixpd_targets}) so a directory
+ * Hugging Face's ({@code model.layers.0.self_attn.q_proj}); GPT-2's get Hugging Face's {@code transformer.} prefix
+ * ({@code transformer.h.0.attn.c_attn}, read with or without it) and {@code fan_in_fan_out} true, as PEFT writes
+ * for GPT-2's Conv1D layers (the adapters' shapes are the same either way). sixpd also records its own target names ({@code sixpd_targets}) so a directory
  * reloads exactly.
  */
 public final class Adapters {
@@ -42,6 +44,15 @@ public final class Adapters {
     private Adapters() {
     }
 
+    private static boolean gpt2(Gpt model) {
+        return model.config.family() == GptConfig.Family.GPT2;
+    }
+
+    /** PEFT's name of an adapter tensor: {@code base_model.model.[transformer.]<module>.lora_{A,B}.weight}. */
+    public static String peftName(Gpt model, Param p) {
+        return PREFIX + (gpt2(model) ? "transformer." : "") + p.name;
+    }
+
     /** Writes {@code model}'s adapters into {@code dir} (created if needed); each file atomically. */
     public static void write(Path dir, Gpt model) throws IOException {
         Lora lora = model.lora();
@@ -52,7 +63,7 @@ public final class Adapters {
         List<SafeTensors.Entry> es = new ArrayList<>();
         Set<String> leaves = new LinkedHashSet<>();
         for (Param p : Param.trainable(model.params())) {
-            es.add(new SafeTensors.Entry(PREFIX + p.name, DType.FP32, p.shape(), p.data));
+            es.add(new SafeTensors.Entry(peftName(model, p), DType.FP32, p.shape(), p.data));
             // h.0.attn.c_attn.lora_A.weight → c_attn
             String module = p.name.substring(0, p.name.indexOf(".lora_"));
             leaves.add(module.substring(module.lastIndexOf('.') + 1));
@@ -69,7 +80,7 @@ public final class Adapters {
         leaves.forEach(t::add);
         c.put("lora_dropout", lora.dropout());
         c.put("bias", "none");
-        c.put("fan_in_fan_out", false);
+        c.put("fan_in_fan_out", gpt2(model));
         ArrayNode s = c.putArray("sixpd_targets");
         lora.targets().forEach(s::add);
         AtomicFiles.writeString(dir.resolve(CONFIG), JSON.writeValueAsString(c) + "\n");
@@ -130,9 +141,12 @@ public final class Adapters {
         SafeTensors.Contents c = SafeTensors.read(f);
         Map<String, SafeTensors.Entry> t = new LinkedHashMap<>(c.tensors());
         for (Param p : Param.trainable(model.params())) {
-            SafeTensors.Entry e = t.remove(PREFIX + p.name);
+            SafeTensors.Entry e = t.remove(peftName(model, p));
+            if (e == null && gpt2(model)) {
+                e = t.remove(PREFIX + p.name); // without transformer. (sixpd's first exports)
+            }
             if (e == null) {
-                throw new CheckpointException(f + " lacks the adapter tensor '" + PREFIX + p.name + "' "
+                throw new CheckpointException(f + " lacks the adapter tensor '" + peftName(model, p) + "' "
                         + Arrays.toString(p.shape()) + " (the base is " + model.config + ", LoRA r = "
                         + model.lora().rank() + " on " + String.join(",", model.lora().targets()) + ")");
             }

@@ -99,31 +99,11 @@ final class ArchArgs {
             if (kvHeads != null) {
                 c = c.withKvHeads(kvHeads);
             }
-            if (norm != null) {
-                c = c.withNorm(norm);
-            }
-            if (pos != null) {
-                c = c.withPos(pos);
-            }
-            if (mlp != null) {
-                c = c.withMlp(mlp);
-            }
+            c = c.withSwitches(norm, pos, mlp, block, bias, tieHead, attention);
             if (mlpHidden != null) {
                 c = c.withMlpHidden(mlpHidden);
             } else if (family == Family.LLAMA && c.mlp() == Mlp.SWIGLU) {
                 c = c.withMlpHidden(PlanInput.Arch.llamaMlpHidden(hidden));
-            }
-            if (block != null) {
-                c = c.withBlock(block);
-            }
-            if (bias != null) {
-                c = c.withBias(bias);
-            }
-            if (tieHead != null) {
-                c = c.withTieHead(tieHead);
-            }
-            if (attention != null) {
-                c = c.withAttention(attention);
             }
             return new PlanInput.Arch(c);
         } catch (IllegalArgumentException e) {

@@ -125,10 +125,11 @@ class FinetuneCommandTest {
         assertEquals(8.0, cfg.path("lora_alpha").asDouble());
         assertEquals(0.05, cfg.path("lora_dropout").asDouble(), 1e-12);
         assertEquals("[\"c_attn\",\"c_proj\",\"c_fc\"]", cfg.path("target_modules").toString());
+        assertTrue(cfg.path("fan_in_fan_out").asBoolean(), "GPT-2's Conv1D layers: PEFT's fan_in_fan_out");
         SafeTensors.Contents c = SafeTensors.read(ad.resolve(Adapters.MODEL));
-        assertTrue(c.tensors().containsKey("base_model.model.h.0.attn.c_attn.lora_A.weight"), c.tensors().keySet()
+        assertTrue(c.tensors().containsKey("base_model.model.transformer.h.0.attn.c_attn.lora_A.weight"), c.tensors().keySet()
                 .toString());
-        assertTrue(c.tensors().containsKey("base_model.model.h.1.mlp.c_proj.lora_B.weight"));
+        assertTrue(c.tensors().containsKey("base_model.model.transformer.h.1.mlp.c_proj.lora_B.weight"));
         Gpt adapted = FineTune.restore(Checkpoint.readState(lora), 1);
         Gpt loaded = FineTune.withAdapters(ModelDir.open(base), ad, 1);
         double a = loss(adapted);
@@ -147,7 +148,7 @@ class FinetuneCommandTest {
                 .replace("\"r\" : 4", "\"r\" : 8"));
         CliRun bad = CliRun.of("sample", "--checkpoint", base.toString(), "--adapters", ad.toString());
         assertEquals(2, bad.code());
-        assertTrue(bad.err().contains("'base_model.model.h.0.attn.c_attn.lora_A.weight' has shape [4, 64] but this"
+        assertTrue(bad.err().contains("'base_model.model.transformer.h.0.attn.c_attn.lora_A.weight' has shape [4, 64] but this"
                 + " base needs [8, 64]"), bad.err());
     }
 
