@@ -147,15 +147,24 @@ public class TorchReferenceTest {
             SEQ.put(name, i);
             i++;
         }
+        runPython(cmd, "the PyTorch reference");
+    }
+
+    /**
+     * Runs {@code cmd} (Debian's python3 and a peer script) on one thread (OMP, OpenBLAS, MKL), at most 120 s, and
+     * returns its output; fails naming {@code what} when it does not finish or exits non-zero.
+     */
+    public static String runPython(List<String> cmd, String what) throws IOException, InterruptedException {
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
         pb.environment().putAll(Map.of("OMP_NUM_THREADS", "1", "OPENBLAS_NUM_THREADS", "1", "MKL_NUM_THREADS", "1"));
         Process p = pb.start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         if (!p.waitFor(120, TimeUnit.SECONDS)) {
             p.destroyForcibly();
-            fail("the PyTorch reference did not finish in 120 s: " + String.join(" ", cmd));
+            fail(what + " did not finish in 120 s: " + String.join(" ", cmd));
         }
-        assertEquals(0, p.exitValue(), () -> "the PyTorch reference failed: " + String.join(" ", cmd) + "\n" + out);
+        assertEquals(0, p.exitValue(), () -> what + " failed: " + String.join(" ", cmd) + "\n" + out);
+        return out;
     }
 
     @AfterAll

@@ -11,18 +11,14 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
-import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assertions.fail;
 
 /**
  * Interop with PyTorch both ways ({@code bench/peers/torch_interop.py}, Debian's python3-torch; skipped with a
@@ -55,15 +51,7 @@ class TorchInteropTest {
         assertTrue(Files.exists(script), script + " is missing from the checkout");
         List<String> cmd = new ArrayList<>(List.of(PYTHON.toString(), script.toString()));
         cmd.addAll(List.of(args));
-        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
-        pb.environment().putAll(Map.of("OMP_NUM_THREADS", "1", "OPENBLAS_NUM_THREADS", "1", "MKL_NUM_THREADS", "1"));
-        Process p = pb.start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        if (!p.waitFor(120, TimeUnit.SECONDS)) {
-            p.destroyForcibly();
-            fail("torch_interop.py did not finish in 120 s");
-        }
-        assertEquals(0, p.exitValue(), () -> String.join(" ", cmd) + "\n" + out);
+        String out = TorchReferenceTest.runPython(cmd, "torch_interop.py");
         return JSON.readTree(out.substring(out.lastIndexOf('\n', out.length() - 2) + 1));
     }
 
