@@ -431,8 +431,10 @@ public final class LedgerReport {
         line(sb, "  total ÷ 6·P·D = %s ÷ %s = %s%s", g(totalFlops()), g(sixPD()), f3(ratioTo6PD()),
                 run.recomputedBlocks() > 0 ? String.format(java.util.Locale.ROOT, "; ÷ 8·P·D = %s", f3(ratioTo8PD()))
                         : "");
-        line(sb, "  matmul FLOPs %s the formulas (2·N forward, 4·N backward, causal attention)",
-                matmulExact() ? "equal" : "DIFFER FROM");
+        boolean allTrain = an.adapterParameters() == 0 && an.trainableMatmulParameters() == an.matmulParameters();
+        line(sb, "  matmul FLOPs %s the formulas (%s, causal attention)", matmulExact() ? "equal" : "DIFFER FROM",
+                allTrain ? "2·N forward, 4·N backward"
+                        : "2·(N + Na) forward, 2·N + 2·Nt + 4·Na backward: no dW for frozen weights");
         for (MemoryLine ml : memoryLines) {
             boolean shown = ml.key().equals("model_states") || ml.key().equals("activations") || ml.key().equals("total");
             if (shown && ml.measured() >= 0) {
