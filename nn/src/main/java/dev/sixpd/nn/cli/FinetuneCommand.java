@@ -55,6 +55,9 @@ public final class FinetuneCommand implements Callable<Integer> {
     Path loadAdapters;
     @Option(names = "--full", description = "full fine-tuning: no adapters, every tensor trains (for comparison)")
     boolean full;
+    @Option(names = "--dry-run", description = "print the model, its trainable and frozen parameters, FLOPs per token"
+            + " and the memory a step would hold, then stop (nothing allocated)")
+    boolean dryRun;
     @Mixin
     RunOptions run;
 
@@ -88,6 +91,10 @@ public final class FinetuneCommand implements Callable<Integer> {
             TrainSettings.Builder b = TrainSettings.builder().data(TrainSettings.DataSpec.file(data)).steps(STEPS)
                     .lr(ft.lora == null ? LR_FULL : LR_LORA).out(Path.of(ft.lora == null ? OUT + "-full" : OUT));
             s = run.apply(b).build();
+        }
+        if (dryRun) {
+            Trainer.dryRun(s, ft, System.out);
+            return 0;
         }
         Trainer trainer = new Trainer(s, st, ft, System.out);
         Checkpoint.prepare(s.out(), run.keepOr(Checkpoint.KEEP));

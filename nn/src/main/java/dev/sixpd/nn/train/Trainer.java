@@ -18,6 +18,7 @@ import dev.sixpd.nn.data.Tokenizer;
 import dev.sixpd.nn.io.Checkpoint;
 import dev.sixpd.nn.io.CheckpointException;
 import dev.sixpd.nn.layers.StepContext;
+import dev.sixpd.nn.ledger.Analytic;
 import dev.sixpd.nn.ledger.LedgerReport;
 import dev.sixpd.nn.ledger.LedgerRun;
 import dev.sixpd.nn.ledger.MemoryByCategory;
@@ -490,21 +491,47 @@ public final class Trainer {
      * {@code Activations} that allocates nothing — and stops. Answers "does this fit?" for shapes that would not.
      */
     public static void dryRun(TrainSettings s, PrintStream out) {
+        dryRun(s, null, out);
+    }
+
+    /**
+     * As {@link #dryRun(TrainSettings, PrintStream)} for {@code finetune --dry-run} when {@code ft} is given: the
+     * base's model and tokenizer, with its LoRA adapters and frozen tensors ({@link FineTune#spec}).
+     */
+    public static void dryRun(TrainSettings s, FineTune ft, PrintStream out) {
         s.validate();
         Corpus corpus = loadCorpus(s.data());
-        Tokenizer tok = Tokenizer.train(s.tokenizer(), corpus.text(), s.vocab());
-        GptConfig cfg = s.modelConfig(tok.vocabSize());
-        ModelSpec spec = ModelSpec.of(cfg);
+        Tokenizer tok = ft != null ? ft.base.tokenizer() : Tokenizer.train(s.tokenizer(), corpus.text(), s.vocab());
+        GptConfig cfg = ft != null ? ft.base.config() : s.modelConfig(tok.vocabSize());
+        ModelSpec spec = ft != null ? ft.spec() : ModelSpec.of(cfg);
         int T = cfg.context();
-        out.printf(Locale.ROOT, "model:     %s %s, %,d parameters = %s with %s%n", s.preset(), cfg, spec.parameters(),
-                spec.parametersFormula(), spec.symbolValues());
+        out.printf(Locale.ROOT, "model:     %s %s, %,d parameters = %s with %s%n", ft != null ? "base" : s.preset(),
+                cfg, spec.parameters(), spec.parametersFormula(), spec.symbolValues());
+        if (ft != null) {
+            out.printf(Locale.ROOT, "fine-tune: from %s; %s; %,d of %,d parameters trainable (%.2f%%)%n",
+                    ft.base.describe(), ft.lora == null ? "full (every tensor trains)" : "LoRA r = " + ft.lora.rank()
+                            + " on " + String.join(",", ft.lora.targets()) + ", the base frozen",
+                    spec.trainableParameters(), spec.parameters(), 100.0 * spec.trainableParameters()
+                            / spec.parameters());
+        }
         LedgerRun run = new LedgerRun(cfg, s.microBatchSize(), T, 1, s.microBatches(),
-                s.recompute() ? cfg.layers() : 0, s.weightDecay() > 0, s.precision());
+                s.recompute() ? cfg.layers() : 0, s.weightDecay() > 0, s.precision(), spec);
         LedgerReport r = LedgerReport.of(run, Ledger.snapshot().minus(Ledger.snapshot()), null);
-        long fwd = r.analytic().forwardMatmulFlopsPerToken() + r.analytic().forwardAttentionFlopsPerToken();
-        out.printf(Locale.ROOT, "FLOPs:     %,d per token forward (2·N + 2·L·C·(T+1), N = %s = %,d), %,d backward;"
-                        + " 6·P = %,d%n", fwd, spec.matmulParametersFormula(), spec.matmulParameters(), 2 * fwd,
-                6 * spec.parameters());
+        Analytic an = r.analytic();
+        long att = an.forwardAttentionFlopsPerToken();
+        long fwd = an.forwardMatmulFlopsPerToken() + att;
+        if (an.adapterParameters() == 0 && an.trainableMatmulParameters() == an.matmulParameters()) {
+            out.printf(Locale.ROOT, "FLOPs:     %,d per token forward (2·N + 2·L·C·(T+1), N = %s = %,d), %,d backward;"
+                            + " 6·P = %,d%n", fwd, spec.matmulParametersFormula(), spec.matmulParameters(), 2 * fwd,
+                    6 * spec.parameters());
+        } else {
+            // frozen weights get no dW: backward is 2·N + 2·Nt + 4·Na (+ attention's 2 × forward)
+            out.printf(Locale.ROOT, "FLOPs:     %,d per token forward (2·(N + Na) + 2·L·C·(T+1), N = %,d, Na = %,d"
+                            + " adapters), %,d backward (2·N + 2·Nt + 4·Na + 4·L·C·(T+1), Nt = %,d trainable); 6·P ="
+                            + " %,d%n", fwd, an.matmulParameters(), an.adapterParameters(),
+                    an.backwardMatmulFlopsPerToken() + 2 * att, an.trainableMatmulParameters(),
+                    6 * spec.parameters());
+        }
         out.printf(Locale.ROOT, "batch:     %d × %d tokens per pass%s, %s, %s attention%n", s.microBatchSize(), T,
                 s.microBatches() > 1 ? " (" + s.microBatches() + " micro-batches per step)" : "",
                 s.recompute() ? "per-block recomputation" : "no recomputation",

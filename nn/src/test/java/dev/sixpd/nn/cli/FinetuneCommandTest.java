@@ -198,4 +198,16 @@ class FinetuneCommandTest {
                 "--threads", "1");
         assertEquals(0, s.code(), s.err());
     }
+
+    @Test
+    void dryRunCountsTheFrozenBaseAndAllocatesNothing() {
+        CliRun d = CliRun.withStdout("finetune", "--from", base.toString(), "--data", data.toString(), "--lora-rank",
+                "4", "--batch", "4", "--dry-run", "--out", dir.resolve("never").toString());
+        assertEquals(0, d.code(), d.err());
+        assertTrue(d.out().contains("the base frozen") && d.out().contains("Na = ")
+                && d.out().contains("dry run: nothing allocated"), d.out());
+        // model states of LoRA in FP32: 4·P + 12·Pt (the frozen weights alone, the adapters with grads and m, v)
+        assertTrue(d.out().contains("4·P + 12·Pt"), d.out());
+        assertTrue(!Files.exists(dir.resolve("never")), "a dry run writes nothing");
+    }
 }

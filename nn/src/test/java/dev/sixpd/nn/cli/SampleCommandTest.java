@@ -40,17 +40,7 @@ class SampleCommandTest {
 
     /** Runs sixpd with System.out captured (the commands print there). */
     private static CliRun run(String... args) {
-        StringWriter err = new StringWriter();
-        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-        PrintStream old = System.out;
-        System.setOut(new PrintStream(bytes, true, StandardCharsets.UTF_8));
-        int code;
-        try {
-            code = Main.execute(args, new PrintWriter(new StringWriter(), true), new PrintWriter(err, true));
-        } finally {
-            System.setOut(old);
-        }
-        return new CliRun(code, bytes.toString(StandardCharsets.UTF_8), err.toString());
+        return CliRun.withStdout(args);
     }
 
     private String ck() {
