@@ -61,19 +61,28 @@ public final class Limits {
      * buffers, fit in the heap.
      */
     public static void checkTraining(GptConfig c, int batch, boolean recompute, int threads) {
-        checkModel(c, batch, recompute, threads, 4, "training " + c + " with batches of " + batch + " sequences",
+        checkTraining(c, null, batch, recompute, threads);
+    }
+
+    /**
+     * As {@link #checkTraining(GptConfig, int, boolean, int)} for a fine-tuning: with {@code lora} (null: full) the
+     * base is frozen, so its tensors hold their values alone, and only the adapters have gradients and AdamW state.
+     */
+    public static void checkTraining(GptConfig c, Lora lora, int batch, boolean recompute, int threads) {
+        checkModel(c, lora, batch, recompute, threads, 4, "training " + c + (lora != null ? " with LoRA r = "
+                        + lora.rank() : "") + " with batches of " + batch + " sequences",
                 "use a smaller --batch, --micro-batches K, --recompute, or a smaller model");
     }
 
     /** Before {@code new Gpt(config, batch)} for sampling (parameters only, no gradients or optimizer state). */
     public static void checkInference(GptConfig c, int batch, int threads) {
-        checkModel(c, batch, false, threads, 2, "the model " + c, "it was trained with more memory than this JVM"
+        checkModel(c, null, batch, false, threads, 2, "the model " + c, "it was trained with more memory than this JVM"
                 + " has; use a machine with more memory");
     }
 
     /** {@code copies}: float arrays per parameter (data, grad, working copy; + 2 Adam slots when training). */
-    private static void checkModel(GptConfig c, int batch, boolean recompute, int threads, int copies, String what,
-                                   String smaller) {
+    private static void checkModel(GptConfig c, Lora lora, int batch, boolean recompute, int threads, int copies,
+                                   String what, String smaller) {
         double B = batch;
         double T = c.context();
         double C = c.dModel();
@@ -93,14 +102,18 @@ public final class Limits {
         // the sizes from the model's own spec and its layers' buffer requests (Gpt.layout: nothing allocated), at
         // one and two layers: every per-layer term is linear in L, so a config claiming 10^6 layers costs nothing
         GptConfig one = c.withSizes(0, 1, 0, 0);
-        long p1 = ModelSpec.of(one).parameters();
-        long perLayerParams = ModelSpec.of(c.withSizes(0, 2, 0, 0)).parameters() - p1;
-        double params = p1 + (c.layers() - 1.0) * perLayerParams;
+        ModelSpec s1 = ModelSpec.of(one, lora);
+        ModelSpec s2 = ModelSpec.of(c.withSizes(0, 2, 0, 0), lora);
+        double params = s1.parameters() + (c.layers() - 1.0) * (s2.parameters() - s1.parameters());
+        double trainable = s1.trainableParameters() + (c.layers() - 1.0)
+                * (s2.trainableParameters() - s1.trainableParameters());
         ActivationLayout lay = Gpt.layout(one, batch, recompute);
         double acts = lay.savedForBackwardBytes() + (c.layers() - 1.0) * lay.perLayerBytes() + lay.workspaceBytes();
         int t = Math.min(threads, Runtime.getRuntime().availableProcessors()); // see threads(int)
-        // copies float arrays per parameter (+1: the optimizer's or the loader's transient copy)
-        double bytes = 4.0 * (copies + 1) * params + acts + t * (double) GEMM_BUFFERS_PER_THREAD;
+        // copies float arrays per trainable parameter, 1 per frozen one (+1: the optimizer's or the loader's
+        // transient copy)
+        double bytes = 4.0 * ((copies + 1) * trainable + 2 * (params - trainable)) + acts
+                + t * (double) GEMM_BUFFERS_PER_THREAD;
         fitsInHeap(bytes, what, c.attention() == GptConfig.Attn.NAIVE && copies == 4
                 ? smaller + ", --attention flash (no [B, NH, T, T] probabilities kept)" : smaller);
     }

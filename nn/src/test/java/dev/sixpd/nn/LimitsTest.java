@@ -26,6 +26,21 @@ class LimitsTest {
     }
 
     @Test
+    void loraIsCheckedWithItsFrozenBaseHoldingValuesAlone() {
+        // ~201M parameters, tiny activations: full training holds 5 floats a parameter (values, gradient, m, v and a
+        // transient copy: ~4 GB), LoRA 2 for the frozen base (~1.6 GB) and 5 for its adapters
+        GptConfig big = GptConfig.gpt2(96, 8, 16, 1024, 16);
+        Assumptions.assumeTrue(Runtime.getRuntime().maxMemory() > 2.5 * GIB
+                        && Runtime.getRuntime().maxMemory() < 4 * GIB + GIB / 2,
+                "needs a heap between 2.5 and 4.5 GiB (the build's tests run with -Xmx4g), this JVM has "
+                        + Runtime.getRuntime().maxMemory() / GIB + " GiB");
+        UserException e = assertThrows(UserException.class, () -> Limits.checkTraining(big, 1, false, 1));
+        assertTrue(e.getMessage().contains("GiB"), e.getMessage());
+        Lora lora = Lora.of(big, 8, null, null, 0.0);
+        assertDoesNotThrow(() -> Limits.checkTraining(big, lora, 1, false, 1));
+    }
+
+    @Test
     void aHugeLayerCountIsRefusedWithoutBuildingItsLayers() {
         // a million layers of small: the check sizes one and two layers and multiplies; it must not build 10^6
         GptConfig c = GptConfig.preset("small", 96).withSizes(0, 1_000_000, 0, 0);

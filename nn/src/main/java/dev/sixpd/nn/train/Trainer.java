@@ -234,7 +234,7 @@ public final class Trainer {
         Dataset data = new Dataset(tokens, s.valFraction(), cfg.context());
         int T = cfg.context();
         int microB = dp != null ? dp.microBatchSize() : s.microBatchSize();
-        Limits.checkTraining(cfg, microB, s.recompute(), s.threads());
+        Limits.checkTraining(cfg, ft != null ? ft.lora : null, microB, s.recompute(), s.threads());
         // fine-tuning: the base's weights, adapters initialised (A Kaiming-uniform, B zero) or loaded
         Gpt model = ft != null ? ft.build(microB, s.seed(), s.recompute()) : new Gpt(cfg, microB, s.seed(),
                 s.recompute());
