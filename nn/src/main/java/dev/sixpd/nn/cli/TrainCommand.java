@@ -119,6 +119,10 @@ public final class TrainCommand implements Callable<Integer> {
             + " layer in backward), 3 = weights too (all-gathered layer by layer in forward and backward)"
             + " (default: 0)")
     Integer zero;
+    @Option(names = "--overlap", description = "with several ranks and --zero 0: start each layer's gradient"
+            + " all-reduce (non-blocking) as soon as its backward ends, so it runs while backward computes the"
+            + " earlier layers, as PyTorch DDP does; the same losses bit for bit on 2 ranks (default: off)")
+    Boolean overlap;
     @Spec
     CommandSpec spec;
 
@@ -233,6 +237,9 @@ public final class TrainCommand implements Callable<Integer> {
         if (zero != null) {
             b.zero(zero);
         }
+        if (overlap != null) {
+            b.overlap(overlap);
+        }
         if (threads == null && Mpi.launchedByMpirun()) {
             b.threads(DataParallel.defaultThreads());
         }
@@ -267,7 +274,7 @@ public final class TrainCommand implements Callable<Integer> {
                 .log(log).evalEvery(or(evalEvery, c.evalEvery())).checkpointEvery(or(checkpointEvery,
                         c.checkpointEvery())).sampleTokens(or(sampleTokens, c.sampleTokens()))
                 .recompute(or(recompute, c.recompute())).ledger(ledger).ledgerJson(ledgerJson)
-                .zero(or(zero, c.zero()));
+                .zero(or(zero, c.zero())).overlap(or(overlap, c.overlap()));
         if (steps != null) {
             b.steps(steps);
         }
