@@ -239,6 +239,11 @@ public final class DataParallel implements AutoCloseable {
         long t = System.nanoTime();
         double[] l = {local};
         mpi.allReduce(l, 0, 1, Mpi.Op.SUM);
+        if (!Double.isFinite(l[0]) && overlapLayers != null) {
+            // the step stops on every rank (the same mean everywhere) without reducing: complete the started
+            // all-reduces first, so that no request is left open at MPI_Finalize
+            opt.drainLayers();
+        }
         smallNanos += System.nanoTime() - t;
         return l[0] / ranks;
     }
