@@ -35,6 +35,8 @@ import java.util.Set;
  * <pre>
  *   stage 0, 1: backward fills every Param.grad; reduceGradients() all-reduces (0) or reduce-scatters (1) the
  *               one group
+ *   stage 0 overlapped (overlapLayers): startLayer(l) after layer l's backward starts its non-blocking
+ *               all-reduce from an off-heap bucket, progress() tests between layers; reduceGradients() waits
  *   stage 2, 3: backward holds one layer's gradient at a time: acquireGradients(g) before the layer's backward,
  *               reduceGroup(g) after it reduce-scatters the group into the shard (adds, from the second
  *               micro-batch on) and releases the layer's gradient; reduceGradients() then finishes
