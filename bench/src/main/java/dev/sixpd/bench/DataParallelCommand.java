@@ -6,6 +6,8 @@ import dev.sixpd.mpi.Mpi;
 import dev.sixpd.mpi.MpiRun;
 import dev.sixpd.nn.Gpt;
 import dev.sixpd.nn.GptConfig;
+import dev.sixpd.nn.LayerHook;
+import dev.sixpd.nn.train.OverlapLayers;
 import dev.sixpd.nn.train.ZeroLayers;
 import dev.sixpd.optim.AdamW;
 import dev.sixpd.optim.Grads;
@@ -35,12 +37,17 @@ import picocli.CommandLine.Option;
  * reduction inside each (ZeRO-2 and 3: the layers' reduce-scatters inside backward, and ZeRO-3's weight all-gathers
  * inside forward and backward, through {@link ZeroLayers}); rank 0 prints the medians as one JSON line. The reduction's time includes waiting for
  * the slower rank (imbalance), which on a loaded machine is most of it.
+ *
+ * <p>{@code --overlap} (ZeRO-0) times both ways in the same ranks, step by step alternately, so both see the same
+ * load: the blocking all-reduce after backward, and {@link OverlapLayers}' non-blocking all-reduce of each layer
+ * started when its backward ends (its reduction time is the starts and tests inside backward plus the wait after).
  */
 @Command(name = "dp", mixinStandardHelpOptions = true,
         description = {"Data parallelism: N ranks x 1 thread vs 1 process x N threads, one training step.",
             "Examples:",
             "  ./sixpd bench dp                          medium, 2 ranks, ZeRO-0",
-            "  ./sixpd bench dp --preset small --zero 1"})
+            "  ./sixpd bench dp --preset small --zero 1",
+            "  ./sixpd bench dp --preset small --overlap   ZeRO-0 with and without overlap, alternating steps"})
 final class DataParallelCommand implements Callable<Integer> {
     private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -54,6 +61,10 @@ final class DataParallelCommand implements Callable<Integer> {
 
     @Option(names = "--zero", defaultValue = "0", description = "ZeRO stage 0, 1, 2 or 3 (default ${DEFAULT-VALUE})")
     int zero;
+
+    @Option(names = "--overlap", description = "ZeRO-0: also time each layer's all-reduce overlapped with the"
+            + " backward of the earlier layers (steps alternate with the blocking all-reduce; one more row)")
+    boolean overlap;
 
     @Option(names = "--steps", defaultValue = "10", description = "timed steps (default ${DEFAULT-VALUE})")
     int steps;
@@ -71,6 +82,9 @@ final class DataParallelCommand implements Callable<Integer> {
         int batch = TrainingStep.defaultBatch(preset);
         if (ranks < 1 || batch % ranks != 0) {
             throw new IllegalArgumentException("--ranks " + ranks + " must divide the " + preset + " batch " + batch);
+        }
+        if (overlap && zero != 0) {
+            throw new IllegalArgumentException("--overlap is for --zero 0 (the all-reduce), got --zero " + zero);
         }
         if (MpiRun.mpirun().isEmpty() || Mpi.findLibrary().isEmpty()) {
             throw new IllegalArgumentException("bench dp needs Open MPI: apt-get install " + Mpi.PACKAGES);
@@ -92,7 +106,7 @@ final class DataParallelCommand implements Callable<Integer> {
 
         // N ranks × 1 thread
         List<String> args = List.of(preset, Integer.toString(ranks), Integer.toString(zero), Integer.toString(steps),
-                Integer.toString(warmup), Double.toString(warmupSeconds));
+                Integer.toString(warmup), Double.toString(warmupSeconds), overlap ? "1" : "0");
         List<String> flags = new ArrayList<>();
         for (String f : ManagementFactory.getRuntimeMXBean().getInputArguments()) {
             if (f.startsWith("-X") || f.startsWith("--sun-misc")) {
@@ -118,10 +132,22 @@ final class DataParallelCommand implements Callable<Integer> {
                 tokens / (oneMs / 1e3), oneMs, "–");
         out.printf(Locale.ROOT, "  %-26s %,12.0f %16.1f %15.1f ms (%.1f%%)%n", ranks + " ranks × 1 thread, ZeRO-" + zero,
                 tokens / (dpMs / 1e3), dpMs, redMs, 100 * redMs / dpMs);
+        if (overlap) {
+            double ovMs = res.get("step_ms_overlap").asDouble();
+            double ovRed = res.get("reduce_ms_overlap").asDouble();
+            out.printf(Locale.ROOT, "  %-26s %,12.0f %16.1f %15.1f ms (%.1f%%)%n", ranks + " ranks × 1 thread, overlap",
+                    tokens / (ovMs / 1e3), ovMs, ovRed, 100 * ovRed / ovMs);
+            out.printf(Locale.ROOT, "  overlap: step %.1f → %.1f ms (%+.1f%%), steps alternating in the same ranks;"
+                    + " of the overlapped reduction %.1f ms waiting after backward%n", dpMs, ovMs,
+                    100 * (ovMs - dpMs) / dpMs, res.get("wait_ms_overlap").asDouble());
+        }
         return 0;
     }
 
-    /** One rank: args preset, ranks, zero, steps, warmup, warmupSeconds. Rank 0 prints {"dp": ...} on stdout. */
+    /**
+     * One rank: args preset, ranks, zero, steps, warmup, warmupSeconds, overlap (0/1). Rank 0 prints {"dp": ...} on
+     * stdout.
+     */
     public static void main(String[] a) {
         try (Mpi mpi = Mpi.init()) {
             String preset = a[0];
@@ -129,6 +155,7 @@ final class DataParallelCommand implements Callable<Integer> {
             int steps = Integer.parseInt(a[3]);
             int warmup = Integer.parseInt(a[4]);
             double warmupSeconds = Double.parseDouble(a[5]);
+            boolean overlap = a.length > 6 && a[6].equals("1");
             Parallel.setThreads(1);
             GptConfig cfg = GptConfig.preset(preset, TrainingStep.VOCAB);
             int b = TrainingStep.defaultBatch(preset) / mpi.size();
@@ -150,6 +177,12 @@ final class DataParallelCommand implements Callable<Integer> {
                 if (layers != null) {
                     model.setLayerHook(layers);
                 }
+                // ZeRO-0 --overlap: odd steps overlapped, even steps blocking (the hook is switched per step)
+                OverlapLayers ov = null;
+                if (overlap) {
+                    opt.overlapLayers(model.paramGroups());
+                    ov = new OverlapLayers(opt, model, g -> { }, 1);
+                }
                 // warm-up as StepCommand.warmUp: at least `warmup` steps and `warmupSeconds`, and until the best
                 // step time has not improved by 5 % for 3 steps (cap 60 s); every rank goes on while any wants to
                 long start = System.nanoTime();
@@ -160,7 +193,7 @@ final class DataParallelCommand implements Callable<Integer> {
                 int[] more = {1};
                 for (int i = 0; more[0] == 1; i++) {
                     long t0 = System.nanoTime();
-                    step(model, params, opt, x, y, b, T);
+                    step(model, params, opt, x, y, b, T, i % 2 == 1 ? ov : null);
                     long t = System.nanoTime();
                     double ms = (t - t0) / 1e6;
                     flat = ms < best * 0.95 ? 0 : flat + 1;
@@ -170,27 +203,50 @@ final class DataParallelCommand implements Callable<Integer> {
                 }
                 double[] stepMs = new double[steps];
                 double[] redMs = new double[steps];
+                double[] ovStepMs = new double[steps];
+                double[] ovRedMs = new double[steps];
+                double[] ovWaitMs = new double[steps];
                 for (int i = 0; i < steps; i++) {
-                    long t0 = System.nanoTime();
-                    long inLayers = layers != null ? layers.reduceNanos() + layers.gatherNanos() : 0;
-                    long red = step(model, params, opt, x, y, b, T);
-                    inLayers = layers != null ? layers.reduceNanos() + layers.gatherNanos() - inLayers : 0;
-                    redMs[i] = (red + inLayers) / 1e6;
-                    stepMs[i] = (System.nanoTime() - t0) / 1e6;
+                    for (int mode = 0; mode < (overlap ? 2 : 1); mode++) {
+                        OverlapLayers hook = mode == 1 ? ov : null;
+                        long t0 = System.nanoTime();
+                        long inLayers = layers != null ? layers.reduceNanos() + layers.gatherNanos()
+                                : hook != null ? hook.startNanos() : 0;
+                        long red = step(model, params, opt, x, y, b, T, hook);
+                        inLayers = (layers != null ? layers.reduceNanos() + layers.gatherNanos()
+                                : hook != null ? hook.startNanos() : 0) - inLayers;
+                        (mode == 1 ? ovRedMs : redMs)[i] = (red + inLayers) / 1e6;
+                        ovWaitMs[i] = mode == 1 ? red / 1e6 : ovWaitMs[i];
+                        (mode == 1 ? ovStepMs : stepMs)[i] = (System.nanoTime() - t0) / 1e6;
+                    }
                 }
                 if (mpi.rank() == 0) {
-                    System.out.printf(Locale.ROOT, "{\"dp\": true, \"step_ms\": %.4f, \"reduce_ms\": %.4f}%n",
-                            Stats.medianMinMax(stepMs)[0], Stats.medianMinMax(redMs)[0]);
+                    System.out.printf(Locale.ROOT, "{\"dp\": true, \"step_ms\": %.4f, \"reduce_ms\": %.4f%s}%n",
+                            Stats.medianMinMax(stepMs)[0], Stats.medianMinMax(redMs)[0], overlap
+                                    ? String.format(Locale.ROOT, ", \"step_ms_overlap\": %.4f,"
+                                    + " \"reduce_ms_overlap\": %.4f, \"wait_ms_overlap\": %.4f",
+                                    Stats.medianMinMax(ovStepMs)[0], Stats.medianMinMax(ovRedMs)[0],
+                                    Stats.medianMinMax(ovWaitMs)[0]) : "");
                     System.out.flush();
                 }
             }
         }
     }
 
-    /** One data-parallel step; returns the nanoseconds spent in the gradient reduction. */
-    private static long step(Gpt model, List<Param> params, ShardedAdamW opt, int[] x, int[] y, int b, int T) {
+    /**
+     * One data-parallel step; returns the nanoseconds spent in the gradient reduction after backward. With
+     * {@code overlap} (ZeRO-0) the layers' all-reduces start inside backward and this is the wait for them.
+     */
+    private static long step(Gpt model, List<Param> params, ShardedAdamW opt, int[] x, int[] y, int b, int T,
+            OverlapLayers overlap) {
         Grads.zero(params);
         opt.beginStep();
+        if (opt.overlapped()) {
+            model.setLayerHook(overlap != null ? overlap : LayerHook.NONE);
+            if (overlap != null) {
+                overlap.beginStep();
+            }
+        }
         model.forward(x, y, b, T);
         model.backward(1f);
         long t0 = System.nanoTime();

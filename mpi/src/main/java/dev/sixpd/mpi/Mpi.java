@@ -36,6 +36,10 @@ import java.util.concurrent.TimeUnit;
  * more ranks Open MPI chooses the association (it is fixed for a given rank count, message size and library
  * version, but may differ from a serial left-to-right sum).
  *
+ * <p><b>Non-blocking.</b> {@link #iallReduce} and {@link #ireduceScatterBlock} start a collective and return a
+ * {@link Request}, completed by {@link Request#await}, {@link Request#test} or {@link #waitAll}. They take off-heap
+ * segments only (a Java array may move while MPI works on it), and their results are those of the blocking calls.
+ *
  * <p><b>Traffic.</b> {@link #bytesSent()} counts what this rank sends under the bandwidth-optimal (ring) algorithm
  * of each collective, the accounting of the ZeRO paper: all-reduce 2·(N−1)/N·bytes, reduce-scatter and all-gather
  * (N−1)/N·bytes of the full buffer. It is the model, not a wire measurement (Open MPI may pick another algorithm,
@@ -419,6 +423,201 @@ public final class Mpi implements AutoCloseable {
     }
 
     // ---------------------------------------------------------------------------------------------------------
+    // non-blocking collectives: started here, completed by Request.await, Request.test or waitAll
+
+    /**
+     * A started non-blocking collective, Open MPI's {@code MPI_Request}. Until it completes ({@link #await},
+     * {@link #test} returning true, or {@link Mpi#waitAll}) its buffers belong to MPI: do not read the result, change
+     * the input or close the arena of either (the request keeps the segments reachable, not their arena open).
+     * Every rank completes its requests before {@link Mpi#close()}.
+     *
+     * <p><b>Progress.</b> Open MPI's shared-memory transport advances a non-blocking collective only inside MPI
+     * calls of this process (there is no progress thread): a started all-reduce of several rounds moves one round
+     * per {@link #test} or other MPI call, and the rest in {@link #await}. Callers that want the transfer to
+     * overlap computation call {@link #test} now and then.
+     */
+    public final class Request {
+        /** The MPI_Request handle (a pointer), in memory MPI writes: it becomes MPI_REQUEST_NULL when complete. */
+        private final MemorySegment handle;
+        private final String call;
+        private MemorySegment send;
+        private MemorySegment recv;
+        private boolean done;
+
+        private Request(String call, MemorySegment send, MemorySegment recv) {
+            this.handle = Arena.ofAuto().allocate(ValueLayout.ADDRESS);
+            this.call = call;
+            this.send = send;
+            this.recv = recv;
+        }
+
+        /** Whether the operation has completed (its result is in the receive buffer). */
+        public boolean done() {
+            synchronized (Mpi.this) {
+                return done;
+            }
+        }
+
+        /** {@code MPI_Wait}: blocks until the operation completes on this rank. Does nothing when it has. */
+        public void await() {
+            synchronized (Mpi.this) {
+                if (done) {
+                    return;
+                }
+                ensureOpen();
+                try {
+                    lib.check((int) lib.waitFn.invokeExact(handle, MemorySegment.NULL), "MPI_Wait(" + call + ")");
+                } catch (MpiException e) {
+                    throw e;
+                } catch (Throwable e) {
+                    throw new IllegalStateException("MPI_Wait failed: " + e, e);
+                }
+                complete();
+            }
+        }
+
+        /**
+         * {@code MPI_Test}: whether the operation has completed, without blocking; also lets Open MPI advance it
+         * (and every other pending operation of this process).
+         */
+        public boolean test() {
+            synchronized (Mpi.this) {
+                if (done) {
+                    return true;
+                }
+                ensureOpen();
+                try (Arena a = Arena.ofConfined()) {
+                    MemorySegment flag = a.allocate(ValueLayout.JAVA_INT);
+                    lib.check((int) lib.testFn.invokeExact(handle, flag, MemorySegment.NULL), "MPI_Test(" + call
+                            + ")");
+                    if (flag.get(ValueLayout.JAVA_INT, 0) != 0) {
+                        complete();
+                    }
+                    return done;
+                } catch (MpiException e) {
+                    throw e;
+                } catch (Throwable e) {
+                    throw new IllegalStateException("MPI_Test failed: " + e, e);
+                }
+            }
+        }
+
+        private Mpi outer() {
+            return Mpi.this;
+        }
+
+        private void complete() {
+            done = true;
+            send = null;
+            recv = null;
+        }
+
+        @Override
+        public String toString() {
+            return call + (done() ? " (done)" : " (pending)");
+        }
+    }
+
+    /**
+     * {@code MPI_Iallreduce} on native segments: starts {@code recv[0, count) = op over all ranks of send[0, count)}
+     * ({@code send == null}: in place, the input is read from {@code recv}) and returns at once. Heap segments are
+     * refused: the garbage collector may move a Java array while MPI still reads or writes it. The result is in
+     * {@code recv} once the returned request completes. Same rules as the blocking call otherwise: every rank starts
+     * the same collectives in the same order.
+     *
+     * @throws IllegalArgumentException for a heap segment or one smaller than {@code count}
+     * @throws MpiException when MPI refuses to start the operation
+     */
+    public synchronized Request iallReduce(MemorySegment send, MemorySegment recv, long count, Datatype t, Op op) {
+        checkOffHeap(recv, "recv");
+        checkSegment(recv, count, t, "recv");
+        if (send != null) {
+            checkOffHeap(send, "send");
+            checkSegment(send, count, t, "send");
+        }
+        int n = checkCount(count);
+        ensureOpen();
+        String call = "MPI_Iallreduce(count=" + n + ", type=" + t + ", op=" + op + ")";
+        Request r = new Request(call, send, recv);
+        try {
+            MemorySegment from = send == null ? IN_PLACE : send;
+            lib.check((int) lib.iallreduce.invokeExact(from, recv, n, lib.type(t),
+                    lib.op(op), lib.commWorld, r.handle), call);
+        } catch (MpiException e) {
+            throw e;
+        } catch (Throwable e) {
+            throw new IllegalStateException("MPI_Iallreduce failed: " + e, e);
+        }
+        bytesSent += 2L * (size - 1) * n * t.bytes() / size;
+        return r;
+    }
+
+    /**
+     * {@code MPI_Ireduce_scatter_block} on native segments: starts the reduce-scatter of
+     * {@link #reduceScatterBlock(MemorySegment, MemorySegment, long, Datatype, Op)} ({@code send} holds
+     * N·blockCount elements, {@code recv} receives this rank's block) and returns at once. Heap segments are refused,
+     * as in {@link #iallReduce}.
+     */
+    public synchronized Request ireduceScatterBlock(MemorySegment send, MemorySegment recv, long blockCount,
+            Datatype t, Op op) {
+        checkOffHeap(send, "send");
+        checkOffHeap(recv, "recv");
+        checkSegment(send, blockCount * size, t, "send");
+        checkSegment(recv, blockCount, t, "recv");
+        checkCount(blockCount * size);
+        int n = (int) blockCount;
+        ensureOpen();
+        String call = "MPI_Ireduce_scatter_block(recvcount=" + n + ", type=" + t + ", op=" + op + ")";
+        Request r = new Request(call, send, recv);
+        try {
+            lib.check((int) lib.ireduceScatterBlock.invokeExact(send, recv, n, lib.type(t), lib.op(op),
+                    lib.commWorld, r.handle), call);
+        } catch (MpiException e) {
+            throw e;
+        } catch (Throwable e) {
+            throw new IllegalStateException("MPI_Ireduce_scatter_block failed: " + e, e);
+        }
+        bytesSent += (long) (size - 1) * n * t.bytes();
+        return r;
+    }
+
+    /** {@code MPI_Waitall}: blocks until every request (of this Mpi) has completed; completed ones are skipped. */
+    public synchronized void waitAll(List<Request> requests) {
+        List<Request> open = new ArrayList<>();
+        for (Request r : requests) {
+            if (r.outer() != this) {
+                throw new IllegalArgumentException("a request of another Mpi object");
+            }
+            if (!r.done) {
+                open.add(r);
+            }
+        }
+        if (open.isEmpty()) {
+            return;
+        }
+        ensureOpen();
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment handles = a.allocate(ValueLayout.ADDRESS, open.size());
+            for (int i = 0; i < open.size(); i++) {
+                handles.setAtIndex(ValueLayout.ADDRESS, i, open.get(i).handle.get(ValueLayout.ADDRESS, 0));
+            }
+            int rc = (int) lib.waitallFn.invokeExact(open.size(), handles, MemorySegment.NULL);
+            // completed requests are MPI_REQUEST_NULL now: copy every handle back, so a later wait is right either way
+            for (int i = 0; i < open.size(); i++) {
+                open.get(i).handle.set(ValueLayout.ADDRESS, 0, handles.getAtIndex(ValueLayout.ADDRESS, i));
+            }
+            lib.check(rc, "MPI_Waitall(" + open.size() + " requests, first " + open.get(0).call + ")");
+            for (Request r : open) {
+                r.complete();
+            }
+        } catch (MpiException e) {
+            throw e;
+        } catch (Throwable e) {
+            throw new IllegalStateException("MPI_Waitall failed: " + e, e);
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------------------------
     // broadcast and barrier
 
     /** {@code MPI_Bcast}: every rank's {@code buf[off, off+count)} becomes rank {@code root}'s. */
@@ -539,6 +738,15 @@ public final class Mpi implements AutoCloseable {
         return (int) count;
     }
 
+    private static void checkOffHeap(MemorySegment s, String what) {
+        Objects.requireNonNull(s, what);
+        if (!s.isNative()) {
+            throw new IllegalArgumentException(what + " of a non-blocking collective must be a native (off-heap)"
+                    + " segment: the garbage collector may move a Java array while MPI reads or writes it; copy it"
+                    + " into an Arena's segment");
+        }
+    }
+
     private static void checkSegment(MemorySegment s, long count, Datatype t, String what) {
         Objects.requireNonNull(s, what);
         if (!s.isNative()) {
@@ -562,6 +770,11 @@ public final class Mpi implements AutoCloseable {
         final MethodHandle allreduce;
         final MethodHandle reduceScatterBlock;
         final MethodHandle allgather;
+        final MethodHandle iallreduce;
+        final MethodHandle ireduceScatterBlock;
+        final MethodHandle waitFn;
+        final MethodHandle waitallFn;
+        final MethodHandle testFn;
         final MethodHandle bcast;
         final MethodHandle barrier;
         final MethodHandle abort;
@@ -591,6 +804,15 @@ public final class Mpi implements AutoCloseable {
             // int MPI_Reduce_scatter_block(const void *sendbuf, void *recvbuf, int recvcount, MPI_Datatype, MPI_Op,
             //                              MPI_Comm)
             reduceScatterBlock = h(linker, l, "MPI_Reduce_scatter_block", FunctionDescriptor.of(i, p, p, i, p, p, p));
+            // the non-blocking forms take one more argument, MPI_Request *request (a pointer in Open MPI)
+            iallreduce = h(linker, l, "MPI_Iallreduce", FunctionDescriptor.of(i, p, p, i, p, p, p, p));
+            ireduceScatterBlock = h(linker, l, "MPI_Ireduce_scatter_block",
+                    FunctionDescriptor.of(i, p, p, i, p, p, p, p));
+            // int MPI_Wait(MPI_Request *, MPI_Status *); MPI_Waitall(int, MPI_Request[], MPI_Status[]);
+            // MPI_Test(MPI_Request *, int *flag, MPI_Status *)
+            waitFn = h(linker, l, "MPI_Wait", FunctionDescriptor.of(i, p, p));
+            waitallFn = h(linker, l, "MPI_Waitall", FunctionDescriptor.of(i, i, p, p));
+            testFn = h(linker, l, "MPI_Test", FunctionDescriptor.of(i, p, p, p));
             // int MPI_Allgather(const void *sendbuf, int sendcount, MPI_Datatype, void *recvbuf, int recvcount,
             //                   MPI_Datatype, MPI_Comm)
             allgather = h(linker, l, "MPI_Allgather", FunctionDescriptor.of(i, p, i, p, p, i, p, p));

@@ -176,6 +176,50 @@ public final class MpiCheckMain {
             for (int q = 0; q < n; q++) {
                 checkFloats(rs[q], 0, agOut, q * gb, gb, "allGather segments block " + q);
             }
+            // non-blocking: two all-reduces and a reduce-scatter in flight at once, completed by test, await and
+            // waitAll; the same bits as the serial sums
+            MemorySegment nbA = a.allocate(4L * len, 64);
+            MemorySegment nbB = a.allocate(4L * len, 64);
+            MemorySegment nbRs = a.allocate(4L * block, 64);
+            MemorySegment.copy(in[r], 0, nbA, ValueLayout.JAVA_FLOAT, 0, len);
+            MemorySegment.copy(in[r], 0, nbB, ValueLayout.JAVA_FLOAT, 0, len);
+            Mpi.Request ra = mpi.iallReduce(null, nbA, len, Mpi.Datatype.FLOAT, Mpi.Op.SUM);
+            Mpi.Request rb = mpi.iallReduce(send, nbB, len, Mpi.Datatype.FLOAT, Mpi.Op.SUM);
+            Mpi.Request rc = mpi.ireduceScatterBlock(rsIn, nbRs, block, Mpi.Datatype.FLOAT, Mpi.Op.SUM);
+            expectSent += 2 * (2L * (n - 1) * len * 4 / n) + (long) (n - 1) * block * 4;
+            int polls = 0;
+            while (!ra.test()) {
+                polls++;
+            }
+            check(ra.done() && polls >= 0, "test() returned true but the request is not done");
+            rb.await();
+            rb.await(); // a completed request waits no more
+            mpi.waitAll(java.util.List.of(ra, rb, rc));
+            check(rc.done(), "waitAll left a request pending");
+            checkFloats(want, 0, nbA.toArray(ValueLayout.JAVA_FLOAT), 0, len, "iallReduce in place");
+            checkFloats(want, 0, nbB.toArray(ValueLayout.JAVA_FLOAT), 0, len, "iallReduce send/recv");
+            checkFloats(wantBlock, 0, nbRs.toArray(ValueLayout.JAVA_FLOAT), 0, block, "ireduceScatterBlock");
+            // waitAll alone, several at once
+            MemorySegment.copy(in[r], 0, nbA, ValueLayout.JAVA_FLOAT, 0, len);
+            mpi.waitAll(java.util.List.of(mpi.iallReduce(null, nbA, len, Mpi.Datatype.FLOAT, Mpi.Op.SUM),
+                    mpi.ireduceScatterBlock(rsIn, nbRs, block, Mpi.Datatype.FLOAT, Mpi.Op.SUM)));
+            expectSent += 2L * (n - 1) * len * 4 / n + (long) (n - 1) * block * 4;
+            checkFloats(want, 0, nbA.toArray(ValueLayout.JAVA_FLOAT), 0, len, "iallReduce + waitAll");
+            checkFloats(wantBlock, 0, nbRs.toArray(ValueLayout.JAVA_FLOAT), 0, block, "ireduceScatterBlock + waitAll");
+            // a heap segment is refused before MPI is called: the GC could move it during the operation
+            try {
+                mpi.iallReduce(null, MemorySegment.ofArray(new float[len]), len, Mpi.Datatype.FLOAT, Mpi.Op.SUM);
+                check(false, "a heap segment was accepted by iallReduce");
+            } catch (IllegalArgumentException e) {
+                check(e.getMessage().contains("off-heap"), "heap-segment message: " + e.getMessage());
+            }
+            try {
+                mpi.ireduceScatterBlock(MemorySegment.ofArray(new float[n * block]), nbRs, block,
+                        Mpi.Datatype.FLOAT, Mpi.Op.SUM);
+                check(false, "a heap segment was accepted by ireduceScatterBlock");
+            } catch (IllegalArgumentException e) {
+                check(e.getMessage().contains("off-heap"), "heap-segment message: " + e.getMessage());
+            }
             // a segment too small for the count is refused before MPI is called
             try {
                 mpi.allReduce(null, rsOut, block + 1, Mpi.Datatype.FLOAT, Mpi.Op.SUM);

@@ -35,6 +35,8 @@ import java.util.Set;
  * <pre>
  *   stage 0, 1: backward fills every Param.grad; reduceGradients() all-reduces (0) or reduce-scatters (1) the
  *               one group
+ *   stage 0 overlapped (overlapLayers): startLayer(l) after layer l's backward starts its non-blocking
+ *               all-reduce from an off-heap bucket, progress() tests between layers; reduceGradients() waits
  *   stage 2, 3: backward holds one layer's gradient at a time: acquireGradients(g) before the layer's backward,
  *               reduceGroup(g) after it reduce-scatters the group into the shard (adds, from the second
  *               micro-batch on) and releases the layer's gradient; reduceGradients() then finishes
@@ -109,6 +111,14 @@ public final class ShardedAdamW implements AutoCloseable {
     /** Stages 2, 3: the layers' gradient arrays; stage 3: their gathered weights. */
     private final ArrayPool gradPool = new ArrayPool();
     private final ArrayPool weightPool = new ArrayPool();
+
+    /** Stage 0 with {@link #overlapLayers}: each layer's params (indices into params), bucket offsets, requests. */
+    private int[][] layerMembers;
+    private long[] layerAt;
+    private long[] layerSize;
+    private MemorySegment layerBuckets = MemorySegment.NULL;
+    private Mpi.Request[] pending;
+    private int started;
 
     private long steps;
     private boolean reduced;
@@ -358,6 +368,141 @@ public final class ShardedAdamW implements AutoCloseable {
         }
     }
 
+    // ---------------------------------------------------------------------------------------------------------
+    // stage 0, overlapped: each layer's all-reduce starts when its backward ends (non-blocking)
+
+    /**
+     * Stage 0, local: communicate layer by layer with non-blocking all-reduces ({@link #startLayer}) instead of one
+     * all-reduce in {@link #reduceGradients}. {@code layers} is a partition of the parameters (a model's
+     * {@code paramGroups()}); each layer gets an off-heap bucket of its Ψ_l floats, a slice of the staging buffer
+     * (Ψ floats at stage 0: no memory more). The shard's layout stays the one of all parameters in order, so the mean
+     * gradient, the norm and the update are those of the blocking run, bit for bit whenever the sum is (2 ranks).
+     */
+    public void overlapLayers(List<List<Param>> layers) {
+        if (stage != 0) {
+            throw new IllegalArgumentException("overlapped all-reduces are for ZeRO stage 0; stage " + stage
+                    + " reduce-scatters (stage 2 already does it layer by layer)");
+        }
+        Map<Param, Integer> index = new HashMap<>();
+        for (int k = 0; k < params.size(); k++) {
+            index.put(params.get(k), k);
+        }
+        boolean[] seen = new boolean[params.size()];
+        layerMembers = new int[layers.size()][];
+        layerAt = new long[layers.size()];
+        layerSize = new long[layers.size()];
+        long at = 0;
+        for (int l = 0; l < layers.size(); l++) {
+            List<Param> lp = layers.get(l);
+            layerMembers[l] = new int[lp.size()];
+            layerAt[l] = at;
+            for (int i = 0; i < lp.size(); i++) {
+                Integer k = index.get(lp.get(i));
+                if (k == null || seen[k]) {
+                    throw new IllegalArgumentException("layer " + l + "'s parameter " + lp.get(i).name + " is "
+                            + (k == null ? "not one of the optimizer's" : "in two layers") + ": pass a partition of"
+                            + " the parameters (model.paramGroups())");
+                }
+                seen[k] = true;
+                layerMembers[l][i] = k;
+                layerSize[l] += params.get(k).size();
+            }
+            at += layerSize[l];
+        }
+        if (at != psi) {
+            throw new IllegalArgumentException("the layers hold " + at + " of the " + psi + " parameter elements:"
+                    + " pass a partition of the parameters (model.paramGroups())");
+        }
+        layerBuckets = flat; // stage 0's staging buffer is Ψ floats: the layers' buckets end to end
+        pending = new Mpi.Request[layers.size()];
+    }
+
+    /** Whether {@link #overlapLayers} was called. */
+    public boolean overlapped() {
+        return pending != null;
+    }
+
+    /**
+     * Collective, stage 0 overlapped: copies layer {@code l}'s gradients (Param.grad, complete: the last
+     * micro-batch's backward of the layer has ended) into its off-heap bucket and starts their all-reduce
+     * ({@code MPI_Iallreduce}, in place); {@link #reduceGradients} waits for it. Param.grad is read, not changed.
+     */
+    public void startLayer(int l) {
+        if (pending == null) {
+            throw new IllegalStateException("call overlapLayers(...) before startLayer");
+        }
+        if (pending[l] != null) {
+            throw new IllegalStateException("layer " + l + "'s all-reduce was started twice in one step: start it"
+                    + " after the last micro-batch's backward only");
+        }
+        touch();
+        long at = layerAt[l];
+        for (int q : layerMembers[l]) {
+            Param p = params.get(q);
+            MemorySegment.copy(p.grad, 0, layerBuckets, ValueLayout.JAVA_FLOAT, 4 * at, p.size());
+            at += p.size();
+        }
+        pending[l] = mpi.iallReduce(null, layerBuckets.asSlice(4 * layerAt[l], 4 * layerSize[l]), layerSize[l],
+                Mpi.Datatype.FLOAT, Mpi.Op.SUM);
+        started++;
+    }
+
+    /**
+     * Local: one {@code MPI_Test} on the oldest pending all-reduce. Open MPI advances non-blocking collectives only
+     * inside MPI calls, so calling this between layers lets the transfers move while backward computes.
+     */
+    public void progress() {
+        if (pending == null) {
+            return;
+        }
+        for (Mpi.Request r : pending) {
+            if (r != null && !r.done()) {
+                r.test();
+                return;
+            }
+        }
+    }
+
+    /** Waits for every started layer's all-reduce and moves each sum into the gradient shard (stage 0: all). */
+    private void finishLayers() {
+        if (started == 0) {
+            return;
+        }
+        if (started != pending.length) {
+            drainLayers();
+            throw new IllegalStateException("only " + started + " of " + pending.length + " layers' all-reduces were"
+                    + " started before reduceGradients: start every layer (the hook's afterBackward) or none");
+        }
+        mpi.waitAll(Arrays.asList(pending));
+        for (int l = 0; l < pending.length; l++) {
+            long at = layerAt[l];
+            for (int q : layerMembers[l]) {
+                int n = params.get(q).size();
+                MemorySegment.copy(layerBuckets, ValueLayout.JAVA_FLOAT, 4 * at, grad, (int) paramOffset[q], n);
+                at += n;
+            }
+        }
+        Arrays.fill(pending, null);
+        started = 0;
+        groupReduced[0] = true;
+    }
+
+    /** Waits for the started all-reduces and drops their sums (a step that stops; before freeing the buckets). */
+    public void drainLayers() {
+        if (pending == null || started == 0) {
+            return;
+        }
+        List<Mpi.Request> open = new ArrayList<>();
+        for (Mpi.Request r : pending) {
+            if (r != null) {
+                open.add(r);
+            }
+        }
+        mpi.waitAll(open);
+        Arrays.fill(pending, null);
+        started = 0;
+    }
+
     /** shard[groupAt[g] + i] (+)= seg[i] for i &lt; S_g: set the first time in a step, added later. */
     private void intoShard(MemorySegment seg, int g) {
         int sg = groupShard[g];
@@ -456,6 +601,7 @@ public final class ShardedAdamW implements AutoCloseable {
      */
     public void reduceGradients() {
         touch();
+        finishLayers();
         for (int g = 0; g < members.length; g++) {
             if (!groupReduced[g]) {
                 if (stage >= 2 && params.get(members[g].length > 0 ? members[g][0] : 0).grad.length == 0
@@ -871,6 +1017,7 @@ public final class ShardedAdamW implements AutoCloseable {
     /** Frees the off-heap buffers. Local; the optimizer cannot be used afterwards. */
     @Override
     public void close() {
+        drainLayers(); // MPI may still write into the buckets
         arena.close();
     }
 

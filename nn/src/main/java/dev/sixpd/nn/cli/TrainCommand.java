@@ -56,6 +56,10 @@ public final class TrainCommand implements Callable<Integer> {
             + " layer in backward), 3 = weights too (all-gathered layer by layer in forward and backward)"
             + " (default: 0)")
     Integer zero;
+    @Option(names = "--overlap", description = "with several ranks and --zero 0: start each layer's gradient"
+            + " all-reduce (non-blocking) as soon as its backward ends, so it runs while backward computes the"
+            + " earlier layers, as PyTorch DDP does; the same losses bit for bit on 2 ranks (default: off)")
+    Boolean overlap;
     @Spec
     CommandSpec spec;
 
@@ -118,6 +122,9 @@ public final class TrainCommand implements Callable<Integer> {
         if (zero != null) {
             b.zero(zero);
         }
+        if (overlap != null) {
+            b.overlap(overlap);
+        }
         return b.build();
     }
 
@@ -131,6 +138,6 @@ public final class TrainCommand implements Callable<Integer> {
         RunOptions.fixed("--vocab", text.vocab);
         RunOptions.fixed("--synthetic", text.synthetic);
         return run.resumed(c).data(text.data != null ? TrainSettings.DataSpec.file(text.data) : c.data())
-                .zero(zero != null ? zero : c.zero()).build();
+                .zero(zero != null ? zero : c.zero()).overlap(overlap != null ? overlap : c.overlap()).build();
     }
 }

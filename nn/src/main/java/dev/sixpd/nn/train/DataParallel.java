@@ -44,6 +44,11 @@ import java.util.function.Consumer;
  * shard. Evaluation runs the same gathers (every rank evaluates); checkpoints and the final sample gather the
  * whole model first ({@link #gatherAllWeights}).
  *
+ * <p><b>Overlap ({@code --overlap}, ZeRO-0).</b> The {@link OverlapLayers} hook copies each layer's finished
+ * gradient into an off-heap bucket when the last micro-batch's backward of the layer ends and starts its
+ * non-blocking all-reduce; {@link #reduceGradients} waits for all of them before the optimizer. The shard's layout
+ * and the sums are those of the one blocking all-reduce, so the losses are the same bits on 2 ranks (tested).
+ *
  * <p><b>What is equal to what.</b> ZeRO stages 0 to 3 give the same bits on 2 ranks with one micro-batch per rank
  * (the mean gradient is the same one addition, the update elementwise, the gathered weights the masters rounded
  * alike; tested). With several micro-batches stages 2 and 3 add the ranks' sums of each micro-batch, stages 0 and 1
@@ -77,7 +82,12 @@ public final class DataParallel implements AutoCloseable {
     private final int zero;
     private final int batch;
     private final int microBatches;
+    private final boolean overlap;
     private ShardedAdamW opt;
+    /** ZeRO-0 with --overlap: the model's layer hook, and its start/test time in training steps. */
+    private OverlapLayers overlapLayers;
+    private long overlapNanos;
+    private long overlapMark;
     /** Wall time in the gradient reduction, and in the small collectives (loss, overflow flag, norm), ns. */
     private long reduceNanos;
     private long smallNanos;
@@ -98,6 +108,7 @@ public final class DataParallel implements AutoCloseable {
         this.zero = s.zero();
         this.batch = s.batch();
         this.microBatches = s.microBatches();
+        this.overlap = s.overlap();
         if (batch % ((long) ranks * microBatches) != 0) {
             throw new IllegalArgumentException("--batch " + batch + " must be a multiple of ranks × --micro-batches"
                     + " = " + ranks + " × " + microBatches + " = " + ranks * microBatches + " (each rank takes "
@@ -145,12 +156,21 @@ public final class DataParallel implements AutoCloseable {
     String describe() {
         return String.format(Locale.ROOT, "parallel:  %d ranks (Open MPI), ZeRO-%d; each rank takes %d of the %d"
                         + " sequences per step in %d micro-batch%s of %d", ranks, zero, batch / ranks, batch,
-                microBatches, microBatches == 1 ? "" : "es", microBatchSize());
+                microBatches, microBatches == 1 ? "" : "es", microBatchSize())
+                + (overlap ? "; each layer's all-reduce overlaps the backward of the earlier layers" : "");
     }
 
     /** The ZeRO stage. */
     int zero() {
         return zero;
+    }
+
+    /**
+     * Whether backward communicates layer by layer (ZeRO-2/3, or ZeRO-0 with --overlap): then each layer's
+     * gradient is finished by the hook, every rank runs every backward, and the whole-gradient aids are off.
+     */
+    boolean layered() {
+        return zero >= 2 || overlap;
     }
 
     /**
@@ -167,6 +187,10 @@ public final class DataParallel implements AutoCloseable {
         if (zero >= 2) {
             layers = new ZeroLayers(opt, model, finish);
             model.setLayerHook(layers);
+        } else if (overlap) {
+            opt.overlapLayers(model.paramGroups());
+            overlapLayers = new OverlapLayers(opt, model, finish, microBatches);
+            model.setLayerHook(overlapLayers);
         }
         if (!hyper.state().isEmpty()) {
             opt.loadState(hyper.state(), hyper.stepCount());
@@ -177,6 +201,10 @@ public final class DataParallel implements AutoCloseable {
     /** Local: the start of a step (its traffic is counted from here). */
     void beginStep() {
         opt.beginStep();
+        if (overlapLayers != null) {
+            overlapLayers.beginStep();
+            overlapMark = overlapLayers.startNanos();
+        }
         if (layers != null) {
             gatherMark = layers.gatherNanos();
             reduceMark = layers.reduceNanos();
@@ -211,6 +239,11 @@ public final class DataParallel implements AutoCloseable {
         long t = System.nanoTime();
         double[] l = {local};
         mpi.allReduce(l, 0, 1, Mpi.Op.SUM);
+        if (!Double.isFinite(l[0]) && overlapLayers != null) {
+            // the step stops on every rank (the same mean everywhere) without reducing: complete the started
+            // all-reduces first, so that no request is left open at MPI_Finalize
+            opt.drainLayers();
+        }
         smallNanos += System.nanoTime() - t;
         return l[0] / ranks;
     }
@@ -246,6 +279,9 @@ public final class DataParallel implements AutoCloseable {
         long t = System.nanoTime();
         opt.step(lr);
         stepNanos += System.nanoTime() - t;
+        if (overlapLayers != null) {
+            overlapNanos += overlapLayers.startNanos() - overlapMark;
+        }
         if (layers != null) {
             layerGatherNanos += layers.gatherNanos() - gatherMark;
             layerReduceNanos += layers.reduceNanos() - reduceMark;
@@ -258,14 +294,16 @@ public final class DataParallel implements AutoCloseable {
      * slowest rank, so on a loaded machine they measure imbalance as well as communication.
      */
     String timeSummary(double trainSeconds) {
-        double red = (reduceNanos + layerReduceNanos) / 1e9;
+        double red = (reduceNanos + layerReduceNanos + overlapNanos) / 1e9;
         double small = smallNanos / 1e9;
         double step = stepNanos / 1e9;
         double gather = layerGatherNanos / 1e9;
         return String.format(Locale.ROOT, "parallel:  rank %d: %.2f s of %.2f s training in the gradient %s (%.1f%%),"
                         + "%s %.2f s in the loss/norm/overflow collectives (%.1f%%), %.2f s in the AdamW update%s"
                         + " (%.1f%%)",
-                rank, red, trainSeconds, zero == 0 ? "all-reduce" : zero == 1 ? "reduce-scatter"
+                rank, red, trainSeconds, zero == 0 ? (overlap ? String.format(Locale.ROOT, "all-reduces"
+                        + " (overlapped: %.2f s starting them in backward, %.2f s waiting after it)",
+                        overlapNanos / 1e9, reduceNanos / 1e9) : "all-reduce") : zero == 1 ? "reduce-scatter"
                         : "reduce-scatters (layer by layer, in backward)", 100 * red / trainSeconds,
                 zero == 3 ? String.format(Locale.ROOT, " %.2f s in the layers' weight all-gathers (%.1f%%),", gather,
                         100 * gather / trainSeconds) : "", small,

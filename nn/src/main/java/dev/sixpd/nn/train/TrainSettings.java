@@ -52,13 +52,15 @@ import java.nio.file.Path;
  * @param zero            ZeRO stage of a data-parallel run (under mpirun; see {@link DataParallel}): 0 plain data
  *                        parallelism, 1 optimizer state sharded, 2 gradients too, 3 weights too; ignored in one
  *                        process
+ * @param overlap         ZeRO-0 of a data-parallel run: start each layer's gradient all-reduce (non-blocking) as
+ *                        soon as its backward ends, overlapping backward of the earlier layers; same bits
  */
 public record TrainSettings(ModelChoice model, DataSpec data, String tokenizer, int vocab, double valFraction,
                             int steps, int stopAfter, int batch, int microBatches, double lr, double minLrRatio,
                             int warmup, double weightDecay, double clip, long seed, int threads, Path out, Path log,
                             int evalEvery, int evalWindows, int checkpointEvery, int sampleTokens, boolean recompute,
                             boolean ledger, Path ledgerJson, DType precision, String lossScale,
-                            int zero) {
+                            int zero, boolean overlap) {
 
     /** Where the text comes from: a file, the JDK's java.base sources, or the synthetic Markov source. */
     public record DataSpec(String kind, String path, int length, long seed) {
@@ -120,6 +122,7 @@ public record TrainSettings(ModelChoice model, DataSpec data, String tokenizer, 
         b.precision = precision;
         b.lossScale = lossScale;
         b.zero = zero;
+        b.overlap = overlap;
         return b;
     }
 
@@ -156,6 +159,7 @@ public record TrainSettings(ModelChoice model, DataSpec data, String tokenizer, 
         private DType precision = DType.FP32;
         private String lossScale = "none";
         private int zero = 0;
+        private boolean overlap = false;
 
         private Builder() {
         }
@@ -189,13 +193,14 @@ public record TrainSettings(ModelChoice model, DataSpec data, String tokenizer, 
         public Builder precision(DType v) { precision = v; return this; }
         public Builder lossScale(String v) { lossScale = v; return this; }
         public Builder zero(int v) { zero = v; return this; }
+        public Builder overlap(boolean v) { overlap = v; return this; }
 
         public TrainSettings build() {
             return new TrainSettings(model, data, tokenizer, vocab, valFraction, steps, stopAfter, batch,
                     microBatches, lr, minLrRatio, warmup != null ? warmup : Math.min(100, steps / 10), weightDecay,
                     clip, seed, threads, out, log, evalEvery != null ? evalEvery : Math.max(1, steps / 10),
                     evalWindows, checkpointEvery != null ? checkpointEvery : Math.max(1, steps / 4), sampleTokens,
-                    recompute, ledger, ledgerJson, precision, lossScale, zero);
+                    recompute, ledger, ledgerJson, precision, lossScale, zero, overlap);
         }
     }
 
@@ -278,6 +283,11 @@ public record TrainSettings(ModelChoice model, DataSpec data, String tokenizer, 
         }
         if (zero < 0 || zero > 3) {
             throw new IllegalArgumentException("--zero must be 0, 1, 2 or 3 (the ZeRO stage), got " + zero);
+        }
+        if (overlap && zero != 0) {
+            throw new IllegalArgumentException("--overlap is implemented for --zero 0 (all-reduce) only, got --zero "
+                    + zero + ": ZeRO-2 and 3 already reduce-scatter each layer right after its backward (blocking);"
+                    + " leave out --overlap or use --zero 0");
         }
         if (!(lr > 0) || !Double.isFinite(lr)) {
             throw new IllegalArgumentException("--lr must be a positive number, got " + lr);

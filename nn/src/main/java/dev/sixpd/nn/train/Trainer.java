@@ -262,7 +262,7 @@ public final class Trainer {
         }
         // ZeRO-2/3: the gradients exist only layer by layer inside backward, so the whole-gradient steps below are
         // done by the layer hook (finishing) or not at all (the observer and the FP32 reference, single-process aids)
-        boolean layered = dp != null && dp.zero() >= 2;
+        boolean layered = dp != null && dp.layered();
         // the step's numerics, passed to every forward and backward: activations stored in the working dtype, the
         // weight matmuls accumulated in FP32 (or rounded to the working dtype with --round-accumulator)
         StepContext ctx = new StepContext(dtype, accumulatorBlock > 0 && dtype != DType.FP32

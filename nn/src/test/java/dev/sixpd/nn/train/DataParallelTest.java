@@ -224,6 +224,36 @@ class DataParallelTest {
     }
 
     @Test
+    void overlappedAllReducesGiveTheBlockingAllReducesBits() throws Exception {
+        assumeMpi();
+        // BF16 with dynamic loss scaling and 2 micro-batches per rank: the hook must finish (round, unscale-ready)
+        // each layer's gradient once, after the last micro-batch, as the trainer does for the whole gradient
+        List<String> opts = List.of("--zero", "0", "--precision", "bf16", "--loss-scale", "dynamic",
+                "--micro-batches", "2");
+        MpiRun.Result a = ranks(2, "ob", opts.toArray(String[]::new));
+        assertEquals(0, a.exitCode(), a.output());
+        List<String> withOverlap = new ArrayList<>(opts);
+        withOverlap.add("--overlap");
+        MpiRun.Result b = ranks(2, "oo", withOverlap.toArray(String[]::new));
+        assertEquals(0, b.exitCode(), b.output());
+        assertTrue(b.output().contains("each layer's all-reduce overlaps the backward"), b.output());
+        assertTrue(b.output().contains("overlapped:"), b.output());
+        assertSameBits(log("ob"), log("oo"), 6, "ZeRO-0 with --overlap vs without");
+    }
+
+    @Test
+    void overlapIsRefusedWithZeroStagesAboveZero() {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> TrainSettings.builder().zero(2).overlap(true).build().validate());
+        assertTrue(e.getMessage().contains("--overlap") && e.getMessage().contains("--zero 0"), e.getMessage());
+        TrainSettings s = TrainSettings.builder().overlap(true).build();
+        s.validate();
+        assertTrue(TrainSettings.fromJson(s.toJson(), s.modelConfig(16), dir).overlap());
+        assertFalse(TrainSettings.fromJson(TrainSettings.builder().build().toJson(), s.modelConfig(16), dir)
+                .overlap());
+    }
+
+    @Test
     void ranksOptionStartsMpirunWithTheSameCommandLine() throws Exception {
         assumeMpi();
         List<String> args = new ArrayList<>(List.of("train", "--ranks", "2"));
