@@ -33,6 +33,12 @@ public final class LayerNorm implements Norm {
     }
 
     @Override
+    public void forwardResidual(float[] out, float[] res, float[] x, int N) {
+        dev.sixpd.tensor.LayerNorm.forwardResidual(out, mean, rstd, res, x, gain.working(),
+                bias != null ? bias.working() : zeros, N, C);
+    }
+
+    @Override
     public void backward(float[] dx, float[] dout, float[] x, int N) {
         float[] dbias = bias != null ? bias.grad : sink;
         dev.sixpd.tensor.LayerNorm.backward(dx, gain.grad, dbias, dout, x, gain.working(), mean, rstd, N, C);
