@@ -41,7 +41,7 @@ public final class BenchMain implements Callable<Integer> {
     int[] threads;
 
     @Option(names = "--only", split = ",", paramLabel = "FAMILY[,...]",
-            description = "only these families: gemm, attention, softmax, layernorm, gelu, crossentropy, adamw,"
+            description = "only these families: gemm, attention, softmax, layernorm, gelu, crossentropy, adamw, fused,"
                     + " convert, step (the JMH training step; quick: tiny only; in the default set only with --full)")
     String[] only;
 

@@ -51,6 +51,8 @@ final class FamilyCommand implements Callable<Integer> {
             case GELU -> "GELU (tanh form) forward and backward (memory-bound).";
             case CROSSENTROPY -> "Log-softmax + cross-entropy forward and backward over the logits (memory-bound).";
             case ADAMW -> "One AdamW update over the medium model's 10.8 M parameters (memory-bound).";
+            case FUSED -> "Fused bias + GELU (forward, backward) and residual add + LayerNorm beside the unfused"
+                    + " calls they replace (memory-bound).";
             case HALF -> "FP32 <-> BF16/FP16 bulk conversion of 10.8 M values (memory-bound, single-threaded).";
             case STEP -> "One training step of the tiny and medium presets (JMH).";
         };

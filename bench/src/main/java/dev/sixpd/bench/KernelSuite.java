@@ -80,7 +80,8 @@ public final class KernelSuite {
     public enum Family {
         GEMM("GemmBenchmark"), ATTENTION("AttentionBenchmark"), SOFTMAX("SoftmaxBenchmark"),
         LAYERNORM("LayerNormBenchmark"), GELU("GeluBenchmark"), CROSSENTROPY("CrossEntropyBenchmark"),
-        ADAMW("AdamWBenchmark"), HALF("HalfConversionBenchmark"), STEP("TrainingStepBenchmark");
+        ADAMW("AdamWBenchmark"), HALF("HalfConversionBenchmark"), FUSED("FusedBenchmark"),
+        STEP("TrainingStepBenchmark");
 
         final String benchmark;
 
@@ -384,6 +385,17 @@ public final class KernelSuite {
             case "GeluBenchmark.backward" -> c(GeluBenchmark.BACKWARD_FLOPS, GeluBenchmark.BACKWARD_BYTES);
             case "CrossEntropyBenchmark.forwardBackward" -> c(CrossEntropyBenchmark.FLOPS, CrossEntropyBenchmark.BYTES);
             case "AdamWBenchmark.step" -> c(AdamWBenchmark.FLOPS, AdamWBenchmark.BYTES);
+            case "FusedBenchmark.biasGelu" -> c(FusedBenchmark.BIAS_GELU_FLOPS, FusedBenchmark.BIAS_GELU_BYTES);
+            case "FusedBenchmark.biasGeluUnfused" ->
+                    c(FusedBenchmark.BIAS_GELU_FLOPS, FusedBenchmark.BIAS_GELU_UNFUSED_BYTES);
+            case "FusedBenchmark.biasGeluBackward" ->
+                    c(FusedBenchmark.BIAS_GELU_BACKWARD_FLOPS, FusedBenchmark.BIAS_GELU_BACKWARD_BYTES);
+            case "FusedBenchmark.biasGeluBackwardUnfused" ->
+                    c(FusedBenchmark.BIAS_GELU_BACKWARD_FLOPS, FusedBenchmark.BIAS_GELU_BACKWARD_UNFUSED_BYTES);
+            case "FusedBenchmark.residualLayerNorm" ->
+                    c(FusedBenchmark.RESIDUAL_NORM_FLOPS, FusedBenchmark.RESIDUAL_NORM_BYTES);
+            case "FusedBenchmark.residualLayerNormUnfused" ->
+                    c(FusedBenchmark.RESIDUAL_NORM_FLOPS, FusedBenchmark.RESIDUAL_NORM_UNFUSED_BYTES);
             case "HalfConversionBenchmark.toBf16", "HalfConversionBenchmark.fromBf16", "HalfConversionBenchmark.toFp16",
                     "HalfConversionBenchmark.fromFp16" -> c(0, HalfConversionBenchmark.CONVERT_BYTES);
             case "HalfConversionBenchmark.roundToBf16" -> c(0, HalfConversionBenchmark.ROUND_BYTES);

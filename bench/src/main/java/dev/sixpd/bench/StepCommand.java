@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.sixpd.nn.GptConfig;
+import dev.sixpd.tensor.KernelProfile;
 import dev.sixpd.tensor.Ledger;
 import dev.sixpd.tensor.Parallel;
 import java.io.PrintStream;
@@ -41,6 +42,7 @@ import picocli.CommandLine.Option;
             "  ./sixpd bench step                              small and medium, 1 and all threads",
             "  ./sixpd bench step --preset medium --threads 1 --json out/bench/step.json",
             "  ./sixpd bench step --preset medium --torch-bf16   (PyTorch bf16 autocast as separate rows)",
+            "  ./sixpd bench step --preset medium --threads 1 --no-torch --profile   (time per kernel)",
             "  ./sixpd bench step --preset small,llama-small --threads 1   (GPT-2 and LLaMA parts, same size)",
             "  ./sixpd bench jmh TrainingStepBenchmark -p preset=tiny -p threads=1   (JMH)"})
 final class StepCommand implements Callable<Integer> {
@@ -70,6 +72,10 @@ final class StepCommand implements Callable<Integer> {
     @Option(names = "--attention", defaultValue = "naive", paramLabel = "naive|flash", description = "sixpd's "
             + "attention kernel (default ${DEFAULT-VALUE}); the PyTorch peer keeps its own (naive) attention")
     String attention;
+
+    @Option(names = "--profile", description = "after the timed steps, profile as many more: time per kernel"
+            + " (ledger entries) with its GFLOP/s, GB/s and share of the step, % of FMA peak and of triad bandwidth")
+    boolean profile;
 
     @Option(names = "--no-torch", description = "skip the PyTorch peer")
     boolean noTorch;
@@ -109,10 +115,16 @@ final class StepCommand implements Callable<Integer> {
                 loadAverage());
         human.println("nominal peak: " + nominal.formula());
         double[] peaks = new double[ts.length];
+        double[] bandwidths = new double[ts.length];
         for (int i = 0; i < ts.length; i++) {
             peaks[i] = dev.sixpd.tensor.Peak.measureFma(ts[i], peakSeconds).best();
             human.printf(Locale.ROOT, "measured FMA peak, %d thread%s: %.1f GFLOP/s%n", ts[i], ts[i] == 1 ? "" : "s",
                     peaks[i]);
+            if (profile) {
+                bandwidths[i] = dev.sixpd.tensor.Peak.measureBandwidth(ts[i], peakSeconds).best();
+                human.printf(Locale.ROOT, "measured triad bandwidth, %d thread%s: %.1f GB/s%n", ts[i],
+                        ts[i] == 1 ? "" : "s", bandwidths[i]);
+            }
         }
         TorchPeer peer = null;
         String peerNote = null;
@@ -128,16 +140,24 @@ final class StepCommand implements Callable<Integer> {
             }
         }
         List<StepRow> rows = new ArrayList<>();
+        List<StepProfile> profiles = new ArrayList<>();
         for (String preset : presets) {
             TrainingStep step = new TrainingStep(preset, TrainingStep.defaultBatch(preset), attn);
             for (int i = 0; i < ts.length; i++) {
                 StepRow row = measure(step, ts[i], peaks[i], nominal, peer, peerNote, human);
                 rows.add(row);
                 human.println(progressLine(row));
+                if (profile) {
+                    profiles.add(profile(step, ts[i], steps, row.stepMs(), peaks[i], bandwidths[i]));
+                }
             }
         }
         human.println();
         human.print(markdown(rows));
+        for (StepProfile p : profiles) {
+            human.println();
+            human.print(p.markdown());
+        }
         if (json != null) {
             String js = json(rows, nominal);
             if (SuiteRun.STDOUT.equals(json)) {
@@ -199,6 +219,37 @@ final class StepCommand implements Callable<Integer> {
         return new StepRow(step.preset(), threads, step.batch(), step.config().context(), step.parameterCount(),
                 steps, mmm[0], mmm[1], mmm[2], model, optimizer, peak, Double.isFinite(nom) ? nom : Double.NaN, torch,
                 note, bf16);
+    }
+
+    /**
+     * Profiles {@code steps} steps of a warmed-up {@code step} at {@code threads} threads ({@link KernelProfile}: the
+     * ledger on, each step's last interval closed at its end, so the kernels sum to at most the steps' time), after
+     * one profiled step that is not counted.
+     */
+    static StepProfile profile(TrainingStep step, int threads, int steps, double unprofiledMs, double peak,
+            double bandwidth) {
+        Parallel.setThreads(threads);
+        boolean ledgerWas = Ledger.enabled();
+        Ledger.setEnabled(true);
+        long total = 0;
+        List<KernelProfile.Entry> entries;
+        KernelProfile.start();
+        try {
+            step.step(); // the profiler's own code is compiled on this one, then its entries are dropped
+            KernelProfile.pause();
+            KernelProfile.start();
+            for (int i = 0; i < steps; i++) {
+                long t0 = System.nanoTime();
+                step.step();
+                KernelProfile.pause();
+                total += System.nanoTime() - t0;
+            }
+        } finally {
+            entries = KernelProfile.stop();
+            Ledger.setEnabled(ledgerWas);
+        }
+        return new StepProfile(step.preset(), threads, entries, steps, total / 1e6 / steps, unprofiledMs, peak,
+                bandwidth);
     }
 
     /**

@@ -54,6 +54,18 @@ class KernelSuiteTest {
                 null));
         assertArrayEquals(new double[] {0, 8.0 * 10_770_816}, KernelSuite.cost("HalfConversionBenchmark",
                 "roundToBf16", null));
+        // fused kernels (bench/NOTES.md, "Fused memory-bound kernels"): N 2048, C 384, H 1536
+        assertArrayEquals(new double[] {9.0 * 2048 * 1536, 4.0 * (3 * 2048 * 1536 + 1536)},
+                KernelSuite.cost("FusedBenchmark", "biasGelu", null));
+        assertArrayEquals(new double[] {9.0 * 2048 * 1536, 4.0 * (4 * 2048 * 1536 + 1536)},
+                KernelSuite.cost("FusedBenchmark", "biasGeluUnfused", null));
+        assertArrayEquals(new double[] {18.0 * 2048 * 1536, 4.0 * (3 * 2048 * 1536 + 2 * 1536)},
+                KernelSuite.cost("FusedBenchmark", "biasGeluBackward", null));
+        assertArrayEquals(new double[] {7_088_128, 12_602_368}, KernelSuite.cost("FusedBenchmark",
+                "residualLayerNorm", null));
+        assertArrayEquals(new double[] {7_088_128, 15_748_096}, KernelSuite.cost("FusedBenchmark",
+                "residualLayerNormUnfused", null));
+        assertEquals(Family.FUSED, Family.parse("fused"));
         assertNull(KernelSuite.cost("NoSuchBenchmark", "run", null));
     }
 

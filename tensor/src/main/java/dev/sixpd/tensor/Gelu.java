@@ -59,17 +59,21 @@ public final class Gelu {
         int i = from;
         FloatVector one = FloatVector.broadcast(S, 1f);
         for (int up = from + S.loopBound(to - from); i < up; i += S.length()) {
-            FloatVector x = FloatVector.fromArray(S, inp, i);
-            // e = exp(-2u), u = k·x·(1 + c·x²);  gelu = x / (1 + e)
-            FloatVector e = Vectors.exp(x.mul(x).fma(C3, 1f).mul(x).mul(-2f * K));
-            x.div(e.add(one)).intoArray(out, i);
+            gelu(FloatVector.fromArray(S, inp, i), one).intoArray(out, i);
         }
         for (; i < to; i++) {
             out[i] = geluScalar(inp[i]);
         }
     }
 
-    private static float geluScalar(float x) {
+    /** {@code gelu(x)} of a vector, the operations of {@link #geluScalar} ({@link BiasGelu} shares it). */
+    static FloatVector gelu(FloatVector x, FloatVector one) {
+        // e = exp(-2u), u = k·x·(1 + c·x²);  gelu = x / (1 + e)
+        FloatVector e = Vectors.exp(x.mul(x).fma(C3, 1f).mul(x).mul(-2f * K));
+        return x.div(e.add(one));
+    }
+
+    static float geluScalar(float x) {
         float e = Vectors.exp(Math.fma(x * x, C3, 1f) * x * (-2f * K));
         return x / (e + 1f);
     }
@@ -95,14 +99,7 @@ public final class Gelu {
         int i = from;
         FloatVector one = FloatVector.broadcast(S, 1f);
         for (int up = from + S.loopBound(to - from); i < up; i += S.length()) {
-            FloatVector x = FloatVector.fromArray(S, inp, i);
-            FloatVector x2 = x.mul(x);
-            // s = sigmoid(2u) = 1 / (1 + exp(-2u))
-            FloatVector e = Vectors.exp(x2.fma(C3, 1f).mul(x).mul(-2f * K));
-            FloatVector s = one.div(e.add(one));
-            // local = s + x·s·(1 - s)·2k·(1 + 3c·x²)
-            FloatVector poly = x2.fma(6f * C3 * K, 2f * K);
-            FloatVector local = x.mul(s).mul(one.sub(s)).fma(poly, s);
+            FloatVector local = localGrad(FloatVector.fromArray(S, inp, i), one);
             local.fma(FloatVector.fromArray(S, dout, i), FloatVector.fromArray(S, dinp, i)).intoArray(dinp, i);
         }
         for (; i < to; i++) {
@@ -110,7 +107,18 @@ public final class Gelu {
         }
     }
 
-    private static float localGrad(float x) {
+    /** {@code gelu'(x)} of a vector, the operations of {@link #localGrad(float)} ({@link BiasGelu} shares it). */
+    static FloatVector localGrad(FloatVector x, FloatVector one) {
+        FloatVector x2 = x.mul(x);
+        // s = sigmoid(2u) = 1 / (1 + exp(-2u))
+        FloatVector e = Vectors.exp(x2.fma(C3, 1f).mul(x).mul(-2f * K));
+        FloatVector s = one.div(e.add(one));
+        // local = s + x·s·(1 - s)·2k·(1 + 3c·x²)
+        FloatVector poly = x2.fma(6f * C3 * K, 2f * K);
+        return x.mul(s).mul(one.sub(s)).fma(poly, s);
+    }
+
+    static float localGrad(float x) {
         float x2 = x * x;
         float e = Vectors.exp(Math.fma(x2, C3, 1f) * x * (-2f * K));
         float s = 1f / (e + 1f);

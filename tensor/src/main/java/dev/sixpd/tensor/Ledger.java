@@ -11,7 +11,8 @@ import java.util.Locale;
  *
  * <p>Kernels account once per call, from the calling thread, before they fan out to worker threads, so the
  * counters need no synchronisation. Not thread-safe: call kernels that account from one thread at a time.
- * When off ({@link #enabled()} false) a kernel pays one static boolean check per call.
+ * When off ({@link #enabled()} false) a kernel pays one static boolean check per call; when on and not profiling
+ * ({@link KernelProfile}), one more.
  */
 public final class Ledger {
     /** Which part of a training step the work belongs to. */
@@ -63,6 +64,9 @@ public final class Ledger {
         int i = phase.ordinal() * K + kind.ordinal();
         FLOPS[i] += flops;
         BYTES[i] += bytes;
+        if (KernelProfile.on) {
+            KernelProfile.charge(phase, kind, flops, bytes);
+        }
     }
 
     public static long flops(Phase p, Kind k) {

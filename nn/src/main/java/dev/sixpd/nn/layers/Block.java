@@ -1,6 +1,7 @@
 package dev.sixpd.nn.layers;
 
 import dev.sixpd.nn.GptConfig;
+import dev.sixpd.tensor.DType;
 import dev.sixpd.tensor.Elementwise;
 
 import java.util.Arrays;
@@ -62,11 +63,16 @@ public final class Block {
         norm1.forward(n1, x, N);
         ctx.act(n1, N * C);
         attn.forward(ctx, res, n1, B, T);
-        Elementwise.accumulate(res, x, N * C);
-        ctx.act(res, N * C);
+        if (ctx.activations() == DType.FP32) {
+            // res += x and n2 = norm2(res) in one pass over each row (same bits as the two steps below)
+            norm2.forwardResidual(n2, res, x, N);
+        } else {
+            Elementwise.accumulate(res, x, N * C);
+            ctx.act(res, N * C);
+            norm2.forward(n2, res, N);
+            ctx.act(n2, N * C);
+        }
         // out = res + mlp(norm2(res))
-        norm2.forward(n2, res, N);
-        ctx.act(n2, N * C);
         mlp.forward(ctx, out, n2, N);
         Elementwise.accumulate(out, res, N * C);
         ctx.act(out, N * C);

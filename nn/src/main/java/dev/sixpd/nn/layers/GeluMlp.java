@@ -1,12 +1,15 @@
 package dev.sixpd.nn.layers;
 
+import dev.sixpd.tensor.BiasGelu;
+import dev.sixpd.tensor.DType;
 import dev.sixpd.tensor.Gelu;
 
 import java.util.Arrays;
 
 /**
  * GPT-2's MLP: {@code out = proj(gelu(fc(x)))}, fc C → H, proj H → C, GELU in its tanh form. Saved for backward:
- * the GELU's input and output {@code [N, H]}. Not thread-safe.
+ * the GELU's input and output {@code [N, H]}. With FP32 activations the fc bias and the GELU are one kernel
+ * ({@link BiasGelu}), forward and backward. Not thread-safe.
  */
 public final class GeluMlp implements Mlp {
     private final Linear fc;
@@ -27,8 +30,23 @@ public final class GeluMlp implements Mlp {
         dh = a.scratch("dfc", N * H);
     }
 
+    /**
+     * Whether the bias add and GELU run as one kernel ({@link BiasGelu}): with FP32 activations (a 16-bit run
+     * rounds h between the two) and a trainable bias, no LoRA adapter on fc. Same bits either way.
+     */
+    private boolean fused(StepContext ctx) {
+        return ctx.activations() == DType.FP32 && fc.fusable();
+    }
+
     @Override
     public void forward(StepContext ctx, float[] out, float[] x, int N) {
+        if (fused(ctx)) {
+            // h = x·Wᵀ; then h += b and hGelu = gelu(h) in one pass
+            fc.forwardMatmul(ctx, h, 0, H, x, N);
+            BiasGelu.forward(h, hGelu, fc.bias.working(), N, H);
+            proj.forward(ctx, out, 0, proj.out, hGelu, N);
+            return;
+        }
         fc.forward(ctx, h, 0, H, x, N);
         ctx.act(h, N * H);
         Gelu.forward(hGelu, h, N * H);
@@ -41,6 +59,12 @@ public final class GeluMlp implements Mlp {
         Arrays.fill(dhGelu, 0, N * H, 0f);
         proj.backward(ctx, dhGelu, dout, 0, proj.out, hGelu, N);
         ctx.act(dhGelu, N * H);
+        if (fused(ctx)) {
+            // dh = gelu'(h)·dhGelu and db += Σ_n dh in one pass (dh overwritten: no zero fill)
+            BiasGelu.backward(dh, fc.bias.grad, h, dhGelu, N, H);
+            fc.backwardMatmul(ctx, dx, dh, 0, H, x, N);
+            return;
+        }
         Arrays.fill(dh, 0, N * H, 0f);
         Gelu.backward(dh, h, dhGelu, N * H);
         ctx.act(dh, N * H);

@@ -35,6 +35,12 @@ public final class LayerNorm implements Norm {
     }
 
     @Override
+    public void forwardResidual(float[] out, float[] res, float[] x, int N) {
+        dev.sixpd.tensor.LayerNorm.forwardResidual(out, mean, rstd, res, x, gain.working(),
+                bias != null ? bias.working() : zeros, N, C);
+    }
+
+    @Override
     public void backward(float[] dx, float[] dout, float[] x, int N) {
         float[] dbias = bias != null && bias.trainable ? bias.grad : sink;
         float[] dgain = gain.trainable ? gain.grad : gainSink;

@@ -39,8 +39,7 @@ public final class Linear {
 
     /** {@code y[n, yOff : yOff+out] = x[n, :] · Wᵀ + b} for {@code n < N}, x {@code [N, in]}; overwrites. */
     public void forward(StepContext ctx, float[] y, int yOff, int ldy, float[] x, int N) {
-        // y = x · Wᵀ (NT: the weight's rows are the output channels)
-        ctx.gemm(false, true, N, out, in, 1f, x, 0, in, weight.working(), 0, in, 0f, y, yOff, ldy);
+        forwardMatmul(ctx, y, yOff, ldy, x, N);
         if (bias != null) {
             Elementwise.addBias(y, yOff, ldy, bias.working(), N, out);
         }
@@ -49,22 +48,41 @@ public final class Linear {
         }
     }
 
+    /** The forward without the bias and the adapter: {@code y = x · Wᵀ} (a fused kernel after it adds the bias). */
+    public void forwardMatmul(StepContext ctx, float[] y, int yOff, int ldy, float[] x, int N) {
+        // y = x · Wᵀ (NT: the weight's rows are the output channels)
+        ctx.gemm(false, true, N, out, in, 1f, x, 0, in, weight.working(), 0, in, 0f, y, yOff, ldy);
+    }
+
     /**
      * ACCUMULATES {@code dx [N, in] += dy · W}, {@code dW += dyᵀ · x}, {@code db += Σ_n dy[n, :]} (rows in order,
      * so bit-identical for any thread count); dy is read at {@code dyOff + n·lddy}.
      */
     public void backward(StepContext ctx, float[] dx, float[] dy, int dyOff, int lddy, float[] x, int N) {
-        // dx [N, in] += dy [N, out] · W [out, in]  (NN)
-        ctx.gemm(false, false, N, in, out, 1f, dy, dyOff, lddy, weight.working(), 0, in, 1f, dx, 0, in);
-        // dW [out, in] += dyᵀ [out, N] · x [N, in]  (TN), unless W is frozen
-        if (weight.trainable) {
-            ctx.gemm(true, false, out, in, N, 1f, dy, dyOff, lddy, x, 0, in, 1f, weight.grad, 0, in);
-        }
+        backwardMatmul(ctx, dx, dy, dyOff, lddy, x, N);
         if (bias != null && bias.trainable) {
             Reduce.sumRows(bias.grad, dy, dyOff, lddy, N, out);
         }
         if (adapter != null) {
             adapter.backward(ctx, dx, dy, dyOff, lddy, x, N);
+        }
+    }
+
+    /**
+     * Whether {@link #forwardMatmul} and {@link #backwardMatmul} with the bias handled by a fused kernel compute this
+     * layer: no adapter, and a trainable bias (LoRA and frozen layers take {@link #forward}/{@link #backward}).
+     */
+    public boolean fusable() {
+        return adapter == null && bias != null && bias.trainable;
+    }
+
+    /** The backward without the bias gradient and the adapter (a fused kernel before it accumulated the bias's): dx and dW. */
+    public void backwardMatmul(StepContext ctx, float[] dx, float[] dy, int dyOff, int lddy, float[] x, int N) {
+        // dx [N, in] += dy [N, out] · W [out, in]  (NN)
+        ctx.gemm(false, false, N, in, out, 1f, dy, dyOff, lddy, weight.working(), 0, in, 1f, dx, 0, in);
+        // dW [out, in] += dyᵀ [out, N] · x [N, in]  (TN), unless W is frozen
+        if (weight.trainable) {
+            ctx.gemm(true, false, out, in, N, 1f, dy, dyOff, lddy, x, 0, in, 1f, weight.grad, 0, in);
         }
     }
 

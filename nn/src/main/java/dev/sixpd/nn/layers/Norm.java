@@ -13,6 +13,13 @@ public interface Norm {
     /** {@code out [N, C] = norm(x [N, C])}; overwrites out, saves the row statistics. */
     void forward(float[] out, float[] x, int N);
 
+    /**
+     * A residual add and this norm: {@code res += x}, then {@code out = norm(res)} (FP32 activations only: no
+     * rounding of res between the two). Same bits as {@code Elementwise.accumulate(res, x)} then {@link #forward};
+     * a LayerNorm does both in one pass over each row.
+     */
+    void forwardResidual(float[] out, float[] res, float[] x, int N);
+
     /** ACCUMULATES {@code dx += ∂/∂x}, and the gain's (and bias's) gradients, from {@code dout}. */
     void backward(float[] dx, float[] dout, float[] x, int N);
 

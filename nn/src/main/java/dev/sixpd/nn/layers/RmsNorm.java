@@ -2,6 +2,7 @@ package dev.sixpd.nn.layers;
 
 import dev.sixpd.nn.GptConfig;
 import dev.sixpd.optim.Param;
+import dev.sixpd.tensor.Elementwise;
 
 /**
  * RMSNorm over C channels (LLaMA): {@code y = x / sqrt(mean(x²) + ε) · g}, ε = 1e-5; no mean, no bias. Saves each
@@ -23,6 +24,13 @@ public final class RmsNorm implements Norm {
     @Override
     public void forward(float[] out, float[] x, int N) {
         dev.sixpd.tensor.RmsNorm.forward(out, rstd, x, gain.working(), N, C, GptConfig.NORM_EPS);
+    }
+
+    /** Unfused: the add, then the norm. */
+    @Override
+    public void forwardResidual(float[] out, float[] res, float[] x, int N) {
+        Elementwise.accumulate(res, x, N * C);
+        forward(out, res, N);
     }
 
     @Override
