@@ -23,6 +23,14 @@ public final class Gemm {
     }
 
     /**
+     * This host's K block (from the vector width: 256 at 16 lanes, 1024 at 8): a product with K above it sums its
+     * K blocks into C one after another, so the blocking is part of the rounding (never of the thread count).
+     */
+    public static int kBlock() {
+        return GemmKernel.KC;
+    }
+
+    /**
      * {@code C[M,N] = alpha·op(A)·op(B) + beta·C}, charged to the ledger as {@link Ledger.Kind#MATMUL}.
      * See the class comment for the layout of A, B and C.
      */

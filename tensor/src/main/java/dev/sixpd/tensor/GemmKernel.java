@@ -29,15 +29,24 @@ import jdk.incubator.vector.VectorSpecies;
 final class GemmKernel {
     private static final VectorSpecies<Float> S = Vectors.SPECIES;
     private static final int L = Vectors.LANES;
-    /** Rows of the micro-tile: 4 rows × 2 vectors = 8 accumulators (see {@link #micro} for why not 6). */
-    static final int MR = 4;
+    /**
+     * Rows of the micro-tile, from the vector width: 16 lanes (AVX-512: 32 vector registers) 8 rows × 2 vectors =
+     * 16 accumulators ({@link #micro8}); 8 lanes (AVX2: 16 registers) 4 × 2 = 8 ({@link #micro}; see there for why
+     * not 6). On an Intel Sapphire Rapids core (two 512-bit FMA ports) 8 rows with KC 256 took n = 1024 from 131 to
+     * 159–166 GFLOP/s and the {@code medium} step from 1,238 to 1,476 tokens/s; either change alone gained nothing
+     * (bench/NOTES.md, "Host note"). The property {@code sixpd.gemm.mr} (4 or 8) overrides it for tuning runs.
+     */
+    static final int MR = block("sixpd.gemm.mr", L >= 16 ? 8 : 4, 4);
     /** Columns of the micro-tile: two vectors. */
     static final int NR = 2 * L;
-    /** K block: 1024 at 8 lanes (512 at 16), so every K of the default model is one block and each C tile is loaded
-     * and stored once. The KC×NR B micro-panel (64 KiB) then streams from L2 rather than sitting in L1, which costs
-     * less than the C traffic and call overhead of more blocks: KC 256 measured 72–78 GFLOP/s at n=1024 on one
-     * Zen 3 core, KC 1024 91 (bench/NOTES.md, step 13). */
-    static final int KC = block("sixpd.gemm.kc", Math.max(64, 16384 / NR), 1);
+    /** K block. At 8 lanes 1024, so every K of the default model is one block and each C tile is loaded and stored
+     * once; the KC×NR B micro-panel (64 KiB) then streams from L2 rather than sitting in L1, which costs less than
+     * the C traffic and call overhead of more blocks: KC 256 measured 72–78 GFLOP/s at n=1024 on one Zen 3 core, KC
+     * 1024 91 (bench/NOTES.md, step 13). At 16 lanes 256: the B micro-panel (32 KiB) stays in L1 while the 8-row
+     * tiles stream past it, which the 16-accumulator kernel needs (KC 512 with 8 rows: no gain). A product with
+     * K > KC sums its K blocks into C one after another, so the blocking is part of the result's rounding (the same
+     * for any thread count). */
+    static final int KC = block("sixpd.gemm.kc", L >= 16 ? 256 : Math.max(64, 16384 / NR), 1);
     /** M block: rows of A packed at a time (MC×KC floats, 576 KiB at KC 1024). Multiple of MR. */
     static final int MC = block("sixpd.gemm.mc", 144, MR);
     /** N block: the packed KC×NC B block (12 MiB at NC = 3072) lives in L3; 3072 covers every N of the default
@@ -235,9 +244,9 @@ final class GemmKernel {
                 int mr = Math.min(MR, mc - ir);
                 int ci = cOff + ir * ldc + jr;
                 if (direct && mr == MR && nr == NR) {
-                    micro(kc, ap, ir * kc, bp, bIdx, c, ci, ldc, add);
+                    microTile(kc, ap, ir * kc, bp, bIdx, c, ci, ldc, add);
                 } else {
-                    micro(kc, ap, ir * kc, bp, bIdx, tile, 0, NR, false);
+                    microTile(kc, ap, ir * kc, bp, bIdx, tile, 0, NR, false);
                     merge(tile, mr, nr, alpha, beta, c, ci, ldc);
                 }
             }
@@ -257,13 +266,105 @@ final class GemmKernel {
      * {@link #merge} from a scratch tile instead: doing it here makes this method too big for C2's inlining budget
      * (NodeCountInliningCutoff), and a vector passed to a call that is not inlined is boxed, which cost 10× here.
      */
+    /** One MR×NR tile through the micro-kernel of this MR ({@link #micro} or {@link #micro8}). */
+    private static void microTile(int kc, float[] ap, int aIdx, float[] bp, int bIdx, float[] out, int o, int ld,
+                             boolean add) {
+        if (MR == 8) {
+            micro8(kc, ap, aIdx, bp, bIdx, out, o, ld, add);
+        } else {
+            micro(kc, ap, aIdx, bp, bIdx, out, o, ld, add);
+        }
+    }
+
+    /**
+     * As {@link #micro} for 8 rows: 16 accumulators (AVX-512 has 32 vector registers, AVX2 16: there 8 rows would
+     * spill). Per k: 2 loads of B, 8 broadcasts of A, 16 independent FMAs, twice the FMAs per B load of
+     * {@link #micro} and 16 chains for the 2 × 4 = 8 an FMA pipe pair needs in flight.
+     */
+    static void micro8(int kc, float[] ap, int aIdx, float[] bp, int bIdx, float[] out, int o, int ld, boolean add) {
+        FloatVector c00 = FloatVector.zero(S), c01 = FloatVector.zero(S);
+        FloatVector c10 = FloatVector.zero(S), c11 = FloatVector.zero(S);
+        FloatVector c20 = FloatVector.zero(S), c21 = FloatVector.zero(S);
+        FloatVector c30 = FloatVector.zero(S), c31 = FloatVector.zero(S);
+        FloatVector c40 = FloatVector.zero(S), c41 = FloatVector.zero(S);
+        FloatVector c50 = FloatVector.zero(S), c51 = FloatVector.zero(S);
+        FloatVector c60 = FloatVector.zero(S), c61 = FloatVector.zero(S);
+        FloatVector c70 = FloatVector.zero(S), c71 = FloatVector.zero(S);
+        for (int k = 0; k < kc; k++) {
+            int ak = aIdx + k * 8;
+            int bk = bIdx + k * NR;
+            // c[r][0:NR] += a[r][k] · b[k][0:NR]
+            FloatVector b0 = FloatVector.fromArray(S, bp, bk);
+            FloatVector b1 = FloatVector.fromArray(S, bp, bk + L);
+            FloatVector a0 = FloatVector.broadcast(S, ap[ak]);
+            c00 = a0.fma(b0, c00);
+            c01 = a0.fma(b1, c01);
+            FloatVector a1 = FloatVector.broadcast(S, ap[ak + 1]);
+            c10 = a1.fma(b0, c10);
+            c11 = a1.fma(b1, c11);
+            FloatVector a2 = FloatVector.broadcast(S, ap[ak + 2]);
+            c20 = a2.fma(b0, c20);
+            c21 = a2.fma(b1, c21);
+            FloatVector a3 = FloatVector.broadcast(S, ap[ak + 3]);
+            c30 = a3.fma(b0, c30);
+            c31 = a3.fma(b1, c31);
+            FloatVector a4 = FloatVector.broadcast(S, ap[ak + 4]);
+            c40 = a4.fma(b0, c40);
+            c41 = a4.fma(b1, c41);
+            FloatVector a5 = FloatVector.broadcast(S, ap[ak + 5]);
+            c50 = a5.fma(b0, c50);
+            c51 = a5.fma(b1, c51);
+            FloatVector a6 = FloatVector.broadcast(S, ap[ak + 6]);
+            c60 = a6.fma(b0, c60);
+            c61 = a6.fma(b1, c61);
+            FloatVector a7 = FloatVector.broadcast(S, ap[ak + 7]);
+            c70 = a7.fma(b0, c70);
+            c71 = a7.fma(b1, c71);
+        }
+        if (add) {
+            // C += sums (the same rounding as merge's fma(sum, 1, 1·C))
+            c00 = c00.add(FloatVector.fromArray(S, out, o));
+            c01 = c01.add(FloatVector.fromArray(S, out, o + L));
+            c10 = c10.add(FloatVector.fromArray(S, out, o + ld));
+            c11 = c11.add(FloatVector.fromArray(S, out, o + ld + L));
+            c20 = c20.add(FloatVector.fromArray(S, out, o + 2 * ld));
+            c21 = c21.add(FloatVector.fromArray(S, out, o + 2 * ld + L));
+            c30 = c30.add(FloatVector.fromArray(S, out, o + 3 * ld));
+            c31 = c31.add(FloatVector.fromArray(S, out, o + 3 * ld + L));
+            c40 = c40.add(FloatVector.fromArray(S, out, o + 4 * ld));
+            c41 = c41.add(FloatVector.fromArray(S, out, o + 4 * ld + L));
+            c50 = c50.add(FloatVector.fromArray(S, out, o + 5 * ld));
+            c51 = c51.add(FloatVector.fromArray(S, out, o + 5 * ld + L));
+            c60 = c60.add(FloatVector.fromArray(S, out, o + 6 * ld));
+            c61 = c61.add(FloatVector.fromArray(S, out, o + 6 * ld + L));
+            c70 = c70.add(FloatVector.fromArray(S, out, o + 7 * ld));
+            c71 = c71.add(FloatVector.fromArray(S, out, o + 7 * ld + L));
+        }
+        c00.intoArray(out, o);
+        c01.intoArray(out, o + L);
+        c10.intoArray(out, o + ld);
+        c11.intoArray(out, o + ld + L);
+        c20.intoArray(out, o + 2 * ld);
+        c21.intoArray(out, o + 2 * ld + L);
+        c30.intoArray(out, o + 3 * ld);
+        c31.intoArray(out, o + 3 * ld + L);
+        c40.intoArray(out, o + 4 * ld);
+        c41.intoArray(out, o + 4 * ld + L);
+        c50.intoArray(out, o + 5 * ld);
+        c51.intoArray(out, o + 5 * ld + L);
+        c60.intoArray(out, o + 6 * ld);
+        c61.intoArray(out, o + 6 * ld + L);
+        c70.intoArray(out, o + 7 * ld);
+        c71.intoArray(out, o + 7 * ld + L);
+    }
+
     static void micro(int kc, float[] ap, int aIdx, float[] bp, int bIdx, float[] out, int o, int ld, boolean add) {
         FloatVector c00 = FloatVector.zero(S), c01 = FloatVector.zero(S);
         FloatVector c10 = FloatVector.zero(S), c11 = FloatVector.zero(S);
         FloatVector c20 = FloatVector.zero(S), c21 = FloatVector.zero(S);
         FloatVector c30 = FloatVector.zero(S), c31 = FloatVector.zero(S);
         for (int k = 0; k < kc; k++) {
-            int ak = aIdx + k * MR;
+            int ak = aIdx + k * 4;
             int bk = bIdx + k * NR;
             // c[r][0:NR] += a[r][k] · b[k][0:NR]
             FloatVector b0 = FloatVector.fromArray(S, bp, bk);

@@ -128,6 +128,54 @@ class GemmTest {
     }
 
     @Test
+    void bothMicroKernelsMatchTheDoubleReferenceAndEachOther() {
+        // one tile on packed panels, kc odd: micro (4 rows) and micro8 (8 rows) on every host, whichever GEMM uses
+        int kc = 37, nr = GemmKernel.NR;
+        Rng rng = new Rng(11);
+        float[] a8 = new float[8 * kc], b = new float[nr * kc];
+        for (int i = 0; i < a8.length; i++) {
+            a8[i] = (float) rng.nextGaussian();
+        }
+        for (int i = 0; i < b.length; i++) {
+            b[i] = (float) rng.nextGaussian();
+        }
+        float[] a4 = new float[4 * kc]; // rows 0..3 of the 8-row panel, as a 4-row panel
+        for (int k = 0; k < kc; k++) {
+            System.arraycopy(a8, k * 8, a4, k * 4, 4);
+        }
+        for (boolean add : new boolean[] {false, true}) {
+            float[] c8 = new float[8 * nr], c4 = new float[4 * nr];
+            for (int i = 0; i < c4.length; i++) {
+                c4[i] = add ? 0.25f * i : 0f;
+            }
+            for (int i = 0; i < c8.length; i++) {
+                c8[i] = add ? 0.25f * i : 0f;
+            }
+            GemmKernel.micro8(kc, a8, 0, b, 0, c8, 0, nr, add);
+            GemmKernel.micro(kc, a4, 0, b, 0, c4, 0, nr, add);
+            for (int r = 0; r < 8; r++) {
+                for (int j = 0; j < nr; j++) {
+                    // c[r, j] = Σ_k a[r, k]·b[k, j] (+ the old c)
+                    double want = add ? 0.25 * (r * nr + j) : 0;
+                    double mag = Math.abs(want);
+                    for (int k = 0; k < kc; k++) {
+                        want += (double) a8[k * 8 + r] * b[k * nr + j];
+                        mag += Math.abs((double) a8[k * 8 + r] * b[k * nr + j]);
+                    }
+                    float got = c8[r * nr + j];
+                    assertTrue(Math.abs(got - want) <= 1e-6 * mag + 1e-30, "micro8 r=" + r + " j=" + j + " add=" + add
+                            + ": " + got + " vs " + want);
+                    if (r < 4) {
+                        // the same chain of FMAs per element: the same bits
+                        assertEquals(Float.floatToRawIntBits(c4[r * nr + j]), Float.floatToRawIntBits(got),
+                                "micro and micro8 differ at r=" + r + " j=" + j);
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
     void largerSizesCrossBlockBoundaries() {
         int[][] shapes = {{127, 130, 129}, {130, 127, 257}, {64, 300, 520}, {257, 33, 300}, {6, 1000, 17},
             {1000, 6, 31}, {200, 64, 64}, {37, 45, GemmKernel.KC + 3}, {21, 50, 2 * GemmKernel.KC + 1}};
