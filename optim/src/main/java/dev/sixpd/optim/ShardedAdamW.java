@@ -984,6 +984,16 @@ public final class ShardedAdamW implements AutoCloseable {
          * The same for FP32 training, where the weights are the masters (4 + 4 + 8 bytes: weights, gradients,
          * m and v): stage 0 16Ψ; 1: 4Ψ + 4Ψ + 8Ψ/N; 2: 4Ψ + 12Ψ/N; 3: 16Ψ/N.
          */
+        /** {@link #fp32Formula}'s expression for {@code stage}, as printed beside its value. */
+        public static String fp32FormulaText(int stage) {
+            return switch (stage) {
+                case 0 -> "16Ψ";
+                case 1 -> "8Ψ + 8Ψ/N";
+                case 2 -> "4Ψ + 12Ψ/N";
+                default -> "16Ψ/N";
+            };
+        }
+
         public static double fp32Formula(int stage, long psi, int ranks) {
             double p = psi;
             return switch (stage) {

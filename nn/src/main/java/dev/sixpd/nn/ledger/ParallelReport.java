@@ -128,9 +128,10 @@ public final class ParallelReport {
                         + " FP32 masters (4·S, the weights' formula 4Ψ/N = %,.0f);%n             the gathered layers in flight (the"
                         + " outside group and one block) take %,d%n", weightFormula(stage, psi, ranks), r0[0]));
             }
-            b.append(String.format(Locale.ROOT, "  model states per rank: ZeRO paper (FP32) 16Ψ → %,.0f%s;%n             measured"
+            b.append(String.format(Locale.ROOT, "  model states per rank: ZeRO paper (FP32) %s = %,.0f%s;%n             measured"
                             + " sharded 16·S = %,d (masters, m, v, gradient shard), + %,d in flight + %,d bucket"
-                            + "%s = %,d%n", ShardedAdamW.Memory.fp32Formula(stage, psi, ranks),
+                            + "%s = %,d%n", ShardedAdamW.Memory.fp32FormulaText(stage),
+                    ShardedAdamW.Memory.fp32Formula(stage, psi, ranks),
                     mixed ? String.format(Locale.ROOT, ", mixed precision %,.0f",
                             ShardedAdamW.Memory.mixedPrecisionFormula(stage, psi, ranks)) : "",
                     16 * shard, inFlight, bucketBytes,
@@ -140,9 +141,9 @@ public final class ParallelReport {
                             + " gradients 4Ψ = %,.0f (model grads; the buffers hold the staging copy and the shard of the"
                             + " mean gradient), AdamW 8Ψ%s, masters 4Ψ%s%n", gradientFormula(stage, psi, ranks),
                     stage >= 1 ? "/N" : "", stage >= 1 ? "/N" : ""));
-            b.append(String.format(Locale.ROOT, "  model states per rank: ZeRO paper (FP32) 16Ψ → %,.0f%s; measured on"
+            b.append(String.format(Locale.ROOT, "  model states per rank: ZeRO paper (FP32) %s = %,.0f%s; measured on"
                             + " rank 0 %,d (weights + model grads + buffers + m, v + masters)%n",
-                    ShardedAdamW.Memory.fp32Formula(stage, psi, ranks), mixed ? String.format(Locale.ROOT,
+                    ShardedAdamW.Memory.fp32FormulaText(stage), ShardedAdamW.Memory.fp32Formula(stage, psi, ranks), mixed ? String.format(Locale.ROOT,
                             ", mixed precision %,.0f", ShardedAdamW.Memory.mixedPrecisionFormula(stage, psi, ranks))
                             : "", total));
         }

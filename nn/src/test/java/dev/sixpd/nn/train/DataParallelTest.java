@@ -167,7 +167,7 @@ class DataParallelTest {
         assertTrue(z2.output().contains("4·S = 210,432 (4Ψ/N = 210,432"), z2.output());
         assertEquals(2 * psi * 4 / 2, row2[5] - 16, "ZeRO-2 sent 2·(N−1)/N·4Ψ + 16");
         assertEquals(3 * psi * 4 / 2, row3[5] - 16, "ZeRO-3 sent 3·(N−1)/N·4Ψ + 16");
-        assertTrue(z3b.output().contains("measured sharded 16·S = 841,728") && z3b.output().contains("16Ψ → 841,728"),
+        assertTrue(z3b.output().contains("measured sharded 16·S = 841,728") && z3b.output().contains("16Ψ/N = 841,728"),
                 z3b.output());
 
         // rank 0 alone prints: one header, one val line per eval; and the ledger's per-rank table
