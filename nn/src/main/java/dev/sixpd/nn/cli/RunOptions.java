@@ -16,7 +16,8 @@ import java.nio.file.Path;
  */
 public final class RunOptions {
     @Option(names = "--steps", paramLabel = "N", description = "optimizer steps in total; the cosine schedule ends "
-            + "here (default: " + TrainSettings.DEFAULT_STEPS + " for train)")
+            + "here (default: " + TrainSettings.DEFAULT_STEPS + " for train, " + FinetuneCommand.STEPS
+            + " for finetune)")
     Integer steps;
     @Option(names = "--stop-after", paramLabel = "N", description = "stop after step N with a checkpoint, as if "
             + "interrupted (the schedule still ends at --steps); continue with --resume")
@@ -28,7 +29,8 @@ public final class RunOptions {
             + "accumulate gradients (less activation memory, same result up to rounding; default: 1)")
     Integer microBatches;
     @Option(names = "--lr", paramLabel = "LR", description = "peak learning rate (default: " + TrainSettings.DEFAULT_LR
-            + " for train)")
+            + " for train; finetune: " + FinetuneCommand.LR_LORA + " with LoRA, " + FinetuneCommand.LR_FULL
+            + " with --full)")
     Double lr;
     @Option(names = "--warmup", paramLabel = "N", description = "linear warm-up steps (default: steps/10, at most "
             + "100)")
@@ -45,7 +47,7 @@ public final class RunOptions {
             + "bit-identical for the same seed and thread count")
     Integer threads;
     @Option(names = "--out", paramLabel = "DIR", description = "checkpoint directory (default: out/train for train, "
-            + "out/finetune for finetune, or the --resume directory)")
+            + "out/finetune (LoRA) or out/finetune-full (--full) for finetune, or the --resume directory)")
     Path out;
     @Option(names = "--resume", paramLabel = "DIR", description = "continue the run saved in DIR; its settings are "
             + "kept, --steps may extend it")
