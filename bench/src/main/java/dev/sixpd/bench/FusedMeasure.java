@@ -1,6 +1,5 @@
 package dev.sixpd.bench;
 
-import java.util.Arrays;
 import java.util.Locale;
 import org.openjdk.jmh.infra.Blackhole;
 
@@ -48,23 +47,13 @@ final class FusedMeasure {
             u[i] = block(unfused, millis);
             r[i] = f[i] / u[i];
         }
-        double[] rs = r.clone();
-        Arrays.sort(rs);
+        double[] ratio = Stats.medianMinMax(r);
         System.out.printf(Locale.ROOT, "| %s | %.3f | %.3f | %.2f× (%.2f–%.2f) |%n", name, Stats.medianMinMax(f)[0],
-                Stats.medianMinMax(u)[0], Stats.medianMinMax(r)[0], rs[0], rs[reps - 1]);
+                Stats.medianMinMax(u)[0], ratio[0], ratio[1], ratio[2]);
     }
 
     /** Repeats {@code call} for at least {@code millis} ms; returns ms per call. */
     private static double block(Runnable call, long millis) {
-        long t0 = System.nanoTime();
-        long end = t0 + millis * 1_000_000L;
-        int n = 0;
-        long t;
-        do {
-            call.run();
-            n++;
-            t = System.nanoTime();
-        } while (t < end);
-        return (t - t0) / 1e6 / n;
+        return Stats.nanosPerCall(call, millis) / 1e6;
     }
 }

@@ -123,17 +123,8 @@ final class GemmMeasure {
         }
     }
 
-    /** Repeats {@code call} for at least {@code millis} ms; returns GFLOP/s. */
+    /** Repeats {@code call} for at least {@code millis} ms; returns GFLOP/s (FLOPs per nanosecond). */
     private static double block(Runnable call, double flopsPerCall, long millis) {
-        long t0 = System.nanoTime();
-        long end = t0 + millis * 1_000_000L;
-        long calls = 0;
-        long t;
-        do {
-            call.run();
-            calls++;
-            t = System.nanoTime();
-        } while (t < end);
-        return calls * flopsPerCall / (t - t0);
+        return flopsPerCall / Stats.nanosPerCall(call, millis);
     }
 }
