@@ -55,9 +55,6 @@ public final class FinetuneCommand implements Callable<Integer> {
     Path loadAdapters;
     @Option(names = "--full", description = "full fine-tuning: no adapters, every tensor trains (for comparison)")
     boolean full;
-    @Option(names = "--dry-run", description = "print the model, its trainable and frozen parameters, FLOPs per token"
-            + " and the memory a step would hold, then stop (nothing allocated)")
-    boolean dryRun;
     @Mixin
     RunOptions run;
 
@@ -92,7 +89,7 @@ public final class FinetuneCommand implements Callable<Integer> {
                     .lr(ft.lora == null ? LR_FULL : LR_LORA).out(Path.of(ft.lora == null ? OUT + "-full" : OUT));
             s = run.apply(b).build();
         }
-        if (dryRun) {
+        if (run.dryRun) {
             Trainer.dryRun(s, ft, System.out);
             return 0;
         }

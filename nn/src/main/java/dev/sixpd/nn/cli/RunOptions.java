@@ -52,6 +52,10 @@ public final class RunOptions {
     @Option(names = "--resume", paramLabel = "DIR", description = "continue the run saved in DIR; its settings are "
             + "kept, --steps may extend it")
     Path resume;
+    @Option(names = "--dry-run", description = "print the model, its FLOPs per token (fine-tuning: with its trainable"
+            + " and frozen parameters) and the memory a step would hold (the layers' own buffer sizes, nothing"
+            + " allocated), then stop")
+    boolean dryRun;
     @Option(names = "--log", paramLabel = "FILE", description = "write one JSON object per step (step, loss, "
             + "val_loss, tokens_per_s, lr, grad_norm); appended to on --resume")
     Path log;

@@ -43,9 +43,6 @@ public final class TrainCommand implements Callable<Integer> {
     DataOptions text;
     @Mixin
     RunOptions run;
-    @Option(names = "--dry-run", description = "print the model, its FLOPs per token and the memory a training step"
-            + " would hold (the layers' own buffer sizes, nothing allocated), then stop")
-    boolean dryRun;
 
     @Option(names = "--ranks", paramLabel = "N", description = "data parallelism on this machine: run this command "
             + "in N processes with Open MPI's mpirun, each taking batch/N sequences of every step (for several "
@@ -65,7 +62,7 @@ public final class TrainCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        if (ranks != null && !dryRun) {
+        if (ranks != null && !run.dryRun) {
             return DataParallel.launch(ranks, spec.commandLine().getParseResult().originalArgs());
         }
         if (!Mpi.launchedByMpirun()) {
@@ -101,7 +98,7 @@ public final class TrainCommand implements Callable<Integer> {
             s = fresh();
         }
         PrintStream stdout = System.out;
-        if (dryRun) {
+        if (run.dryRun) {
             Trainer.dryRun(s, stdout);
             return 0;
         }
