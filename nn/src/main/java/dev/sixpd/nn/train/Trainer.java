@@ -485,6 +485,16 @@ public final class Trainer {
 
     // ------------------------------------------------------------------------------------------------------------
 
+    /** The run header's line for a fine-tuning: its base, LoRA's settings (or full), trainable of all parameters. */
+    private static String fineTuneLine(FineTune ft, ModelSpec spec) {
+        return String.format(Locale.ROOT, "fine-tune: from %s; %s; %,d of %,d parameters trainable (%.2f%%)",
+                ft.base.describe(), ft.lora == null ? "full (every tensor trains)" : "LoRA r = " + ft.lora.rank()
+                        + ", alpha = " + ft.lora.alpha() + " (scale " + ft.lora.scale() + "), targets "
+                        + String.join(",", ft.lora.targets()) + ", dropout " + ft.lora.dropout() + "; the base"
+                        + " frozen", spec.trainableParameters(), spec.parameters(),
+                100.0 * spec.trainableParameters() / spec.parameters());
+    }
+
     /**
      * {@code train --dry-run}: reads the data and builds the tokenizer, then prints the model, its FLOPs per token
      * and the memory a training step would hold — the layers' own buffer requests, recorded by a dry
@@ -508,11 +518,7 @@ public final class Trainer {
         out.printf(Locale.ROOT, "model:     %s %s, %,d parameters = %s with %s%n", ft != null ? "base" : s.preset(),
                 cfg, spec.parameters(), spec.parametersFormula(), spec.symbolValues());
         if (ft != null) {
-            out.printf(Locale.ROOT, "fine-tune: from %s; %s; %,d of %,d parameters trainable (%.2f%%)%n",
-                    ft.base.describe(), ft.lora == null ? "full (every tensor trains)" : "LoRA r = " + ft.lora.rank()
-                            + " on " + String.join(",", ft.lora.targets()) + ", the base frozen",
-                    spec.trainableParameters(), spec.parameters(), 100.0 * spec.trainableParameters()
-                            / spec.parameters());
+            out.println(fineTuneLine(ft, spec));
         }
         LedgerRun run = new LedgerRun(cfg, s.microBatchSize(), T, 1, s.microBatches(),
                 s.recompute() ? cfg.layers() : 0, s.weightDecay() > 0, s.precision(), spec);
@@ -685,12 +691,7 @@ public final class Trainer {
                 ft != null ? "base " : resume != null ? "resumed " : s.preset() + " ", cfg, model.parameterCount(),
                 spec.parametersFormula(), spec.symbolValues());
         if (ft != null) {
-            out.printf(Locale.ROOT, "fine-tune: from %s; %s; %,d of %,d parameters trainable (%.2f%%)%n",
-                    ft.base.describe(), ft.lora == null ? "full (every tensor trains)" : "LoRA r = " + ft.lora.rank()
-                            + ", alpha = " + ft.lora.alpha() + " (scale " + ft.lora.scale() + "), targets "
-                            + String.join(",", ft.lora.targets()) + ", dropout " + ft.lora.dropout() + "; the base"
-                            + " frozen", spec.trainableParameters(), spec.parameters(),
-                    100.0 * spec.trainableParameters() / spec.parameters());
+            out.println(fineTuneLine(ft, spec));
         }
         out.printf(Locale.ROOT, "training:  steps %d..%d of %d, batch %d × %d tokens%s, AdamW(0.9, 0.95, wd %s), "
                         + "clip %s, lr %s, seed %d, %d threads%n", start + 1, end, s.steps(), s.batch(),
