@@ -57,13 +57,6 @@ class ArchitectureSwitchesTest {
                         .withAttention(GptConfig.Attn.FLASH)));
     }
 
-    private static int[] randomTokens(Rng rng, int n, int V) {
-        int[] t = new int[n];
-        for (int i = 0; i < n; i++) {
-            t[i] = rng.nextInt(V);
-        }
-        return t;
-    }
 
     /** Parameters moved away from the init (gains from 1, biases from 0) so every path carries a gradient. */
     private static Gpt scrambled(GptConfig cfg, int maxB, long seed, boolean recompute) {
@@ -97,8 +90,8 @@ class ArchitectureSwitchesTest {
         Rng rng = new Rng(11);
         int B = 3;
         int T = 10;
-        int[] x = randomTokens(rng, B * T, cfg.vocab());
-        int[] y = randomTokens(rng, B * T, cfg.vocab());
+        int[] x = GptTest.randomTokens(rng, B * T, cfg.vocab());
+        int[] y = GptTest.randomTokens(rng, B * T, cfg.vocab());
         double got = m.forward(x, y, B, T);
         double want = GptReference.loss(cfg, asDouble(m), x, y, B, T);
         // FP32 forward of a few hundred ops per value: about 1e-6 relative
@@ -117,8 +110,8 @@ class ArchitectureSwitchesTest {
         Rng rng = new Rng(13);
         int B = 2;
         int T = 9;
-        int[] x = randomTokens(rng, B * T, cfg.vocab());
-        int[] y = randomTokens(rng, B * T, cfg.vocab());
+        int[] x = GptTest.randomTokens(rng, B * T, cfg.vocab());
+        int[] y = GptTest.randomTokens(rng, B * T, cfg.vocab());
         m.forward(x, y, B, T);
         m.backward(1f);
         Map<String, double[]> ref = asDouble(m);
@@ -161,8 +154,8 @@ class ArchitectureSwitchesTest {
         Rng rng = new Rng(2);
         int B = 2;
         int T = 11;
-        int[] x = randomTokens(rng, B * T, cfg.vocab());
-        int[] y = randomTokens(rng, B * T, cfg.vocab());
+        int[] x = GptTest.randomTokens(rng, B * T, cfg.vocab());
+        int[] y = GptTest.randomTokens(rng, B * T, cfg.vocab());
         Ledger.setEnabled(true);
         Ledger.Snapshot before = Ledger.snapshot();
         m.forward(x, y, B, T);
@@ -191,8 +184,8 @@ class ArchitectureSwitchesTest {
         Gpt plain = scrambled(cfg, 2, 8, false);
         Gpt re = scrambled(cfg, 2, 8, true);
         Rng rng = new Rng(3);
-        int[] x = randomTokens(rng, 2 * 12, cfg.vocab());
-        int[] y = randomTokens(rng, 2 * 12, cfg.vocab());
+        int[] x = GptTest.randomTokens(rng, 2 * 12, cfg.vocab());
+        int[] y = GptTest.randomTokens(rng, 2 * 12, cfg.vocab());
         assertEquals(plain.forward(x, y, 2, 12), re.forward(x, y, 2, 12));
         plain.backward(1f);
         re.backward(1f);
@@ -210,8 +203,8 @@ class ArchitectureSwitchesTest {
             Gpt a = scrambled(naive, 2, 9, false);
             Gpt f = scrambled(flash, 2, 9, false);
             Rng rng = new Rng(4);
-            int[] x = randomTokens(rng, 2 * 12, 29);
-            int[] y = randomTokens(rng, 2 * 12, 29);
+            int[] x = GptTest.randomTokens(rng, 2 * 12, 29);
+            int[] y = GptTest.randomTokens(rng, 2 * 12, 29);
             double la = a.forward(x, y, 2, 12);
             double lf = f.forward(x, y, 2, 12);
             assertEquals(la, lf, 1e-6 * la);

@@ -38,14 +38,6 @@ class FrozenParamsTest {
                 && p.role() != ParamSpec.Role.POSITION);
     }
 
-    private static int[] tokens(long seed, int V) {
-        Rng rng = new Rng(seed);
-        int[] t = new int[B * T];
-        for (int i = 0; i < t.length; i++) {
-            t[i] = rng.nextInt(V);
-        }
-        return t;
-    }
 
     private static Ledger.Snapshot step(Gpt m, int[] x, int[] y) {
         Grads.zero(m.params());
@@ -66,8 +58,8 @@ class FrozenParamsTest {
                 System.arraycopy(full.params().get(i).data, 0, part.params().get(i).data, 0,
                         full.params().get(i).size());
             }
-            int[] x = tokens(1, c.vocab());
-            int[] y = tokens(2, c.vocab());
+            int[] x = GptTest.randomTokens(new Rng(1), B * T, c.vocab());
+            int[] y = GptTest.randomTokens(new Rng(2), B * T, c.vocab());
             Ledger.Snapshot a = step(full, x, y);
             Ledger.Snapshot b = step(part, x, y);
             long frozenDw = 0;
@@ -104,7 +96,8 @@ class FrozenParamsTest {
         Gpt m = new Gpt(spec, B, false);
         m.init(3);
         List<Param> ps = m.params();
-        step(m, tokens(1, c.vocab()), tokens(2, c.vocab()));
+        step(m, GptTest.randomTokens(new Rng(1), B * T, c.vocab()),
+                GptTest.randomTokens(new Rng(2), B * T, c.vocab()));
         float[][] before = new float[ps.size()][];
         for (int i = 0; i < ps.size(); i++) {
             before[i] = ps.get(i).data.clone();

@@ -15,7 +15,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class GptTest {
 
-    private static int[] randomTokens(Rng rng, int n, int V) {
+    /** {@code n} tokens drawn uniformly from {@code [0, V)} (the model tests of this package share it). */
+    static int[] randomTokens(Rng rng, int n, int V) {
         int[] t = new int[n];
         for (int i = 0; i < n; i++) {
             t[i] = rng.nextInt(V);

@@ -27,14 +27,6 @@ class LoraTest {
     private static final GptConfig GPT2 = GptConfig.gpt2(23, 13, 2, 24, 2);
     private static final GptConfig LLAMA = GptConfig.llama(23, 13, 2, 24, 4, 2);
 
-    private static int[] tokens(long seed, int V) {
-        Rng rng = new Rng(seed);
-        int[] t = new int[B * T];
-        for (int i = 0; i < t.length; i++) {
-            t[i] = rng.nextInt(V);
-        }
-        return t;
-    }
 
     /** A LoRA model over {@code base}'s weights, adapters initialised (A Kaiming-uniform, B zero). */
     static Gpt adapted(Gpt base, Lora lora) {
@@ -54,7 +46,7 @@ class LoraTest {
                 Gpt base = new Gpt(c, B, 5);
                 Lora lora = Lora.of(c, 4, null, targets, 0.0);
                 Gpt m = adapted(base, lora);
-                int[] x = tokens(1, c.vocab());
+                int[] x = GptTest.randomTokens(new Rng(1), B * T, c.vocab());
                 base.forward(x, null, B, T);
                 m.forward(x, null, B, T);
                 for (int i = 0; i < B * T * c.vocab(); i++) {
@@ -121,8 +113,8 @@ class LoraTest {
                     }
                 }
                 m.setDropoutSeed(dropout > 0 ? 1234 : LoraAdapter.NO_DROPOUT);
-                int[] x = tokens(1, c.vocab());
-                int[] y = tokens(2, c.vocab());
+                int[] x = GptTest.randomTokens(new Rng(1), B * T, c.vocab());
+                int[] y = GptTest.randomTokens(new Rng(2), B * T, c.vocab());
                 Grads.zero(m.params());
                 m.forward(x, y, B, T);
                 m.backward(1f);
@@ -192,8 +184,8 @@ class LoraTest {
                 }
                 System.arraycopy(p.data, 0, q.data, 0, p.size());
             }
-            int[] x = tokens(1, c.vocab());
-            int[] y = tokens(2, c.vocab());
+            int[] x = GptTest.randomTokens(new Rng(1), B * T, c.vocab());
+            int[] y = GptTest.randomTokens(new Rng(2), B * T, c.vocab());
             for (Gpt m : List.of(plain, rec)) {
                 m.setDropoutSeed(42);
                 Grads.zero(m.params());
@@ -217,7 +209,8 @@ class LoraTest {
                 Ledger.setEnabled(true);
                 Ledger.Snapshot before = Ledger.snapshot();
                 Grads.zero(m.params());
-                m.forward(tokens(1, c.vocab()), tokens(2, c.vocab()), B, T);
+                m.forward(GptTest.randomTokens(new Rng(1), B * T, c.vocab()),
+                        GptTest.randomTokens(new Rng(2), B * T, c.vocab()), B, T);
                 m.backward(1f);
                 Ledger.Snapshot d = Ledger.snapshot().minus(before);
                 // Na by hand: r·(in + out) for each adapted layer
