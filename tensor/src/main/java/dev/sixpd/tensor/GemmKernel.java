@@ -39,6 +39,10 @@ final class GemmKernel {
     static final int MR = block("sixpd.gemm.mr", L >= 16 ? 8 : 4, 4);
     /** Columns of the micro-tile: two vectors. */
     static final int NR = 2 * L;
+    /** Column edges this narrow or narrower run through {@link #microCols}: one group of 4 columns costs about a
+     * third of a full tile's k step at 8 lanes, and two groups about 60 % at 16 (loads: 1 + 4 per group against
+     * 2 + MR; FMAs: 4 per group against MR·NR/L). */
+    static final int NARROW_N = NR / 4;
     /** K block. At 8 lanes 1024, so every K of the default model is one block and each C tile is loaded and stored
      * once; the KC×NR B micro-panel (64 KiB) then streams from L2 rather than sitting in L1, which costs less than
      * the C traffic and call overhead of more blocks: KC 256 measured 72–78 GFLOP/s at n=1024 on one Zen 3 core, KC
@@ -59,9 +63,11 @@ final class GemmKernel {
 
     /** Per-thread packing buffers, allocated once per thread and reused (no allocation in the hot path). */
     private static final class Buffers {
-        final float[] a = new float[MC * KC];
+        /** L floats of slack: {@link #microCols} loads L floats from an MR-float step of the last panel. */
+        final float[] a = new float[MC * KC + L];
         final float[] b = new float[KC * ((NC + NR - 1) / NR) * NR];
         final float[] tile = new float[MR * NR];
+        final float[] lanes = new float[4 * L];
     }
 
     private static final ThreadLocal<Buffers> BUFFERS = ThreadLocal.withInitial(Buffers::new);
@@ -222,7 +228,7 @@ final class GemmKernel {
                 for (int ic = 0; ic < M; ic += MC) {
                     int mc = Math.min(MC, M - ic);
                     GemmPack.packA(transA, mc, kc, a, transA ? aOff + pc * lda + ic : aOff + ic * lda + pc, lda, ap);
-                    macro(mc, nc, kc, alpha, ap, bp, betaBlock, c, cOff + ic * ldc + jc, ldc, buf.tile);
+                    macro(mc, nc, kc, alpha, ap, bp, betaBlock, c, cOff + ic * ldc + jc, ldc, buf.tile, buf.lanes);
                 }
             }
         }
@@ -234,7 +240,7 @@ final class GemmKernel {
      * tile and {@link #merge}. Both give C = acc + C (beta 1) or C = acc (beta 0) with the same rounding.
      */
     static void macro(int mc, int nc, int kc, float alpha, float[] ap, float[] bp, float beta, float[] c,
-            int cOff, int ldc, float[] tile) {
+            int cOff, int ldc, float[] tile, float[] lanes) {
         boolean direct = alpha == 1f && (beta == 0f || beta == 1f);
         boolean add = beta != 0f;
         for (int jr = 0; jr < nc; jr += NR) {
@@ -243,7 +249,15 @@ final class GemmKernel {
             for (int ir = 0; ir < mc; ir += MR) {
                 int mr = Math.min(MR, mc - ir);
                 int ci = cOff + ir * ldc + jr;
-                if (direct && mr == MR && nr == NR) {
+                if (nr <= NARROW_N) {
+                    // a few columns left (the LM head's N = 65 = 2·32 + 1): no full-width tile of zeros
+                    microCols(kc, ap, ir * kc, bp, bIdx, nr, tile, lanes);
+                    merge(tile, mr, nr, alpha, beta, c, ci, ldc);
+                } else if (mr <= MR / 2 && MR == 8) {
+                    // a few rows left on an 8-row host: the 4-row kernel on the panel's first rows
+                    micro(kc, ap, ir * kc, MR, bp, bIdx, tile, 0, NR, false);
+                    merge(tile, mr, nr, alpha, beta, c, ci, ldc);
+                } else if (direct && mr == MR && nr == NR) {
                     microTile(kc, ap, ir * kc, bp, bIdx, c, ci, ldc, add);
                 } else {
                     microTile(kc, ap, ir * kc, bp, bIdx, tile, 0, NR, false);
@@ -253,26 +267,13 @@ final class GemmKernel {
         }
     }
 
-    /**
-     * The micro-kernel: tile[MR, NR] = Σ_k Ap[:,k]·Bp[k,:], the MR×NR sums held in 8 vector accumulators. Ap holds
-     * the panel k-major (MR floats per k), Bp likewise (NR floats per k). Per k: 2 vector loads of B, 4 broadcasts
-     * of A, 8 independent FMAs (8 chains cover the 4-cycle FMA latency on 2 FMA pipes).
-     *
-     * <p>Why 4×2 and not the classic 6×2 (12 accumulators): C2 hoists the broadcasts of one k step together, so 12
-     * accumulators + 2 B vectors + 2–3 broadcasts exceed AVX2's 16 registers and one accumulator lives on the stack;
-     * its load-FMA-store chain then bounds the loop (measured 44 GFLOP/s for 6×2, 98 for 4×2, 86 for 3×3).
-     *
-     * <p>Output: {@code out[r·ld + j] = sums (+ out[r·ld + j] when add)}. General alpha and beta are applied by
-     * {@link #merge} from a scratch tile instead: doing it here makes this method too big for C2's inlining budget
-     * (NodeCountInliningCutoff), and a vector passed to a call that is not inlined is boxed, which cost 10× here.
-     */
     /** One MR×NR tile through the micro-kernel of this MR ({@link #micro} or {@link #micro8}). */
     private static void microTile(int kc, float[] ap, int aIdx, float[] bp, int bIdx, float[] out, int o, int ld,
                              boolean add) {
         if (MR == 8) {
             micro8(kc, ap, aIdx, bp, bIdx, out, o, ld, add);
         } else {
-            micro(kc, ap, aIdx, bp, bIdx, out, o, ld, add);
+            micro(kc, ap, aIdx, 4, bp, bIdx, out, o, ld, add);
         }
     }
 
@@ -358,13 +359,28 @@ final class GemmKernel {
         c71.intoArray(out, o + 7 * ld + L);
     }
 
-    static void micro(int kc, float[] ap, int aIdx, float[] bp, int bIdx, float[] out, int o, int ld, boolean add) {
+    /**
+     * The micro-kernel: tile[4, NR] = Σ_k Ap[:,k]·Bp[k,:], the 4×NR sums held in 8 vector accumulators. Ap holds
+     * the panel k-major ({@code ms} floats per k: 4 for a 4-row panel, 8 for the first 4 rows of an 8-row one), Bp
+     * likewise (NR floats per k). Per k: 2 vector loads of B, 4 broadcasts
+     * of A, 8 independent FMAs (8 chains cover the 4-cycle FMA latency on 2 FMA pipes).
+     *
+     * <p>Why 4×2 and not the classic 6×2 (12 accumulators): C2 hoists the broadcasts of one k step together, so 12
+     * accumulators + 2 B vectors + 2–3 broadcasts exceed AVX2's 16 registers and one accumulator lives on the stack;
+     * its load-FMA-store chain then bounds the loop (measured 44 GFLOP/s for 6×2, 98 for 4×2, 86 for 3×3).
+     *
+     * <p>Output: {@code out[r·ld + j] = sums (+ out[r·ld + j] when add)}. General alpha and beta are applied by
+     * {@link #merge} from a scratch tile instead: doing it here makes this method too big for C2's inlining budget
+     * (NodeCountInliningCutoff), and a vector passed to a call that is not inlined is boxed, which cost 10× here.
+     */
+    static void micro(int kc, float[] ap, int aIdx, int ms, float[] bp, int bIdx, float[] out, int o, int ld,
+            boolean add) {
         FloatVector c00 = FloatVector.zero(S), c01 = FloatVector.zero(S);
         FloatVector c10 = FloatVector.zero(S), c11 = FloatVector.zero(S);
         FloatVector c20 = FloatVector.zero(S), c21 = FloatVector.zero(S);
         FloatVector c30 = FloatVector.zero(S), c31 = FloatVector.zero(S);
         for (int k = 0; k < kc; k++) {
-            int ak = aIdx + k * 4;
+            int ak = aIdx + k * ms;
             int bk = bIdx + k * NR;
             // c[r][0:NR] += a[r][k] · b[k][0:NR]
             FloatVector b0 = FloatVector.fromArray(S, bp, bk);
@@ -401,6 +417,42 @@ final class GemmKernel {
         c21.intoArray(out, o + 2 * ld + L);
         c30.intoArray(out, o + 3 * ld);
         c31.intoArray(out, o + 3 * ld + L);
+    }
+
+    /**
+     * The narrow edge: tile[MR, nr] for nr ≤ {@link #NARROW_N} columns, vectors along the panel's rows instead of
+     * its columns. Per group of 4 columns and per k: one load of L floats at the panel's k (lanes 0..MR-1 are rows
+     * 0..MR-1; lanes MR..L-1 hold the next k's rows, multiplied and never stored), 4 broadcasts of B, 4 independent
+     * FMAs. Each element is the same chain {@code c = fma(a_rk, b_kj, c)} over k from 0 as in {@link #micro8} and
+     * {@link #micro}, so the bits equal a full tile's; the full tile would spend NR/L vector FMAs per row per k on
+     * columns that are mostly the panel's zero padding (N = 65: a third of the LM head's work). Columns past nr
+     * read the zero-padded panel and are not stored. Reads up to L − MR floats past the last panel (Buffers.a has
+     * that slack).
+     */
+    static void microCols(int kc, float[] ap, int aIdx, float[] bp, int bIdx, int nr, float[] tile, float[] lanes) {
+        for (int j = 0; j < nr; j += 4) {
+            FloatVector c0 = FloatVector.zero(S), c1 = FloatVector.zero(S);
+            FloatVector c2 = FloatVector.zero(S), c3 = FloatVector.zero(S);
+            for (int k = 0; k < kc; k++) {
+                int bk = bIdx + k * NR + j;
+                // c[0:MR][j+q] += a[0:MR][k] · b[k][j+q]
+                FloatVector a = FloatVector.fromArray(S, ap, aIdx + k * MR);
+                c0 = a.fma(FloatVector.broadcast(S, bp[bk]), c0);
+                c1 = a.fma(FloatVector.broadcast(S, bp[bk + 1]), c1);
+                c2 = a.fma(FloatVector.broadcast(S, bp[bk + 2]), c2);
+                c3 = a.fma(FloatVector.broadcast(S, bp[bk + 3]), c3);
+            }
+            // lanes[q·L + r] = row r of column j + q; copy the columns that exist
+            c0.intoArray(lanes, 0);
+            c1.intoArray(lanes, L);
+            c2.intoArray(lanes, 2 * L);
+            c3.intoArray(lanes, 3 * L);
+            for (int q = 0; q < 4 && j + q < nr; q++) {
+                for (int r = 0; r < MR; r++) {
+                    tile[r * NR + j + q] = lanes[q * L + r];
+                }
+            }
+        }
     }
 
     /** C[mr, nr] = alpha·tile + beta·C (C not read when beta is 0); vector rows for a full tile, scalar at edges. */

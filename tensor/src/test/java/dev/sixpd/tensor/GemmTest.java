@@ -152,7 +152,7 @@ class GemmTest {
                 c8[i] = add ? 0.25f * i : 0f;
             }
             GemmKernel.micro8(kc, a8, 0, b, 0, c8, 0, nr, add);
-            GemmKernel.micro(kc, a4, 0, b, 0, c4, 0, nr, add);
+            GemmKernel.micro(kc, a4, 0, 4, b, 0, c4, 0, nr, add);
             for (int r = 0; r < 8; r++) {
                 for (int j = 0; j < nr; j++) {
                     // c[r, j] = Σ_k a[r, k]·b[k, j] (+ the old c)
@@ -169,6 +169,85 @@ class GemmTest {
                         // the same chain of FMAs per element: the same bits
                         assertEquals(Float.floatToRawIntBits(c4[r * nr + j]), Float.floatToRawIntBits(got),
                                 "micro and micro8 differ at r=" + r + " j=" + j);
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
+    void narrowEdgeKernelsGiveTheFullTilesBits() {
+        // microCols (vectors along the rows) and the 4-row kernel on an 8-row panel compute each element with the
+        // same chain of FMAs as the full tile: the same bits, for every edge width they are used for
+        int kc = 37, nr = GemmKernel.NR, mr = GemmKernel.MR, lanes = Vectors.LANES;
+        Rng rng = new Rng(12);
+        float[] a = new float[mr * kc + lanes], b = new float[nr * kc];
+        for (int i = 0; i < mr * kc; i++) {
+            a[i] = (float) rng.nextGaussian();
+        }
+        for (int i = 0; i < b.length; i++) {
+            b[i] = (float) rng.nextGaussian();
+        }
+        float[] full = new float[mr * nr];
+        if (mr == 8) {
+            GemmKernel.micro8(kc, a, 0, b, 0, full, 0, nr, false);
+        } else {
+            GemmKernel.micro(kc, a, 0, 4, b, 0, full, 0, nr, false);
+        }
+        for (int cols = 1; cols <= GemmKernel.NARROW_N; cols++) {
+            float[] tile = new float[mr * nr];
+            Arrays.fill(tile, Float.NaN);
+            GemmKernel.microCols(kc, a, 0, b, 0, cols, tile, new float[4 * lanes]);
+            for (int r = 0; r < mr; r++) {
+                for (int j = 0; j < nr; j++) {
+                    int bits = Float.floatToRawIntBits(tile[r * nr + j]);
+                    if (j < cols) {
+                        assertEquals(Float.floatToRawIntBits(full[r * nr + j]), bits,
+                                "microCols(" + cols + ") r=" + r + " j=" + j);
+                    } else {
+                        assertEquals(Float.floatToRawIntBits(Float.NaN), bits, "microCols wrote column " + j);
+                    }
+                }
+            }
+        }
+        if (mr == 8) {
+            float[] four = new float[4 * nr];
+            GemmKernel.micro(kc, a, 0, 8, b, 0, four, 0, nr, false);
+            for (int i = 0; i < four.length; i++) {
+                assertEquals(Float.floatToRawIntBits(full[i]), Float.floatToRawIntBits(four[i]), "4 rows, i=" + i);
+            }
+        }
+    }
+
+    @Test
+    void raggedEdgesGiveTheBitsOfFullTiles() {
+        // C's columns (rows) do not depend on each other: a product with a ragged edge must equal, bit for bit,
+        // the same product widened to whole tiles, so the edge kernels change no result. K crosses a K block.
+        int nr = GemmKernel.NR, mr = GemmKernel.MR;
+        int[][] shapes = {{2 * mr + 3, 2 * nr + 1, GemmKernel.KC + 19}, {3 * mr + 1, nr + GemmKernel.NARROW_N, 65},
+            {mr + 2, 3 * nr + 2, 2 * GemmKernel.KC + 5}, {2048 / 16 + 1, 65, 384}, {65, 384, 300}};
+        long seed = 900;
+        for (boolean[] t : TRANS) {
+            for (int[] s : shapes) {
+                for (float beta : new float[] {0f, 1f, 0.5f}) {
+                    int M = s[0], N = s[1], K = s[2];
+                    int Mw = (M + mr - 1) / mr * mr, Nw = (N + nr - 1) / nr * nr;
+                    Problem wide = problem(seed++, t[0], t[1], Mw, Nw, K, 1f, beta, 0, 0);
+                    // the ragged problem reads the wide one's arrays through its leading dimensions
+                    Problem p = new Problem(t[0], t[1], M, N, K, 1f, beta, wide.a, 0, wide.lda, wide.b, 0, wide.ldb,
+                            wide.c, 0, wide.ldc);
+                    for (int threads : new int[] {1, 2}) {
+                        Parallel.setThreads(threads);
+                        float[] got = runGemm(p), want = runGemm(wide);
+                        checkAgainstDouble(p, got, "ragged M=" + M + " N=" + N + " K=" + K);
+                        for (int i = 0; i < M; i++) {
+                            for (int j = 0; j < N; j++) {
+                                int x = i * wide.ldc + j;
+                                assertEquals(Float.floatToRawIntBits(want[x]), Float.floatToRawIntBits(got[x]),
+                                        "tA=" + t[0] + " tB=" + t[1] + " M=" + M + " N=" + N + " K=" + K + " beta="
+                                                + beta + " threads=" + threads + ": C[" + i + "," + j + "]");
+                            }
+                        }
                     }
                 }
             }
