@@ -41,7 +41,7 @@ public final class CrossEntropy {
         return 4L * (2L * N * V + 2L * N);
     }
 
-    /** Bytes of one {@link #backward} call: probs read, dlogits read and written, targets read (the fill not counted). */
+    /** Bytes of one {@link #backward} call: probs read, dlogits read and written, targets read (no fill). */
     public static long bytesBackward(int N, int V) {
         return 4L * (3L * N * V + N);
     }
