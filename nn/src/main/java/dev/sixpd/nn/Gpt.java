@@ -75,11 +75,11 @@ public final class Gpt {
     private final float[] encoded;   // [B, T, C]  embedding output, block 0's input
     private final float[] lnf;       // [B, T, C]  final norm output
     private final float[] logits;    // [B, T, V]
-    private final float[] probs;     // [B, T, V]  softmax of the logits, kept for backward
+    private final float[] probs;     // [B, T, V]  softmax of the logits, kept for backward, which turns it into
+                                     //            dlogits in place (one buffer, not two: CrossEntropy.backwardInPlace)
     private final float[] losses;    // [B, T]
     private final float[] dres;      // [B, T, C]  scratch: gradient of the residual stream
     private final float[] dlnf;      // [B, T, C]  scratch: gradient of the final norm's output
-    private final float[] dlogits;   // [B, T, V]  scratch
 
     /** What runs around each layer (ZeRO-2/3), see {@link LayerHook}. */
     private LayerHook hook = LayerHook.NONE;
@@ -89,6 +89,8 @@ public final class Gpt {
     private int lastT;
     private int[] lastTokens;
     private int[] lastTargets;
+    /** {@link #probs} holds the last forward's probabilities (false once backward made them dlogits). */
+    private boolean probsSaved;
 
     /** A model initialised GPT-2 style from {@code seed}, for batches of up to {@code maxBatch} sequences. */
     public Gpt(GptConfig config, int maxBatch, long seed) {
@@ -169,11 +171,10 @@ public final class Gpt {
         lnf = acts.outside("ln_f", N * C);
         head = new LmHead(config.tieHead() ? byName.get(n.tokenEmbedding()) : byName.get(n.head()), C, V);
         logits = acts.outside("logits", N * V);
-        probs = acts.outside("probs", N * V);
+        probs = acts.outside("probs_dlogits", N * V);
         losses = acts.outside("losses", N);
         dres = acts.scratch("dres", N * C);
         dlnf = acts.scratch("dln", N * C);
-        dlogits = acts.scratch("dlogits", N * V);
     }
 
     /**
@@ -335,6 +336,7 @@ public final class Gpt {
      */
     public double forward(StepContext ctx, int[] tokens, int[] targets, int B, int T) {
         checkBatch(tokens, targets, B, T);
+        probsSaved = false;
         Ledger.Phase old = Ledger.setPhase(Ledger.Phase.FORWARD);
         try {
             int N = B * T;
@@ -360,7 +362,9 @@ public final class Gpt {
             if (targets == null) {
                 return Double.NaN;
             }
-            return CrossEntropy.forward(losses, probs, logits, targets, N, V);
+            double loss = CrossEntropy.forward(losses, probs, logits, targets, N, V);
+            probsSaved = true;
+            return loss;
         } finally {
             Ledger.setPhase(old);
         }
@@ -374,12 +378,18 @@ public final class Gpt {
     /**
      * Backward pass of the last {@link #forward} (which must have had targets): ACCUMULATES into every
      * {@link Param#grad} the gradient of {@code lossScale × mean loss}. Use {@code lossScale = 1/k} to average
-     * {@code k} micro-batches, times any loss-scaling factor.
+     * {@code k} micro-batches, times any loss-scaling factor. Once per forward: it turns the probabilities the
+     * forward saved into the logits' gradient in place, so a second backward without a forward is refused.
      */
     public void backward(StepContext ctx, float lossScale) {
         if (lastTargets == null) {
             throw new IllegalStateException("backward needs a forward with targets first");
         }
+        if (!probsSaved) {
+            throw new IllegalStateException("backward ran already for the last forward (its probabilities became"
+                    + " dlogits in place): run forward again before the next backward");
+        }
+        probsSaved = false;
         Ledger.Phase old = Ledger.setPhase(Ledger.Phase.BACKWARD);
         try {
             int B = lastB;
@@ -387,9 +397,9 @@ public final class Gpt {
             int N = B * T;
             int C = config.dModel();
             int V = config.vocab();
-            // dlogits = (probs - onehot(targets)) · lossScale / N
-            Arrays.fill(dlogits, 0, N * V, 0f);
-            CrossEntropy.backward(dlogits, probs, lastTargets, lossScale / N, N, V);
+            // dlogits = (probs - onehot(targets)) · lossScale / N, in place of the probabilities
+            CrossEntropy.backwardInPlace(probs, lastTargets, lossScale / N, N, V);
+            float[] dlogits = probs;
             ctx.act(dlogits, N * V);
             // LM head: dlnf = dlogits · W, dW += dlogitsᵀ · lnf
             hook.beforeBackward(0);

@@ -11,6 +11,7 @@ import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class GptTest {
@@ -207,6 +208,29 @@ class GptTest {
         for (int i = 0; i < once.length; i++) {
             assertEquals(1.5f * once[i], got[i], 1e-6f * (1 + Math.abs(once[i])));
         }
+    }
+
+    /** Backward turns the saved probabilities into dlogits in place: a second one without a forward is refused. */
+    @Test
+    void secondBackwardWithoutForwardIsRefused() {
+        GptConfig cfg = new GptConfig(17, 8, 1, 8, 2);
+        Gpt m = scrambled(cfg, 2, 3);
+        Rng rng = new Rng(5);
+        int[] x = randomTokens(rng, 16, 17);
+        int[] y = randomTokens(rng, 16, 17);
+        m.forward(x, y, 2, 8);
+        m.backward(1f);
+        float[] once = m.param("h.0.mlp.c_fc.weight").grad.clone();
+        IllegalStateException e = assertThrows(IllegalStateException.class, () -> m.backward(1f));
+        assertTrue(e.getMessage().contains("run forward again"), e.getMessage());
+        assertArrayEquals(once, m.param("h.0.mlp.c_fc.weight").grad, "a refused backward leaves the gradients alone");
+        // a forward without targets saves no probabilities either
+        m.forward(x, y, 2, 8);
+        m.forward(x, null, 2, 8);
+        assertThrows(IllegalStateException.class, () -> m.backward(1f));
+        // after a forward with targets, backward runs again
+        m.forward(x, y, 2, 8);
+        m.backward(1f);
     }
 
     /** The ledger's matmul FLOPs are exactly 2·N·(L·12C² + V·C) forward and twice that backward. */

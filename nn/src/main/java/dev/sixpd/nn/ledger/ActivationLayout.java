@@ -16,10 +16,12 @@ import java.util.Map;
  *                                   residual after attn N·C, ln_2 N·C + mean, rstd 2N, fc 4N·C, fc_gelu 4N·C,
  *                                   residual after mlp N·C
  *                                   = 16·N·C + 4·N + NH·B·T² floats = 64·s·b·h + 4·a·s²·b + 16·s·b bytes
- *   outside the layers              encoded N·C, ln_f N·C + 2N, logits N·V, probs N·V, losses N
- *   backward workspace (shared)     dres, dln, datty N·C each, dqkv 3N·C, datt NH·B·T², dfch, dfch_gelu 4N·C each,
- *                                   dlogits N·V = 14·N·C + NH·B·T² + N·V floats
+ *   outside the layers              encoded N·C, ln_f N·C + 2N, logits N·V, probs_dlogits N·V, losses N
+ *   backward workspace (shared)     dres, dln, datty N·C each, dqkv 3N·C, datt NH·B·T², dfch, dfch_gelu 4N·C each
+ *                                   = 14·N·C + NH·B·T² floats
  * </pre>
+ * {@code probs_dlogits} holds the softmax from forward to backward, which turns it into the logits' gradient in
+ * place ({@code CrossEntropy.backwardInPlace}): the gradient needs no workspace buffer of its own.
  * Against Korthikanti et al.'s {@code s·b·h·(34 + 5·a·s/h)} at 16 bits, doubled for FP32
  * ({@code 68·s·b·h + 10·a·s²·b}): sixpd has no dropout, which saves the formula's dropout masks and the dropped
  * attention probabilities ({@code 2·(2·s·b·h + 3·a·s²·b)} at FP32), and keeps each LayerNorm's mean and rstd

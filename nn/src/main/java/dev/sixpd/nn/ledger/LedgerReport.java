@@ -390,8 +390,8 @@ public final class LedgerReport {
         }
         long ws = lay.workspaceBytes();
         l.add(new MemoryLine("workspace", "workspace (backward scratch)", m == null ? -1 : m.workspace(), ws,
-                (gpt2 ? "4·(14·s·b·h + a·s²·b + s·b·V) = " : "Σ scratch buffers = ") + g(ws),
-                "gradient buffers shared by all layers"));
+                (gpt2 ? "4·(14·s·b·h + a·s²·b) = " : "Σ scratch buffers = ") + g(ws),
+                "gradient buffers shared by all layers; the logits' gradient overwrites the saved probabilities"));
         long total = l.stream().filter(x -> x.key().equals("model_states")).findFirst().orElseThrow().formula() + act
                 + ws;
         l.add(new MemoryLine("total", "total", m == null ? -1 : m.total(), total,
