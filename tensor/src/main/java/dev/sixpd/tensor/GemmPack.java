@@ -39,6 +39,29 @@ final class GemmPack {
     private static final VectorShuffle<Float> H0 = VectorShuffle.fromValues(S8, 0, 1, 2, 3, 8, 9, 10, 11);
     private static final VectorShuffle<Float> H1 = VectorShuffle.fromValues(S8, 4, 5, 6, 7, 12, 13, 14, 15);
 
+    /** 8-row panels with 16-lane vectors (AVX-512): A's transposes in the kernels' own species. Mixing 256- and
+     * 512-bit FloatVectors in one JVM pollutes the Vector API's shared type profiles, and C2 then leaves the
+     * micro-kernel's loads and stores as calls (bench/NOTES.md, step 18): so no S8 here. */
+    private static final boolean VECTOR_A8 = MR == 8 && L == 16;
+    // two-input shuffles of 16 lanes (indexes 16..31 take from the second vector): interleave single lanes (I1),
+    // pairs (I2) and quads (I4) of the low (L) or high (H) halves: [x0 y0 x1 y1 ..], [x0 x1 y0 y1 ..], [x0..x3 y0..y3 ..]
+    private static final VectorShuffle<Float> I1L = interleave(1, 0), I1H = interleave(1, 8);
+    private static final VectorShuffle<Float> I2L = interleave(2, 0), I2H = interleave(2, 8);
+    private static final VectorShuffle<Float> I4L = interleave(4, 0), I4H = interleave(4, 8);
+
+    private static VectorShuffle<Float> interleave(int w, int from) {
+        if (L != 16) {
+            return null;
+        }
+        int[] idx = new int[16];
+        for (int i = 0; i < 16; i++) {
+            int block = i / (2 * w), inBlock = i % (2 * w);
+            int src = from + block * w + inBlock % w;
+            idx[i] = inBlock < w ? src : 16 + src;
+        }
+        return VectorShuffle.fromArray(S, idx, 0);
+    }
+
     private GemmPack() {
     }
 
@@ -91,11 +114,47 @@ final class GemmPack {
                 hi01.rearrange(P1, hi23).intoArray(ap, o + 24);
             }
         }
+        if (mr == MR && VECTOR_A8) {
+            for (; k + 16 <= kc; k += 16) {
+                transpose8x16(a, s + k, lda, ap, d + k * 8);
+            }
+        }
         for (; k < kc; k++) {
             for (int r = 0; r < MR; r++) {
                 ap[d + k * MR + r] = r < mr ? a[s + r * lda + k] : 0f;
             }
         }
+    }
+
+    /** out[k·8 + r] = x[r·ldx + k] for r in [0, 8), k in [0, 16): three rounds of two-input 16-lane shuffles. */
+    private static void transpose8x16(float[] x, int xo, int ldx, float[] out, int oo) {
+        FloatVector r0 = FloatVector.fromArray(S, x, xo);
+        FloatVector r1 = FloatVector.fromArray(S, x, xo + ldx);
+        FloatVector r2 = FloatVector.fromArray(S, x, xo + 2 * ldx);
+        FloatVector r3 = FloatVector.fromArray(S, x, xo + 3 * ldx);
+        FloatVector r4 = FloatVector.fromArray(S, x, xo + 4 * ldx);
+        FloatVector r5 = FloatVector.fromArray(S, x, xo + 5 * ldx);
+        FloatVector r6 = FloatVector.fromArray(S, x, xo + 6 * ldx);
+        FloatVector r7 = FloatVector.fromArray(S, x, xo + 7 * ldx);
+        // pairs of rows: [r0k r1k r0k+1 r1k+1 ...], k 0..7 (a0) and 8..15 (a1)
+        FloatVector a0 = r0.rearrange(I1L, r1), a1 = r0.rearrange(I1H, r1);
+        FloatVector a2 = r2.rearrange(I1L, r3), a3 = r2.rearrange(I1H, r3);
+        FloatVector a4 = r4.rearrange(I1L, r5), a5 = r4.rearrange(I1H, r5);
+        FloatVector a6 = r6.rearrange(I1L, r7), a7 = r6.rearrange(I1H, r7);
+        // quads of rows: [r0k r1k r2k r3k r0k+1 ...], k 0..3, 4..7, 8..11, 12..15
+        FloatVector q0 = a0.rearrange(I2L, a2), q1 = a0.rearrange(I2H, a2);
+        FloatVector q2 = a1.rearrange(I2L, a3), q3 = a1.rearrange(I2H, a3);
+        FloatVector q4 = a4.rearrange(I2L, a6), q5 = a4.rearrange(I2H, a6);
+        FloatVector q6 = a5.rearrange(I2L, a7), q7 = a5.rearrange(I2H, a7);
+        // rows 0-3 beside rows 4-7: [r0..r7 at k, r0..r7 at k+1], two k per vector
+        q0.rearrange(I4L, q4).intoArray(out, oo);
+        q0.rearrange(I4H, q4).intoArray(out, oo + 16);
+        q1.rearrange(I4L, q5).intoArray(out, oo + 32);
+        q1.rearrange(I4H, q5).intoArray(out, oo + 48);
+        q2.rearrange(I4L, q6).intoArray(out, oo + 64);
+        q2.rearrange(I4H, q6).intoArray(out, oo + 80);
+        q3.rearrange(I4L, q7).intoArray(out, oo + 96);
+        q3.rearrange(I4H, q7).intoArray(out, oo + 112);
     }
 
     /** Packs op(B)[kc, nc] starting at b[src] into ⌈nc/NR⌉ panels of NR·kc floats at bp[0..]. */
