@@ -78,7 +78,8 @@ final class GemmPack {
         }
     }
 
-    /** A stored [K, M]: the MR values of one k are contiguous, a straight copy per k. */
+    /** A stored [K, M]: the MR values of one k are contiguous, a straight copy per k (8-row panels: a gather per
+     * two k). */
     private static void packARowsOfK(int mr, int kc, float[] a, int s, int lda, float[] ap, int d) {
         if (mr == MR && HW256) {
             for (int k = 0; k < kc; k++) {
@@ -86,7 +87,18 @@ final class GemmPack {
             }
             return;
         }
-        for (int k = 0; k < kc; k++) {
+        int k = 0;
+        if (mr == MR && VECTOR_A8) {
+            // one gather per two k: lanes 0-7 = a[k, 0:8], lanes 8-15 = a[k+1, 0:8]
+            int[] idx = new int[16];
+            for (int i = 0; i < 16; i++) {
+                idx[i] = (i / 8) * lda + i % 8;
+            }
+            for (; k + 2 <= kc; k += 2) {
+                FloatVector.fromArray(S, a, s + k * lda, idx, 0).intoArray(ap, d + k * MR);
+            }
+        }
+        for (; k < kc; k++) {
             for (int r = 0; r < MR; r++) {
                 ap[d + k * MR + r] = r < mr ? a[s + k * lda + r] : 0f;
             }
@@ -194,6 +206,17 @@ final class GemmPack {
             for (; k + 8 <= kc; k += 8) {
                 for (int g = 0; g < NR; g += 8) {
                     transpose8x8(b, s + g * ldb + k, ldb, bp, d + k * NR + g, NR);
+                }
+            }
+        } else if (nr == NR && L == 16) {
+            // 16 lanes: gather each k's 16 columns (rows of b, ldb apart) in one instruction
+            int[] idx = new int[16];
+            for (int j = 0; j < 16; j++) {
+                idx[j] = j * ldb;
+            }
+            for (; k < kc; k++) {
+                for (int g = 0; g < NR; g += 16) {
+                    FloatVector.fromArray(S, b, s + g * ldb + k, idx, 0).intoArray(bp, d + k * NR + g);
                 }
             }
         }
