@@ -49,7 +49,7 @@ import org.openjdk.jmh.infra.Blackhole;
 @Warmup(iterations = 3, time = 1)
 @Measurement(iterations = 5, time = 1)
 @Fork(value = 2, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED",
-    "-XX:+UseParallelGC", "-Xmx4g"})
+    "-XX:+UseParallelGC", "-XX:ObjectAlignmentInBytes=64", "-Xmx4g"})
 public class GemmBenchmark {
     /** {@code name:M:N:K:opA:opB}, see {@link GemmShapes.Shape#param()}. */
     @Param({"square128:128:128:128:N:N", "square256:256:256:256:N:N", "square512:512:512:512:N:N",

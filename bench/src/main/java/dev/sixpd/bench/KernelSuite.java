@@ -71,7 +71,7 @@ public final class KernelSuite {
 
     /** JVM flags of every forked benchmark JVM (native access: OpenBLAS via FFM; Unsafe: JMH's own use, quietly). */
     static final String[] FORK_FLAGS = {"--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED",
-        "--sun-misc-unsafe-memory-access=allow", "-XX:+UseParallelGC", "-Xmx4g"};
+        "--sun-misc-unsafe-memory-access=allow", "-XX:+UseParallelGC", "-XX:ObjectAlignmentInBytes=64", "-Xmx4g"};
 
     private KernelSuite() {
     }

@@ -1,5 +1,7 @@
 package dev.sixpd.tensor;
 
+import com.sun.management.HotSpotDiagnosticMXBean;
+import java.lang.management.ManagementFactory;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -61,11 +63,21 @@ final class GemmKernel {
     /** At most this many multiply-adds: {@link #small}, no packing. Chosen from the shape only (determinism). */
     static final long SMALL_MACS = 1L << 14;
 
+    /**
+     * Where the packed panels start in their buffers, in floats: the offset that puts them on a 64-byte cache line
+     * when every object is (the launcher runs the JVM with {@code -XX:ObjectAlignmentInBytes=64}), else 0. A
+     * float[]'s data begins {@code ARRAY_FLOAT_BASE_OFFSET} bytes (16) after its object, and the JVM's default
+     * 8-byte object alignment puts that anywhere in a cache line, so most 16-float loads of a panel would span two
+     * lines; aligned panels measured +10 % at n = 1024 and +5 % on the {@code medium} step on an AVX-512 host
+     * (bench/NOTES.md, step 20). Off-heap 64-byte-aligned segments do this without a JVM flag, but their loads
+     * measured 95 GFLOP/s against 150 in the micro-kernel. The offset moves no result: panels hold the same values.
+     */
+    static final int PANEL_OFFSET = panelOffset();
     /** Per-thread packing buffers, allocated once per thread and reused (no allocation in the hot path). */
     private static final class Buffers {
         /** L floats of slack: {@link #microCols} loads L floats from an MR-float step of the last panel. */
-        final float[] a = new float[MC * KC + L];
-        final float[] b = new float[KC * ((NC + NR - 1) / NR) * NR];
+        final float[] a = new float[PANEL_OFFSET + MC * KC + L];
+        final float[] b = new float[PANEL_OFFSET + KC * ((NC + NR - 1) / NR) * NR];
         final float[] tile = new float[MR * NR];
         final float[] lanes = new float[4 * L];
     }
@@ -73,6 +85,18 @@ final class GemmKernel {
     private static final ThreadLocal<Buffers> BUFFERS = ThreadLocal.withInitial(Buffers::new);
 
     private GemmKernel() {
+    }
+
+    @SuppressWarnings("removal")
+    private static int panelOffset() {
+        try {
+            var vm = ManagementFactory.getPlatformMXBean(HotSpotDiagnosticMXBean.class);
+            int objectAlignment = Integer.parseInt(vm.getVMOption("ObjectAlignmentInBytes").getValue());
+            int base = sun.misc.Unsafe.ARRAY_FLOAT_BASE_OFFSET;
+            return objectAlignment % 64 == 0 && base % 4 == 0 ? (64 - base % 64) % 64 / 4 : 0;
+        } catch (RuntimeException | LinkageError e) {
+            return 0; // not HotSpot: unaligned panels, the same results
+        }
     }
 
     /** A blocking size: {@code def}, or the system property {@code name} (for tuning runs), a multiple of
@@ -245,22 +269,22 @@ final class GemmKernel {
         boolean add = beta != 0f;
         for (int jr = 0; jr < nc; jr += NR) {
             int nr = Math.min(NR, nc - jr);
-            int bIdx = jr * kc;
+            int bIdx = PANEL_OFFSET + jr * kc;
             for (int ir = 0; ir < mc; ir += MR) {
                 int mr = Math.min(MR, mc - ir);
                 int ci = cOff + ir * ldc + jr;
                 if (nr <= NARROW_N) {
                     // a few columns left (the LM head's N = 65 = 2·32 + 1): no full-width tile of zeros
-                    microCols(kc, ap, ir * kc, bp, bIdx, nr, tile, lanes);
+                    microCols(kc, ap, PANEL_OFFSET + ir * kc, bp, bIdx, nr, tile, lanes);
                     merge(tile, mr, nr, alpha, beta, c, ci, ldc);
                 } else if (mr <= MR / 2 && MR == 8) {
                     // a few rows left on an 8-row host: the 4-row kernel on the panel's first rows
-                    micro(kc, ap, ir * kc, MR, bp, bIdx, tile, 0, NR, false);
+                    micro(kc, ap, PANEL_OFFSET + ir * kc, MR, bp, bIdx, tile, 0, NR, false);
                     merge(tile, mr, nr, alpha, beta, c, ci, ldc);
                 } else if (direct && mr == MR && nr == NR) {
-                    microTile(kc, ap, ir * kc, bp, bIdx, c, ci, ldc, add);
+                    microTile(kc, ap, PANEL_OFFSET + ir * kc, bp, bIdx, c, ci, ldc, add);
                 } else {
-                    microTile(kc, ap, ir * kc, bp, bIdx, tile, 0, NR, false);
+                    microTile(kc, ap, PANEL_OFFSET + ir * kc, bp, bIdx, tile, 0, NR, false);
                     merge(tile, mr, nr, alpha, beta, c, ci, ldc);
                 }
             }

@@ -65,11 +65,11 @@ final class GemmPack {
     private GemmPack() {
     }
 
-    /** Packs op(A)[mc, kc] starting at a[src] into ⌈mc/MR⌉ panels of MR·kc floats at ap[0..]. */
+    /** Packs op(A)[mc, kc] starting at a[src] into ⌈mc/MR⌉ panels of MR·kc floats at ap[PANEL_OFFSET..]. */
     static void packA(boolean transA, int mc, int kc, float[] a, int src, int lda, float[] ap) {
         for (int i0 = 0; i0 < mc; i0 += MR) {
             int mr = Math.min(MR, mc - i0);
-            int dst = i0 * kc;
+            int dst = GemmKernel.PANEL_OFFSET + i0 * kc;
             if (transA) {
                 packARowsOfK(mr, kc, a, src + i0, lda, ap, dst);
             } else {
@@ -169,11 +169,11 @@ final class GemmPack {
         q3.rearrange(I4H, q7).intoArray(out, oo + 112);
     }
 
-    /** Packs op(B)[kc, nc] starting at b[src] into ⌈nc/NR⌉ panels of NR·kc floats at bp[0..]. */
+    /** Packs op(B)[kc, nc] starting at b[src] into ⌈nc/NR⌉ panels of NR·kc floats at bp[PANEL_OFFSET..]. */
     static void packB(boolean transB, int kc, int nc, float[] b, int src, int ldb, float[] bp) {
         for (int j0 = 0; j0 < nc; j0 += NR) {
             int nr = Math.min(NR, nc - j0);
-            int dst = j0 * kc;
+            int dst = GemmKernel.PANEL_OFFSET + j0 * kc;
             if (transB) {
                 packBColsOfK(nr, kc, b, src + j0 * ldb, ldb, bp, dst);
             } else {
