@@ -252,10 +252,31 @@ final class GemmKernel {
                 for (int ic = 0; ic < M; ic += MC) {
                     int mc = Math.min(MC, M - ic);
                     GemmPack.packA(transA, mc, kc, a, transA ? aOff + pc * lda + ic : aOff + ic * lda + pc, lda, ap);
+                    touchC(c, cOff + ic * ldc + jc, mc, nc, ldc, buf.lanes);
                     macro(mc, nc, kc, alpha, ap, bp, betaBlock, c, cOff + ic * ldc + jc, ldc, buf.tile, buf.lanes);
                 }
             }
         }
+    }
+
+    /**
+     * Reads one float per cache line of the C block, row by row, before {@link #macro} writes it tile by tile, so
+     * the tiles find C in cache. The tiles walk C down 32-column strips, ldc floats (6 KiB for N = 1536) from row to
+     * row, which no hardware prefetcher follows: when C is not cached (a training step's outputs and gradients,
+     * unlike the benchmark's loop over the same arrays) every tile stalls on 16 lines from memory. A sequential
+     * read streams them at full bandwidth instead: in a medium training step the products with a 2048 × 1152 or
+     * 1536 C went from 120–125 to 138–144 GFLOP/s (bench/NOTES.md, step 21). Reads only: no result changes (NaNs
+     * in C under beta 0 are summed into the sink and dropped).
+     */
+    static void touchC(float[] c, int cOff, int mc, int nc, int ldc, float[] sink) {
+        float s = 0f;
+        for (int i = 0; i < mc; i++) {
+            int ci = cOff + i * ldc;
+            for (int j = 0; j < nc; j += 16) { // 16 floats: one 64-byte line
+                s += c[ci + j];
+            }
+        }
+        sink[0] = s; // a store the JIT cannot drop, so the loads stay
     }
 
     /**
