@@ -1,6 +1,7 @@
 package dev.sixpd.tensor;
 
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -43,6 +44,9 @@ final class GemmPack {
      * 512-bit FloatVectors in one JVM pollutes the Vector API's shared type profiles, and C2 then leaves the
      * micro-kernel's loads and stores as calls (bench/NOTES.md, step 18): so no S8 here. */
     private static final boolean VECTOR_A8 = MR == 8 && L == 16;
+    /** Lanes 0-7 and lanes 8-15 of a 16-lane vector (null on other widths, where nothing uses them). */
+    private static final VectorMask<Float> LOW8 = L == 16 ? VectorMask.fromLong(S, 0x00FFL) : null;
+    private static final VectorMask<Float> HIGH8 = L == 16 ? VectorMask.fromLong(S, 0xFF00L) : null;
     // two-input shuffles of 16 lanes (indexes 16..31 take from the second vector): interleave single lanes (I1),
     // pairs (I2) and quads (I4) of the low (L) or high (H) halves: [x0 y0 x1 y1 ..], [x0 x1 y0 y1 ..], [x0..x3 y0..y3 ..]
     private static final VectorShuffle<Float> I1L = interleave(1, 0), I1H = interleave(1, 8);
@@ -67,6 +71,10 @@ final class GemmPack {
 
     /** Packs op(A)[mc, kc] starting at a[src] into ⌈mc/MR⌉ panels of MR·kc floats at ap[PANEL_OFFSET..]. */
     static void packA(boolean transA, int mc, int kc, float[] a, int src, int lda, float[] ap) {
+        if (transA && VECTOR_A8) {
+            packAColumnsOfK(mc, kc, a, src, lda, ap);
+            return;
+        }
         for (int i0 = 0; i0 < mc; i0 += MR) {
             int mr = Math.min(MR, mc - i0);
             int dst = GemmKernel.PANEL_OFFSET + i0 * kc;
@@ -78,8 +86,35 @@ final class GemmPack {
         }
     }
 
-    /** A stored [K, M]: the MR values of one k are contiguous, a straight copy per k (8-row panels: a gather per
-     * two k). */
+    /**
+     * A stored [K, M] into 8-row panels with 16 lanes, the whole block at once: row k of A holds the block's mc values
+     * contiguously, so one pass over k reads them in order (16 per load, a stream the prefetchers follow) and each
+     * load's two halves go to two panels with masked 8-lane stores. The panel-by-panel copy read the same values 8 at
+     * a time, lda floats apart: `bench gemm --m 1536 --n 384 --k 2048` ran 1.00× OpenBLAS with A stored [M, K] and
+     * 0.90× with `--ta`, while OpenBLAS ran both at the same speed (bench/NOTES.md, step 22).
+     */
+    private static void packAColumnsOfK(int mc, int kc, float[] a, int src, int lda, float[] ap) {
+        int pairs = mc / 16 * 16;
+        int padded = (mc + MR - 1) / MR * MR;
+        int base = GemmKernel.PANEL_OFFSET;
+        for (int k = 0; k < kc; k++) {
+            int s = src + k * lda;
+            int i = 0;
+            for (; i < pairs; i += 16) {
+                // ap[panel p, k, r] = A[k, i + r]: lanes 0-7 to panel i/8, lanes 8-15 to panel i/8 + 1
+                FloatVector v = FloatVector.fromArray(S, a, s + i);
+                int d = base + i * kc + k * 8;
+                v.intoArray(ap, d, LOW8);
+                v.intoArray(ap, d + 8 * kc - 8, HIGH8);
+            }
+            for (; i < padded; i++) {
+                ap[base + i / 8 * 8 * kc + k * 8 + i % 8] = i < mc ? a[s + i] : 0f;
+            }
+        }
+    }
+
+    /** A stored [K, M]: the MR values of one k are contiguous, a straight copy per k (16-lane hosts use
+     * {@link #packAColumnsOfK} instead). */
     private static void packARowsOfK(int mr, int kc, float[] a, int s, int lda, float[] ap, int d) {
         if (mr == MR && HW256) {
             for (int k = 0; k < kc; k++) {
@@ -87,18 +122,7 @@ final class GemmPack {
             }
             return;
         }
-        int k = 0;
-        if (mr == MR && VECTOR_A8) {
-            // one gather per two k: lanes 0-7 = a[k, 0:8], lanes 8-15 = a[k+1, 0:8]
-            int[] idx = new int[16];
-            for (int i = 0; i < 16; i++) {
-                idx[i] = (i / 8) * lda + i % 8;
-            }
-            for (; k + 2 <= kc; k += 2) {
-                FloatVector.fromArray(S, a, s + k * lda, idx, 0).intoArray(ap, d + k * MR);
-            }
-        }
-        for (; k < kc; k++) {
+        for (int k = 0; k < kc; k++) {
             for (int r = 0; r < MR; r++) {
                 ap[d + k * MR + r] = r < mr ? a[s + k * lda + r] : 0f;
             }
