@@ -21,6 +21,7 @@ import picocli.CommandLine.Option;
             "  ./sixpd bench gemm --size 1024 --threads 1 --json",
             "  ./sixpd bench gemm --m 2048 --n 1152 --k 384 --tb",
             "  ./sixpd bench gemm --model --threads 2      (every Linear shape of the default model)",
+            "  ./sixpd bench gemm --model --cold-c         (C from memory, as in a training step)",
             "Baselines in the same run (one thread, plain Java, what the Vector API buys): naive = the textbook",
             "triple loop (seconds per call at n=1024), blocked = cache-blocked scalar loop; --baselines none skips."})
 final class GemmCommand implements Callable<Integer> {
@@ -59,6 +60,10 @@ final class GemmCommand implements Callable<Integer> {
 
     @Option(names = "--millis", defaultValue = "300", description = "ms per timed block (default 300)")
     long millis;
+
+    @Option(names = "--cold-c", description = "write a different copy of C each call (1 GiB of them per side), so C "
+            + "comes from memory as in a training step; default: one C, which stays in cache")
+    boolean coldC;
 
     @Option(names = "--no-openblas", description = "skip the OpenBLAS baseline")
     boolean noOpenblas;
@@ -108,13 +113,13 @@ final class GemmCommand implements Callable<Integer> {
         }
         if (!json) {
             System.out.printf(Locale.ROOT, "sixpd Gemm (Vector API, %d lanes) vs %s; %d threads; median of %d x %d ms"
-                    + "%n", Vectors.LANES, blas.map(b -> "OpenBLAS " + b.config()).orElse("no OpenBLAS"), threads,
-                    reps, millis);
+                    + "%s%n", Vectors.LANES, blas.map(b -> "OpenBLAS " + b.config()).orElse("no OpenBLAS"), threads,
+                    reps, millis, coldC ? "; cold C (a different copy each call)" : "");
             System.out.printf(Locale.ROOT, "%-16s %5s %5s %5s %3s  %8s %8s  %6s  %8s %8s  %8s%n", "shape", "M", "N",
                     "K", "op", "sixpd", "OpenBLAS", "ratio", "naive", "blocked", "×blocked");
         }
         for (GemmShapes.Shape s : shapes) {
-            GemmMeasure.Result r = GemmMeasure.run(s, threads, beta, reps, millis, blas);
+            GemmMeasure.Result r = GemmMeasure.run(s, threads, beta, reps, millis, blas, coldC);
             if (naive || blocked) {
                 double[][] bl = GemmMeasure.baselines(s, naive, blocked, millis);
                 r = r.withBaselines(bl[0], bl[1]);
@@ -143,7 +148,7 @@ final class GemmCommand implements Callable<Integer> {
                 .put("size", s.m() == s.n() && s.n() == s.k() ? Integer.valueOf(s.m()) : null)
                 .put("m", s.m()).put("n", s.n()).put("k", s.k())
                 .put("trans_a", s.transA()).put("trans_b", s.transB())
-                .put("threads", r.threads()).put("beta", Report.jsonNumber(beta))
+                .put("threads", r.threads()).put("beta", Report.jsonNumber(beta)).put("cold_c", coldC)
                 .put("gflops", Report.jsonNumber(r.sixpd()[0]))
                 .put("gflops_min", Report.jsonNumber(r.sixpd()[1]))
                 .put("gflops_max", Report.jsonNumber(r.sixpd()[2]));

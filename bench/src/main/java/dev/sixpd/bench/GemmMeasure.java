@@ -74,8 +74,19 @@ final class GemmMeasure {
     private GemmMeasure() {
     }
 
-    static Result run(GemmShapes.Shape s, int threads, float beta, int reps, long millis, Optional<OpenBlas> blas)
-            throws InterruptedException {
+    /** Bytes of C arrays a cold-C run cycles through per side: more than the 480 MiB L3 of the largest host seen,
+     * so each call finds its C in memory, as a training step's outputs and gradients are. */
+    static final long COLD_C_BYTES = 1L << 30;
+    /** At most this many copies: a C small enough to need more stays in cache anyway (the LM head's 0.5 MB C: 2,018). */
+    static final int MAX_COLD_COPIES = 4096;
+
+    /**
+     * Times sixpd and OpenBLAS on {@code s}, interleaved. {@code coldC}: each call writes the next of as many copies
+     * of C as fill {@link #COLD_C_BYTES} (each side its own), so C comes from memory as in a training step, where
+     * the product's output was last touched a whole step ago; otherwise one C, which stays in cache.
+     */
+    static Result run(GemmShapes.Shape s, int threads, float beta, int reps, long millis, Optional<OpenBlas> blas,
+            boolean coldC) throws InterruptedException {
         int aRows = s.transA() ? s.k() : s.m(), aCols = s.transA() ? s.m() : s.k();
         int bRows = s.transB() ? s.n() : s.k(), bCols = s.transB() ? s.k() : s.n();
         Rng rng = new Rng(42);
@@ -88,8 +99,16 @@ final class GemmMeasure {
         Parallel.setThreads(threads);
         boolean ledger = Ledger.enabled();
         Ledger.setEnabled(false);
-        Runnable mine = () -> Gemm.gemm(s.transA(), s.transB(), s.m(), s.n(), s.k(), 1f, a, 0, aCols, b, 0, bCols,
-                beta, c, 0, s.n());
+        int copies = coldC ? (int) Math.max(2, Math.min(MAX_COLD_COPIES, COLD_C_BYTES / (4L * c.length))) : 1;
+        float[][] cs = new float[copies][];
+        for (int i = 0; i < copies; i++) {
+            cs[i] = c.clone();
+        }
+        int[] next = {0};
+        Runnable mine = () -> {
+            float[] ci = cs[next[0]++ % copies];
+            Gemm.gemm(s.transA(), s.transB(), s.m(), s.n(), s.k(), 1f, a, 0, aCols, b, 0, bCols, beta, ci, 0, s.n());
+        };
         try (Arena arena = Arena.ofConfined()) {
             Runnable theirs = null;
             if (blas.isPresent()) {
@@ -97,9 +116,13 @@ final class GemmMeasure {
                 ob.setThreads(threads);
                 MemorySegment na = OpenBlas.copyOf(arena, a);
                 MemorySegment nb = OpenBlas.copyOf(arena, b);
-                MemorySegment nc = OpenBlas.copyOf(arena, c);
+                MemorySegment[] ncs = new MemorySegment[copies];
+                for (int i = 0; i < copies; i++) {
+                    ncs[i] = OpenBlas.copyOf(arena, c);
+                }
+                int[] theirNext = {0};
                 theirs = () -> ob.sgemm(s.transA(), s.transB(), s.m(), s.n(), s.k(), 1f, na, aCols, nb, bCols, beta,
-                        nc, s.n());
+                        ncs[theirNext[0]++ % copies], s.n());
             }
             // warm-up: let the JIT compile sixpd's kernels (and OpenBLAS fault in its buffers)
             block(mine, s.flops(), 1500);

@@ -88,10 +88,14 @@ class BenchJsonTest {
         JsonNode plain = JSON.readTree(run(new GemmCommand(), "--m", "8", "--n", "12", "--k", "4", "--ta", "--json",
                 "--reps", "1", "--millis", "1", "--no-openblas", "--baselines", "none"));
         assertEquals(List.of("benchmark", "shape", "size", "m", "n", "k", "trans_a", "trans_b", "threads", "beta",
-                "gflops", "gflops_min", "gflops_max", "openblas_gflops", "naive_gflops", "blocked_gflops", "reps",
+                "cold_c", "gflops", "gflops_min", "gflops_max", "openblas_gflops", "naive_gflops", "blocked_gflops", "reps",
                 "millis_per_rep", "lanes"), keys(plain));
         assertTrue(plain.get("size").isNull() && plain.get("openblas_gflops").isNull(), plain.toString());
         assertTrue(plain.get("trans_a").booleanValue() && plain.get("gflops").doubleValue() > 0, plain.toString());
+        assertTrue(!plain.get("cold_c").booleanValue(), plain.toString());
+        JsonNode cold = JSON.readTree(run(new GemmCommand(), "--m", "8", "--n", "12", "--k", "4", "--cold-c", "--json",
+                "--reps", "1", "--millis", "1", "--no-openblas", "--baselines", "none"));
+        assertTrue(cold.get("cold_c").booleanValue() && cold.get("gflops").doubleValue() > 0, cold.toString());
         JsonNode base = JSON.readTree(run(new GemmCommand(), "--size", "8", "--json", "--reps", "1", "--millis", "1",
                 "--no-openblas", "--baselines", "naive,blocked"));
         assertEquals(8, base.get("size").intValue());
