@@ -77,11 +77,6 @@ public class CrossEntropyFusedBenchmark {
         return vocab == GPT2_VOCAB ? GPT2_ROWS : Medium.N;
     }
 
-    /** Bytes of {@link #backwardInPlace}: the buffer read and written, targets read. */
-    static long bytesBackwardInPlace(int N, int V) {
-        return CrossEntropy.bytesBackwardInPlace(N, V);
-    }
-
     /** Bytes of {@link #backwardUnfused}: the fill's write, then {@link CrossEntropy#bytesBackward}. */
     static long bytesBackwardUnfused(int N, int V) {
         return 4L * N * V + CrossEntropy.bytesBackward(N, V);
@@ -89,7 +84,7 @@ public class CrossEntropyFusedBenchmark {
 
     /** Bytes of {@link #step}: the forward, then the in-place backward. */
     static long bytesStep(int N, int V) {
-        return CrossEntropy.bytesForward(N, V) + bytesBackwardInPlace(N, V);
+        return CrossEntropy.bytesForward(N, V) + CrossEntropy.bytesBackwardInPlace(N, V);
     }
 
     /** Bytes of {@link #stepUnfused}: the forward, then the fill and the accumulating backward. */

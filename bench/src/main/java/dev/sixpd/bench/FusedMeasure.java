@@ -1,5 +1,6 @@
 package dev.sixpd.bench;
 
+import dev.sixpd.tensor.CrossEntropy;
 import dev.sixpd.tensor.Peak;
 import java.util.Locale;
 import org.openjdk.jmh.infra.Blackhole;
@@ -58,7 +59,7 @@ final class FusedMeasure {
             c.threads = threads;
             c.vocab = vocab;
             c.setUp();
-            r.run(back, CrossEntropyFusedBenchmark.bytesBackwardInPlace(N, vocab), () -> c.backwardInPlace(bh),
+            r.run(back, CrossEntropy.bytesBackwardInPlace(N, vocab), () -> c.backwardInPlace(bh),
                     () -> c.backwardUnfused(bh));
             r.run(step, CrossEntropyFusedBenchmark.bytesStep(N, vocab), () -> c.step(bh), () -> c.stepUnfused(bh));
         }

@@ -294,18 +294,19 @@ final class GemmKernel {
             for (int ir = 0; ir < mc; ir += MR) {
                 int mr = Math.min(MR, mc - ir);
                 int ci = cOff + ir * ldc + jr;
+                int aIdx = PANEL_OFFSET + ir * kc;
                 if (nr <= NARROW_N) {
                     // a few columns left (the LM head's N = 65 = 2·32 + 1): no full-width tile of zeros
-                    microCols(kc, ap, PANEL_OFFSET + ir * kc, bp, bIdx, nr, tile, lanes);
+                    microCols(kc, ap, aIdx, bp, bIdx, nr, tile, lanes);
                     merge(tile, mr, nr, alpha, beta, c, ci, ldc);
                 } else if (mr <= MR / 2 && MR == 8) {
                     // a few rows left on an 8-row host: the 4-row kernel on the panel's first rows
-                    micro(kc, ap, PANEL_OFFSET + ir * kc, MR, bp, bIdx, tile, 0, NR, false);
+                    micro(kc, ap, aIdx, MR, bp, bIdx, tile, 0, NR, false);
                     merge(tile, mr, nr, alpha, beta, c, ci, ldc);
                 } else if (direct && mr == MR && nr == NR) {
-                    microTile(kc, ap, PANEL_OFFSET + ir * kc, bp, bIdx, c, ci, ldc, add);
+                    microTile(kc, ap, aIdx, bp, bIdx, c, ci, ldc, add);
                 } else {
-                    microTile(kc, ap, PANEL_OFFSET + ir * kc, bp, bIdx, tile, 0, NR, false);
+                    microTile(kc, ap, aIdx, bp, bIdx, tile, 0, NR, false);
                     merge(tile, mr, nr, alpha, beta, c, ci, ldc);
                 }
             }

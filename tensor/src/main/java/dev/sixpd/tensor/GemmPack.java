@@ -48,7 +48,8 @@ final class GemmPack {
     private static final VectorMask<Float> LOW8 = L == 16 ? VectorMask.fromLong(S, 0x00FFL) : null;
     private static final VectorMask<Float> HIGH8 = L == 16 ? VectorMask.fromLong(S, 0xFF00L) : null;
     // two-input shuffles of 16 lanes (indexes 16..31 take from the second vector): interleave single lanes (I1),
-    // pairs (I2) and quads (I4) of the low (L) or high (H) halves: [x0 y0 x1 y1 ..], [x0 x1 y0 y1 ..], [x0..x3 y0..y3 ..]
+    // pairs (I2) and quads (I4) of the low (L) or high (H) halves:
+    // [x0 y0 x1 y1 ..], [x0 x1 y0 y1 ..], [x0..x3 y0..y3 ..]
     private static final VectorShuffle<Float> I1L = interleave(1, 0), I1H = interleave(1, 8);
     private static final VectorShuffle<Float> I2L = interleave(2, 0), I2H = interleave(2, 8);
     private static final VectorShuffle<Float> I4L = interleave(4, 0), I4H = interleave(4, 8);
@@ -195,11 +196,16 @@ final class GemmPack {
 
     /** Packs op(B)[kc, nc] starting at b[src] into ⌈nc/NR⌉ panels of NR·kc floats at bp[PANEL_OFFSET..]. */
     static void packB(boolean transB, int kc, int nc, float[] b, int src, int ldb, float[] bp) {
+        // 16 lanes: the gather's offsets of 16 rows of b, ldb apart, built once for all the panels
+        int[] rowsApart = transB && L == 16 ? new int[16] : null;
+        for (int j = 0; rowsApart != null && j < 16; j++) {
+            rowsApart[j] = j * ldb;
+        }
         for (int j0 = 0; j0 < nc; j0 += NR) {
             int nr = Math.min(NR, nc - j0);
             int dst = GemmKernel.PANEL_OFFSET + j0 * kc;
             if (transB) {
-                packBColsOfK(nr, kc, b, src + j0 * ldb, ldb, bp, dst);
+                packBColsOfK(nr, kc, b, src + j0 * ldb, ldb, bp, dst, rowsApart);
             } else {
                 packBRowsOfK(nr, kc, b, src + j0, ldb, bp, dst);
             }
@@ -224,7 +230,7 @@ final class GemmPack {
     }
 
     /** B stored [N, K]: NR rows of b, each contiguous in k, transposed 8 rows × 8 k at a time. */
-    private static void packBColsOfK(int nr, int kc, float[] b, int s, int ldb, float[] bp, int d) {
+    private static void packBColsOfK(int nr, int kc, float[] b, int s, int ldb, float[] bp, int d, int[] rowsApart) {
         int k = 0;
         if (nr == NR && HW256 && NR % 8 == 0) {
             for (; k + 8 <= kc; k += 8) {
@@ -234,13 +240,9 @@ final class GemmPack {
             }
         } else if (nr == NR && L == 16) {
             // 16 lanes: gather each k's 16 columns (rows of b, ldb apart) in one instruction
-            int[] idx = new int[16];
-            for (int j = 0; j < 16; j++) {
-                idx[j] = j * ldb;
-            }
             for (; k < kc; k++) {
                 for (int g = 0; g < NR; g += 16) {
-                    FloatVector.fromArray(S, b, s + g * ldb + k, idx, 0).intoArray(bp, d + k * NR + g);
+                    FloatVector.fromArray(S, b, s + g * ldb + k, rowsApart, 0).intoArray(bp, d + k * NR + g);
                 }
             }
         }
